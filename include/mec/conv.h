@@ -1,0 +1,106 @@
+// The 2-D convolution API: a descriptor, a context, and a plan that is built
+// once per shape and run many times on caller-owned workspace.
+//
+// Layouts: src and dst are NHWC. Weights are HWIO (the paper's), OHWI or
+// OIHW, where I is the channels of one group (c / groups) and O is k.
+// All sizes are 64-bit; products are overflow-checked at plan creation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "mec/status.h"
+
+namespace mec {
+
+enum class Algorithm {
+  kAuto,      // the library picks (currently: mec)
+  kDirect,    // nested loops, no workspace
+  kIm2col,    // im2col lowering + one GEMM per group
+  kMec,       // MEC, Solution A or B chosen by the threshold T
+  kMecA,      // MEC Solution A: one GEMM per output row over all images
+  kMecB,      // MEC Solution B: one GEMM per (image, output row)
+  kFft,       // not implemented on CPU yet: kUnsupported
+  kWinograd,  // not implemented on CPU yet: kUnsupported
+};
+
+// "auto", "direct", "im2col", "mec", "mec_a", "mec_b", "fft", "winograd".
+const char* algorithm_name(Algorithm algorithm);
+// Parses the names above; returns false for an unknown name.
+bool parse_algorithm(const char* name, Algorithm* algorithm);
+
+enum class Device { kCpu, kCuda };
+
+enum class FilterLayout { kHWIO, kOHWI, kOIHW };
+
+struct Conv2dDesc {
+  int64_t n = 1, h = 1, w = 1, c = 1;  // src: n x h x w x c (NHWC)
+  int64_t k = 1, r = 1, s = 1;         // k filters of r x s x (c / groups)
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+  FilterLayout filter_layout = FilterLayout::kHWIO;
+
+  // Output height and width; meaningful only for a valid descriptor.
+  int64_t p() const;
+  int64_t q() const;
+  // Element counts of src, weights and dst.
+  int64_t src_elems() const { return n * h * w * c; }
+  int64_t weight_elems() const { return k * r * s * (c / groups); }
+  int64_t dst_elems() const { return n * p() * q() * k; }
+  // Multiply-adds times two.
+  double flops() const;
+};
+
+// Checks every field; on failure last_error() names the field.
+Status validate(const Conv2dDesc& desc);
+
+// Execution resources and tunables. A CPU context holds the number of OpenMP
+// threads that run() may use (0 means omp_get_max_threads()) and MEC's
+// threshold T: kMec picks Solution A when q <= T and |O| <= |L|, else B.
+// The default T is measured per device (docs/algorithms.md).
+class Context {
+ public:
+  static Context cpu(int threads = 0);
+  Device device() const { return device_; }
+  int threads() const { return threads_; }
+  int64_t mec_threshold() const { return mec_threshold_; }
+  void set_mec_threshold(int64_t t) { mec_threshold_ = t; }
+
+ private:
+  Device device_ = Device::kCpu;
+  int threads_ = 1;
+  int64_t mec_threshold_ = 0;
+};
+
+namespace detail {
+class PlanImpl;
+}
+
+class Conv2dPlan {
+ public:
+  // Builds a plan; kAuto and kMec are resolved here. All shape errors are
+  // reported here, so run() only checks pointers and workspace size.
+  static Status create(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+                       std::unique_ptr<Conv2dPlan>* plan);
+  ~Conv2dPlan();
+
+  const Conv2dDesc& desc() const;
+  Algorithm algorithm() const;  // concrete: never kAuto or kMec
+  // Exact bytes of scratch memory run() needs; it allocates nothing else.
+  size_t workspace_bytes() const;
+
+  // dst = conv(src, weights) + bias. bias may be null; workspace may be null
+  // only when workspace_bytes() is 0. Thread-safe: one plan may run on
+  // several threads at once with distinct dst and workspace buffers.
+  Status run(const float* src, const float* weights, const float* bias, float* dst, void* workspace,
+             size_t workspace_bytes) const;
+
+ private:
+  explicit Conv2dPlan(std::unique_ptr<detail::PlanImpl> impl);
+  std::unique_ptr<detail::PlanImpl> impl_;
+};
+
+}  // namespace mec

@@ -1,0 +1,5 @@
+// Umbrella header for libmec: include this one.
+#pragma once
+
+#include "mec/conv.h"
+#include "mec/status.h"

@@ -1,0 +1,40 @@
+// See weights.h.
+#include "cpu/weights.h"
+
+namespace mec {
+namespace cpu {
+
+int64_t weight_repack_floats(const Conv2dDesc& d) {
+  return d.filter_layout == FilterLayout::kOIHW ? d.weight_elems() : 0;
+}
+
+const float* prepare_weights(const Conv2dDesc& d, const float* weights, float* packed,
+                             int threads) {
+  if (d.filter_layout != FilterLayout::kOIHW) return weights;
+  const int64_t cg = d.c / d.groups;
+  // OIHW [k][cg][r][s] -> HWIO [r][s][cg][k]
+#pragma omp parallel for collapse(2) num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < d.r; ++i) {
+    for (int64_t j = 0; j < d.s; ++j) {
+      for (int64_t ci = 0; ci < cg; ++ci) {
+        float* out = packed + ((i * d.s + j) * cg + ci) * d.k;
+        for (int64_t ko = 0; ko < d.k; ++ko) {
+          out[ko] = weights[((ko * cg + ci) * d.r + i) * d.s + j];
+        }
+      }
+    }
+  }
+  return packed;
+}
+
+WeightOperand weight_operand(const Conv2dDesc& d, const float* prepared, int64_t g) {
+  const int64_t kg = d.k / d.groups;
+  if (d.filter_layout == FilterLayout::kOHWI) {
+    const int64_t depth = d.r * d.s * (d.c / d.groups);
+    return {prepared + g * kg * depth, depth, true};
+  }
+  return {prepared + g * kg, d.k, false};  // HWIO, or OIHW repacked to HWIO
+}
+
+}  // namespace cpu
+}  // namespace mec

@@ -1,0 +1,25 @@
+// The truth for tests and benchmarks: the textbook definition of 2-D
+// convolution (cross-correlation, as in every DNN framework), one output
+// element at a time, accumulated in double. Shares no code with the
+// algorithms it checks.
+#pragma once
+
+#include <cstdint>
+
+#include "mec/conv.h"
+
+namespace mec {
+namespace reference {
+
+// dst (double, NHWC n x p x q x k) = conv(src, weights) + bias. The
+// descriptor must be valid. Parallel over output rows with OpenMP.
+void conv2d(const Conv2dDesc& desc, const float* src, const float* weights, const float* bias,
+            double* dst);
+
+// The error measure used everywhere (tests, mecbench): max |out - ref| over
+// max |ref|. Any NaN or infinity in out gives +infinity, so an unwritten
+// (NaN-poisoned) element always fails.
+double max_rel_error(const float* out, const double* ref, int64_t count);
+
+}  // namespace reference
+}  // namespace mec

@@ -1,0 +1,175 @@
+// Fluent builder that checks one algorithm on one shape against the
+// double-precision reference:
+//   ConvTester().input(27, 37).channels(23, 19).kernel(3, 3).pad(1).stride(2)
+//       .test(Algorithm::kMec);
+// Inputs are random (never constant); dst is poisoned with NaN and the
+// workspace with a byte pattern before every run. Tolerances per algorithm
+// live in tolerance() below and nowhere else.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mec/mec.h"
+#include "reference/reference_conv.h"
+
+namespace mec {
+namespace testing {
+
+// max |out - ref| / max |ref| allowed. fp32 GEMM-based and direct methods
+// sum up to r*s*c products in single precision; the bound holds with margin
+// for depths up to ~5000 (cv12). Measured worst cases are in docs/testing.md.
+inline double tolerance(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::kFft:
+      return 1e-4;
+    case Algorithm::kWinograd:
+      return 1e-4;
+    default:
+      return 2e-5;
+  }
+}
+
+inline std::string describe(const Conv2dDesc& d) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "n%lld h%lld w%lld c%lld k%lld r%lld s%lld pad(%lld,%lld,%lld,%lld) "
+                "stride(%lld,%lld) dil(%lld,%lld) g%lld layout%d",
+                (long long)d.n, (long long)d.h, (long long)d.w, (long long)d.c, (long long)d.k,
+                (long long)d.r, (long long)d.s, (long long)d.pad_top, (long long)d.pad_bottom,
+                (long long)d.pad_left, (long long)d.pad_right, (long long)d.stride_h,
+                (long long)d.stride_w, (long long)d.dilation_h, (long long)d.dilation_w,
+                (long long)d.groups, int(d.filter_layout));
+  return buf;
+}
+
+// Random problem data and its reference result, computed once and shared by
+// every algorithm checked on the same shape.
+struct Problem {
+  Conv2dDesc desc;
+  std::vector<float> src, weights, bias;
+  std::vector<double> expected;
+
+  Problem(const Conv2dDesc& d, bool with_bias, uint32_t seed) : desc(d) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    src.resize(d.src_elems());
+    weights.resize(d.weight_elems());
+    for (float& v : src) v = uniform(rng);
+    for (float& v : weights) v = uniform(rng);
+    if (with_bias) {
+      bias.resize(d.k);
+      for (float& v : bias) v = uniform(rng);
+    }
+    expected.resize(d.dst_elems());
+    reference::conv2d(d, src.data(), weights.data(), with_bias ? bias.data() : nullptr,
+                      expected.data());
+  }
+
+  // Runs `algorithm` and checks it; returns the measured error.
+  double check(Algorithm algorithm, int threads = 0) const {
+    Context ctx = Context::cpu(threads);
+    std::unique_ptr<Conv2dPlan> plan;
+    Status st = Conv2dPlan::create(desc, algorithm, ctx, &plan);
+    EXPECT_EQ(st, Status::kSuccess)
+        << algorithm_name(algorithm) << ": " << last_error() << " on " << describe(desc);
+    if (st != Status::kSuccess) return HUGE_VAL;
+    std::vector<unsigned char> workspace(plan->workspace_bytes(), 0xA5);
+    std::vector<float> dst(desc.dst_elems(), std::numeric_limits<float>::quiet_NaN());
+    st = plan->run(src.data(), weights.data(), bias.empty() ? nullptr : bias.data(), dst.data(),
+                   workspace.data(), workspace.size());
+    EXPECT_EQ(st, Status::kSuccess) << last_error();
+    const double err = reference::max_rel_error(dst.data(), expected.data(), desc.dst_elems());
+    EXPECT_LE(err, tolerance(algorithm))
+        << algorithm_name(algorithm) << " (ran as " << algorithm_name(plan->algorithm()) << ") on "
+        << describe(desc);
+    return err;
+  }
+};
+
+class ConvTester {
+ public:
+  ConvTester& batch(int64_t n) {
+    d_.n = n;
+    return *this;
+  }
+  ConvTester& input(int64_t h, int64_t w) {
+    d_.h = h;
+    d_.w = w;
+    return *this;
+  }
+  ConvTester& channels(int64_t c, int64_t k) {
+    d_.c = c;
+    d_.k = k;
+    return *this;
+  }
+  ConvTester& kernel(int64_t r, int64_t s) {
+    d_.r = r;
+    d_.s = s;
+    return *this;
+  }
+  ConvTester& pad(int64_t p) { return pad(p, p, p, p); }
+  ConvTester& pad(int64_t top, int64_t bottom, int64_t left, int64_t right) {
+    d_.pad_top = top;
+    d_.pad_bottom = bottom;
+    d_.pad_left = left;
+    d_.pad_right = right;
+    return *this;
+  }
+  ConvTester& stride(int64_t sh, int64_t sw) {
+    d_.stride_h = sh;
+    d_.stride_w = sw;
+    return *this;
+  }
+  ConvTester& stride(int64_t st) { return stride(st, st); }
+  ConvTester& dilation(int64_t dh, int64_t dw) {
+    d_.dilation_h = dh;
+    d_.dilation_w = dw;
+    return *this;
+  }
+  ConvTester& groups(int64_t g) {
+    d_.groups = g;
+    return *this;
+  }
+  ConvTester& layout(FilterLayout l) {
+    d_.filter_layout = l;
+    return *this;
+  }
+  ConvTester& bias(bool b) {
+    bias_ = b;
+    return *this;
+  }
+  ConvTester& seed(uint32_t s) {
+    seed_ = s;
+    return *this;
+  }
+
+  const Conv2dDesc& desc() const { return d_; }
+  Problem problem() const { return Problem(d_, bias_, seed_); }
+  double test(Algorithm algorithm, int threads = 0) const {
+    return problem().check(algorithm, threads);
+  }
+
+ private:
+  Conv2dDesc d_;
+  bool bias_ = false;
+  uint32_t seed_ = 1234;
+};
+
+// The CPU algorithms every shape is checked with.
+inline std::vector<Algorithm> cpu_algorithms() {
+  return {Algorithm::kDirect, Algorithm::kIm2col, Algorithm::kMec, Algorithm::kMecA,
+          Algorithm::kMecB};
+}
+
+}  // namespace testing
+}  // namespace mec

@@ -1,0 +1,144 @@
+// Every CPU algorithm against the double-precision reference: hand-picked
+// awkward shapes, a seeded sweep of random configurations, the paper's
+// twelve layers at batch 1 and 2, and Solution A against Solution B.
+#include <algorithm>
+#include <random>
+
+#include "common/shape_string.h"
+#include "conv_tester.h"
+
+namespace mec {
+namespace testing {
+namespace {
+
+TEST(CpuAlgorithms, AwkwardShapes) {
+  const ConvTester cases[] = {
+      ConvTester().input(27, 37).channels(23, 19).kernel(3, 3).pad(1).stride(2),
+      ConvTester().batch(3).input(31, 17).channels(5, 7).kernel(5, 2).pad(2, 0, 1, 3),
+      ConvTester().batch(2).input(13, 29).channels(6, 9).kernel(3, 3).dilation(2, 3).pad(2),
+      ConvTester().input(15, 15).channels(8, 12).kernel(3, 3).groups(4).pad(1).bias(true),
+      ConvTester().batch(2).input(16, 16).channels(32, 32).kernel(3, 3).groups(32).pad(1),
+      ConvTester().input(1, 1).channels(3, 4).kernel(1, 1),
+      ConvTester().batch(5).input(7, 9).channels(1, 1).kernel(7, 9),
+      ConvTester().input(33, 63).channels(17, 65).kernel(1, 1).stride(2, 3),
+      ConvTester().input(9, 9).channels(4, 6).kernel(3, 3).pad(4).stride(3).bias(true),
+      ConvTester().input(20, 11).channels(3, 5).kernel(4, 3).stride(3, 1).dilation(3, 1),
+  };
+  for (const ConvTester& tester : cases) {
+    for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOHWI, FilterLayout::kOIHW}) {
+      Problem problem(ConvTester(tester).layout(layout).desc(), true, 99);
+      for (Algorithm a : cpu_algorithms()) problem.check(a);
+    }
+  }
+}
+
+// A seeded random configuration; redrawn until it is valid.
+Conv2dDesc random_desc(std::mt19937& rng) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (;;) {
+    Conv2dDesc d;
+    d.n = pick(1, 3);
+    d.h = pick(1, 23);
+    d.w = pick(1, 23);
+    d.groups = pick(1, 3) == 1 ? pick(2, 4) : 1;
+    d.c = d.groups * pick(1, 9);
+    d.k = d.groups * pick(1, 9);
+    d.r = pick(1, 5);
+    d.s = pick(1, 5);
+    d.pad_top = pick(0, 2);
+    d.pad_bottom = pick(0, 2);
+    d.pad_left = pick(0, 2);
+    d.pad_right = pick(0, 2);
+    d.stride_h = pick(1, 3);
+    d.stride_w = pick(1, 3);
+    d.dilation_h = pick(1, 4) == 1 ? pick(2, 3) : 1;
+    d.dilation_w = pick(1, 4) == 1 ? pick(2, 3) : 1;
+    d.filter_layout = static_cast<FilterLayout>(pick(0, 2));
+    if (validate(d) == Status::kSuccess) return d;
+  }
+}
+
+TEST(CpuAlgorithms, RandomSweep) {
+  std::mt19937 rng(20260601);
+  constexpr int kConfigs = 300;
+  double worst = 0.0;
+  for (int i = 0; i < kConfigs; ++i) {
+    Problem problem(random_desc(rng), i % 2 == 0, 1000 + i);
+    for (Algorithm a : cpu_algorithms()) worst = std::max(worst, problem.check(a, 1 + i % 2));
+  }
+  RecordProperty("worst_rel_error", std::to_string(worst));
+}
+
+std::vector<NamedShape> paper_layers() {
+  std::vector<NamedShape> shapes;
+  std::string error;
+  EXPECT_TRUE(read_shape_file(MEC_SOURCE_DIR "/bench/shapes/paper.txt", &shapes, &error)) << error;
+  EXPECT_EQ(shapes.size(), 12u);
+  return shapes;
+}
+
+void check_paper_layers(int64_t batch) {
+  for (NamedShape& shape : paper_layers()) {
+    shape.desc.n = batch;
+    SCOPED_TRACE(shape.name);
+    Problem problem(shape.desc, true, 7);
+    for (Algorithm a : cpu_algorithms()) problem.check(a);
+  }
+}
+
+TEST(CpuAlgorithms, PaperLayersBatch1) { check_paper_layers(1); }
+TEST(CpuAlgorithms, PaperLayersBatch2) { check_paper_layers(2); }
+
+// The two MEC solutions compute the same GEMMs in another order: they must
+// agree far more closely than either agrees with the reference... but only
+// up to the GEMM engine's blocking, so compare at the reference tolerance.
+TEST(CpuAlgorithms, SolutionsAAndBAgree) {
+  for (const ConvTester& tester :
+       {ConvTester().batch(4).input(19, 23).channels(7, 11).kernel(3, 5).pad(1, 2, 0, 1),
+        ConvTester().batch(3).input(12, 12).channels(16, 8).kernel(3, 3).stride(2).groups(2),
+        ConvTester().batch(2).input(40, 9).channels(3, 30).kernel(5, 3).dilation(2, 1)}) {
+    const Problem problem = tester.problem();
+    Context ctx = Context::cpu(2);
+    std::vector<float> out[2];
+    int idx = 0;
+    for (Algorithm a : {Algorithm::kMecA, Algorithm::kMecB}) {
+      std::unique_ptr<Conv2dPlan> plan;
+      ASSERT_EQ(Conv2dPlan::create(problem.desc, a, ctx, &plan), Status::kSuccess);
+      EXPECT_EQ(plan->algorithm(), a);
+      std::vector<unsigned char> ws(plan->workspace_bytes());
+      out[idx].assign(problem.desc.dst_elems(), std::nanf(""));
+      ASSERT_EQ(plan->run(problem.src.data(), problem.weights.data(), nullptr, out[idx].data(),
+                          ws.data(), ws.size()),
+                Status::kSuccess);
+      ++idx;
+    }
+    std::vector<double> a_as_double(out[0].begin(), out[0].end());
+    EXPECT_LE(reference::max_rel_error(out[1].data(), a_as_double.data(), out[1].size()),
+              tolerance(Algorithm::kMec));
+  }
+}
+
+// kMec resolves by the threshold T and |O| <= |L|.
+TEST(CpuAlgorithms, MecChoosesByThreshold) {
+  Conv2dDesc d;
+  ASSERT_TRUE([&] {
+    std::string e;
+    return parse_shape("n2h20w20c8k4r3s3", &d, &e);
+  }());
+  Context ctx = Context::cpu(1);
+  std::unique_ptr<Conv2dPlan> plan;
+  ctx.set_mec_threshold(d.q());
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecA);
+  ctx.set_mec_threshold(d.q() - 1);
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+  d.k = 400;  // |O| = 2*18*18*400 > |L| = 2*18*20*3*8
+  ctx.set_mec_threshold(1000);
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace mec
