@@ -75,18 +75,23 @@ struct Problem {
                       expected.data());
   }
 
-  // Runs `algorithm` and checks it; returns the measured error.
-  double check(Algorithm algorithm, int threads = 0) const {
+  // Runs `algorithm` and checks it; returns the measured error. With
+  // `packed`, the weights go through set_weights() and run() gets null.
+  double check(Algorithm algorithm, int threads = 0, bool packed = false) const {
     Context ctx = Context::cpu(threads);
     std::unique_ptr<Conv2dPlan> plan;
     Status st = Conv2dPlan::create(desc, algorithm, ctx, &plan);
     EXPECT_EQ(st, Status::kSuccess)
         << algorithm_name(algorithm) << ": " << last_error() << " on " << describe(desc);
     if (st != Status::kSuccess) return HUGE_VAL;
+    if (packed) {
+      EXPECT_EQ(plan->set_weights(weights.data()), Status::kSuccess) << last_error();
+    }
     std::vector<unsigned char> workspace(plan->workspace_bytes(), 0xA5);
     std::vector<float> dst(desc.dst_elems(), std::numeric_limits<float>::quiet_NaN());
-    st = plan->run(src.data(), weights.data(), bias.empty() ? nullptr : bias.data(), dst.data(),
-                   workspace.data(), workspace.size());
+    st = plan->run(src.data(), packed ? nullptr : weights.data(),
+                   bias.empty() ? nullptr : bias.data(), dst.data(), workspace.data(),
+                   workspace.size());
     EXPECT_EQ(st, Status::kSuccess) << last_error();
     const double err = reference::max_rel_error(dst.data(), expected.data(), desc.dst_elems());
     EXPECT_LE(err, tolerance(algorithm))

@@ -89,12 +89,25 @@ class Conv2dPlan {
 
   const Conv2dDesc& desc() const;
   Algorithm algorithm() const;  // concrete: never kAuto or kMec
-  // Exact bytes of scratch memory run() needs; it allocates nothing else.
+  // Optional: transforms `weights` once into plan-owned memory, in the form
+  // the algorithm reads fastest (a copy, a layout repack, packed GEMM panels,
+  // transformed kernels). The memory is allocated here, never in run(), and
+  // reused by later calls; kOutOfMemory if it cannot be had. Afterwards run()
+  // takes weights == nullptr and uses the packed ones. Not thread-safe
+  // against concurrent run() calls on the same plan.
+  Status set_weights(const float* weights);
+  // Bytes the plan holds for packed weights (0 before set_weights()).
+  size_t persistent_bytes() const;
+
+  // Exact bytes of scratch memory run() needs in the plan's current state
+  // (after set_weights() it excludes any per-run weight transform). run()
+  // allocates nothing else.
   size_t workspace_bytes() const;
 
-  // dst = conv(src, weights) + bias. bias may be null; workspace may be null
-  // only when workspace_bytes() is 0. Thread-safe: one plan may run on
-  // several threads at once with distinct dst and workspace buffers.
+  // dst = conv(src, weights) + bias. bias may be null; weights must be null
+  // after set_weights() and non-null before; workspace may be null only when
+  // workspace_bytes() is 0. Thread-safe: one plan may run on several threads
+  // at once with distinct dst and workspace buffers.
   Status run(const float* src, const float* weights, const float* bias, float* dst, void* workspace,
              size_t workspace_bytes) const;
 

@@ -1,5 +1,7 @@
 // Conv2dPlan: validation, dispatch to a device's implementation, and the
 // checks every run() shares (null pointers, workspace size).
+#include <new>
+
 #include "common/plan_impl.h"
 #include "common/status_detail.h"
 #include "cpu/cpu_plans.h"
@@ -30,11 +32,28 @@ Status Conv2dPlan::create(const Conv2dDesc& desc, Algorithm algorithm, const Con
 const Conv2dDesc& Conv2dPlan::desc() const { return impl_->desc(); }
 Algorithm Conv2dPlan::algorithm() const { return impl_->algorithm(); }
 size_t Conv2dPlan::workspace_bytes() const { return impl_->workspace_bytes(); }
+size_t Conv2dPlan::persistent_bytes() const { return impl_->persistent_bytes(); }
+
+Status Conv2dPlan::set_weights(const float* weights) {
+  if (weights == nullptr) return fail(Status::kInvalidArgument, "weights is null");
+  try {
+    impl_->pack_weights(weights);
+  } catch (const std::bad_alloc&) {
+    return fail(Status::kOutOfMemory, "cannot allocate the plan's packed weights");
+  }
+  return Status::kSuccess;
+}
 
 Status Conv2dPlan::run(const float* src, const float* weights, const float* bias, float* dst,
                        void* workspace, size_t workspace_bytes) const {
   if (src == nullptr) return fail(Status::kInvalidArgument, "src is null");
-  if (weights == nullptr) return fail(Status::kInvalidArgument, "weights is null");
+  if (impl_->has_packed_weights() && weights != nullptr) {
+    return fail(Status::kInvalidArgument,
+                "weights must be null: the plan uses the weights given to set_weights()");
+  }
+  if (!impl_->has_packed_weights() && weights == nullptr) {
+    return fail(Status::kInvalidArgument, "weights is null and set_weights() was not called");
+  }
   if (dst == nullptr) return fail(Status::kInvalidArgument, "dst is null");
   const size_t needed = impl_->workspace_bytes();
   if (workspace_bytes < needed) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "mec/conv.h"
 
@@ -14,14 +15,28 @@ class PlanImpl {
  public:
   PlanImpl(const Conv2dDesc& desc, Algorithm algorithm) : desc_(desc), algorithm_(algorithm) {}
   virtual ~PlanImpl() = default;
+  // Scratch bytes run() needs; must account for has_packed_weights().
   virtual size_t workspace_bytes() const = 0;
-  // Pointers are non-null (workspace may be null when workspace_bytes() is 0)
-  // and the workspace is large enough: Conv2dPlan::run checks both.
+  // Pointers are non-null except weights, which is null exactly when
+  // has_packed_weights(); workspace may be null when workspace_bytes() is 0.
+  // The workspace is large enough: Conv2dPlan::run checks all this.
   virtual Status run(const float* src, const float* weights, const float* bias, float* dst,
                      void* workspace) const = 0;
+  // Fills packed_ from raw weights; the default keeps a plain copy.
+  // Allocation failures are caught by the caller (kOutOfMemory).
+  virtual void pack_weights(const float* weights) {
+    packed_.assign(weights, weights + desc_.weight_elems());
+  }
+
+  bool has_packed_weights() const { return !packed_.empty(); }
+  const float* packed_weights() const { return packed_.data(); }
+  size_t persistent_bytes() const { return packed_.size() * sizeof(float); }
 
   const Conv2dDesc& desc() const { return desc_; }
   Algorithm algorithm() const { return algorithm_; }
+
+ protected:
+  std::vector<float> packed_;
 
  private:
   const Conv2dDesc desc_;

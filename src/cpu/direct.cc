@@ -38,6 +38,7 @@ class DirectPlan : public detail::PlanImpl {
     const Conv2dDesc& d = desc();
     const int64_t p = d.p(), q = d.q(), cg = d.c / d.groups, kg = d.k / d.groups;
     const WeightStrides ws = weight_strides(d);
+    if (weights == nullptr) weights = packed_weights();
 #pragma omp parallel for collapse(2) num_threads(threads_) schedule(static)
     for (int64_t n = 0; n < d.n; ++n) {
       for (int64_t y = 0; y < p; ++y) {

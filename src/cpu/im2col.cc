@@ -20,8 +20,11 @@ class Im2colPlan : public detail::PlanImpl {
   Im2colPlan(const Conv2dDesc& desc, int threads, int64_t lowered_floats)
       : PlanImpl(desc, Algorithm::kIm2col), threads_(threads), lowered_floats_(lowered_floats) {}
 
+  void pack_weights(const float* weights) override { pack_weights_hwio(desc(), weights, &packed_); }
+
   size_t workspace_bytes() const override {
-    return size_t(lowered_floats_ + weight_repack_floats(desc())) * sizeof(float);
+    return size_t(lowered_floats_ + weight_repack_floats(desc(), has_packed_weights())) *
+           sizeof(float);
   }
 
   Status run(const float* src, const float* weights, const float* bias, float* dst,
@@ -30,7 +33,8 @@ class Im2colPlan : public detail::PlanImpl {
     const int64_t p = d.p(), q = d.q(), cg = d.c / d.groups, kg = d.k / d.groups;
     const int64_t depth = d.r * d.s * cg, rows = d.n * p * q;
     float* lowered = static_cast<float*>(workspace);
-    const float* prepared = prepare_weights(d, weights, lowered + lowered_floats_, threads_);
+    const float* prepared =
+        prepare_weights(d, weights, packed_weights(), lowered + lowered_floats_, threads_);
 
 #pragma omp parallel for collapse(3) num_threads(threads_) schedule(static)
     for (int64_t g = 0; g < d.groups; ++g) {
@@ -77,7 +81,7 @@ Status create_im2col(const Conv2dDesc& d, const Context& context,
   const int64_t depth = d.r * d.s * (d.c / d.groups);
   int64_t floats, bytes;
   if (!checked_product({d.n, d.p(), d.q(), d.r, d.s, d.c}, &floats) ||
-      !checked_add(floats, weight_repack_floats(d), &bytes) ||
+      !checked_add(floats, weight_repack_floats(d, false), &bytes) ||
       !checked_product({bytes, int64_t(sizeof(float))}, &bytes)) {
     return fail(Status::kInvalidArgument, "im2col workspace n*p*q*r*s*c overflows 64-bit bytes");
   }

@@ -42,18 +42,24 @@ class MecPlan : public detail::PlanImpl {
     return needs_temp ? d.dst_elems() : 0;
   }
 
+  void pack_weights(const float* weights) override { pack_weights_hwio(desc(), weights, &packed_); }
+
   size_t workspace_bytes() const override {
-    return size_t(lowered_floats_ + weight_repack_floats(desc()) + temp_floats()) * sizeof(float);
+    return size_t(lowered_floats_ + weight_repack_floats(desc(), has_packed_weights()) +
+                  temp_floats()) *
+           sizeof(float);
   }
 
   Status run(const float* src, const float* weights, const float* bias, float* dst,
              void* workspace) const override {
     float* lowered = static_cast<float*>(workspace);
     float* after_lowered = lowered + lowered_floats_;
-    const float* prepared = prepare_weights(desc(), weights, after_lowered, threads_);
+    const float* prepared =
+        prepare_weights(desc(), weights, packed_weights(), after_lowered, threads_);
     lower(src, lowered);
     if (algorithm() == Algorithm::kMecA) {
-      solution_a(lowered, prepared, bias, dst, after_lowered + weight_repack_floats(desc()));
+      solution_a(lowered, prepared, bias, dst,
+                 after_lowered + weight_repack_floats(desc(), has_packed_weights()));
     } else {
       solution_b(lowered, prepared, bias, dst);
     }
@@ -167,7 +173,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   int64_t lowered, row, bytes;
   if (!checked_product({d.n, d.q(), hp, d.s, d.c}, &lowered) ||
       !checked_product({hp, d.s, d.c / d.groups}, &row) ||
-      !checked_add(lowered, weight_repack_floats(d), &bytes) ||
+      !checked_add(lowered, weight_repack_floats(d, false), &bytes) ||
       !checked_add(bytes, d.dst_elems(), &bytes) ||
       !checked_product({bytes, int64_t(sizeof(float))}, &bytes)) {
     return fail(Status::kInvalidArgument,

@@ -4,15 +4,11 @@
 namespace mec {
 namespace cpu {
 
-int64_t weight_repack_floats(const Conv2dDesc& d) {
-  return d.filter_layout == FilterLayout::kOIHW ? d.weight_elems() : 0;
-}
+namespace {
 
-const float* prepare_weights(const Conv2dDesc& d, const float* weights, float* packed,
-                             int threads) {
-  if (d.filter_layout != FilterLayout::kOIHW) return weights;
+// OIHW [k][cg][r][s] -> HWIO [r][s][cg][k]
+void oihw_to_hwio(const Conv2dDesc& d, const float* weights, float* packed, int threads) {
   const int64_t cg = d.c / d.groups;
-  // OIHW [k][cg][r][s] -> HWIO [r][s][cg][k]
 #pragma omp parallel for collapse(2) num_threads(threads) schedule(static)
   for (int64_t i = 0; i < d.r; ++i) {
     for (int64_t j = 0; j < d.s; ++j) {
@@ -24,7 +20,29 @@ const float* prepare_weights(const Conv2dDesc& d, const float* weights, float* p
       }
     }
   }
-  return packed;
+}
+
+}  // namespace
+
+int64_t weight_repack_floats(const Conv2dDesc& d, bool packed) {
+  return d.filter_layout == FilterLayout::kOIHW && !packed ? d.weight_elems() : 0;
+}
+
+const float* prepare_weights(const Conv2dDesc& d, const float* weights, const float* plan_packed,
+                             float* scratch, int threads) {
+  if (weights == nullptr) return plan_packed;
+  if (d.filter_layout != FilterLayout::kOIHW) return weights;
+  oihw_to_hwio(d, weights, scratch, threads);
+  return scratch;
+}
+
+void pack_weights_hwio(const Conv2dDesc& d, const float* weights, std::vector<float>* packed) {
+  packed->resize(d.weight_elems());
+  if (d.filter_layout == FilterLayout::kOIHW) {
+    oihw_to_hwio(d, weights, packed->data(), 1);
+  } else {
+    packed->assign(weights, weights + d.weight_elems());
+  }
 }
 
 WeightOperand weight_operand(const Conv2dDesc& d, const float* prepared, int64_t g) {

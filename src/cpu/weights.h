@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "cpu/gemm.h"
 #include "mec/conv.h"
@@ -12,14 +13,19 @@
 namespace mec {
 namespace cpu {
 
-// Floats of workspace the weights need (0 unless the layout is repacked).
-int64_t weight_repack_floats(const Conv2dDesc& desc);
+// Floats of workspace the weights need per run: 0 unless the layout is
+// repacked and the plan holds no packed weights.
+int64_t weight_repack_floats(const Conv2dDesc& desc, bool packed);
 
-// Repacks OIHW weights into HWIO order at `packed` (weight_repack_floats
-// floats); returns the array the operands should be built from: `packed`
-// after a repack, else `weights` itself.
-const float* prepare_weights(const Conv2dDesc& desc, const float* weights, float* packed,
-                             int threads);
+// Returns the array the operands are built from. With weights == nullptr:
+// the plan's packed weights `plan_packed`. Else OIHW weights are repacked
+// to HWIO order into `scratch` (weight_repack_floats floats) and other
+// layouts are used in place.
+const float* prepare_weights(const Conv2dDesc& desc, const float* weights, const float* plan_packed,
+                             float* scratch, int threads);
+
+// For set_weights(): the plan-owned form, HWIO for OIHW, else a copy.
+void pack_weights_hwio(const Conv2dDesc& desc, const float* weights, std::vector<float>* packed);
 
 // Operand of group g over prepare_weights()'s result; the k dimension is
 // ordered (r, s, c_in_group).
