@@ -16,12 +16,23 @@
 // when |O| <= |L|. When |O| > |L| the temporary gets its own |O| floats.
 // Solution B: one GEMM per (group, image, output row), written in place.
 // kMec picks A when q <= T (Context::mec_threshold) and |O| <= |L|, else B.
+//
+// Those are the CBLAS engine's schedules (GemmEngine::kBlas, the paper's
+// setting). The fast engine (the default) runs Solution A and B alike: one
+// implicit GEMM over all n*p*q output pixels whose A rows are the windows
+// in L (gemm_fast.h), so a register tile may span output rows and images
+// and writes dst in its own order - no reordering and no temporary; the
+// workspace is |L| (plus a HWIO copy of raw OHWI/OIHW weights when
+// set_weights() was not called). Threads share the work as in run_fast().
+#include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include "common/checked.h"
 #include "common/status_detail.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_fast.h"
 #include "cpu/parallel.h"
 #include "cpu/weights.h"
 
@@ -31,27 +42,44 @@ namespace {
 
 class MecPlan : public detail::PlanImpl {
  public:
-  MecPlan(const Conv2dDesc& desc, Algorithm algorithm, int threads, int64_t lowered_floats)
-      : PlanImpl(desc, algorithm), threads_(threads), lowered_floats_(lowered_floats) {}
+  MecPlan(const Conv2dDesc& desc, Algorithm algorithm, int threads, int64_t lowered_floats,
+          const KernelSet* fast)
+      : PlanImpl(desc, algorithm),
+        threads_(threads),
+        lowered_floats_(lowered_floats),
+        fast_(fast) {}
 
   // Floats of the separate (y, n, x)-ordered temporary of Solution A.
   int64_t temp_floats() const {
     const Conv2dDesc& d = desc();
     const bool needs_temp =
-        algorithm() == Algorithm::kMecA && d.n > 1 && d.dst_elems() > lowered_floats_;
+        !fast_ && algorithm() == Algorithm::kMecA && d.n > 1 && d.dst_elems() > lowered_floats_;
     return needs_temp ? d.dst_elems() : 0;
   }
 
-  void pack_weights(const float* weights) override { pack_weights_hwio(desc(), weights, &packed_); }
+  // Floats of the per-run HWIO copy of raw weights.
+  int64_t repack_floats() const {
+    if (!fast_) return weight_repack_floats(desc(), has_packed_weights());
+    const bool hwio = desc().filter_layout == FilterLayout::kHWIO;
+    return has_packed_weights() || hwio ? 0 : desc().weight_elems();
+  }
+
+  void pack_weights(const float* weights) override {
+    if (!fast_) return pack_weights_hwio(desc(), weights, &packed_);
+    packed_.resize(packed_weight_floats(desc(), fast_->nr));
+    pack_weight_panels(desc(), weights, fast_->nr, packed_.data());
+  }
 
   size_t workspace_bytes() const override {
-    return size_t(lowered_floats_ + weight_repack_floats(desc(), has_packed_weights()) +
-                  temp_floats()) *
-           sizeof(float);
+    return size_t(lowered_floats_ + repack_floats() + temp_floats()) * sizeof(float);
   }
 
   Status run(const float* src, const float* weights, const float* bias, float* dst,
              void* workspace) const override {
+    if (fast_) {
+      run_fast(src, weights, bias, dst, static_cast<float*>(workspace));
+      return Status::kSuccess;
+    }
     float* lowered = static_cast<float*>(workspace);
     float* after_lowered = lowered + lowered_floats_;
     const float* prepared =
@@ -72,30 +100,107 @@ class MecPlan : public detail::PlanImpl {
     return (d.h + d.pad_top + d.pad_bottom) * d.s * (d.c / d.groups);
   }
 
-  void lower(const float* src, float* lowered) const {
+  // Row (g, n, x) of L.
+  void lower_row(const float* src, float* lowered, int64_t g, int64_t n, int64_t x) const {
     const Conv2dDesc& d = desc();
     const int64_t q = d.q(), cg = d.c / d.groups, hp = d.h + d.pad_top + d.pad_bottom;
-    const int64_t ld = row_floats();
+    float* row = lowered + ((g * d.n + n) * q + x) * row_floats();
+    for (int64_t yy = 0; yy < hp; ++yy) {
+      const int64_t iy = yy - d.pad_top;
+      for (int64_t j = 0; j < d.s; ++j) {
+        const int64_t ix = x * d.stride_w + j * d.dilation_w - d.pad_left;
+        float* out = row + (yy * d.s + j) * cg;
+        if (iy < 0 || iy >= d.h || ix < 0 || ix >= d.w) {
+          std::memset(out, 0, cg * sizeof(float));
+        } else {
+          std::memcpy(out, src + ((n * d.h + iy) * d.w + ix) * d.c + g * cg, cg * sizeof(float));
+        }
+      }
+    }
+  }
+
+  void lower(const float* src, float* lowered) const {
+    const Conv2dDesc& d = desc();
+    const int64_t q = d.q();
 #pragma omp parallel for collapse(3) num_threads(threads_) schedule(static)
     for (int64_t g = 0; g < d.groups; ++g) {
       for (int64_t n = 0; n < d.n; ++n) {
-        for (int64_t x = 0; x < q; ++x) {
-          float* row = lowered + ((g * d.n + n) * q + x) * ld;
-          for (int64_t yy = 0; yy < hp; ++yy) {
-            const int64_t iy = yy - d.pad_top;
-            for (int64_t j = 0; j < d.s; ++j) {
-              const int64_t ix = x * d.stride_w + j * d.dilation_w - d.pad_left;
-              float* out = row + (yy * d.s + j) * cg;
-              if (iy < 0 || iy >= d.h || ix < 0 || ix >= d.w) {
-                std::memset(out, 0, cg * sizeof(float));
-              } else {
-                std::memcpy(out, src + ((n * d.h + iy) * d.w + ix) * d.c + g * cg,
-                            cg * sizeof(float));
-              }
-            }
+        for (int64_t x = 0; x < q; ++x) lower_row(src, lowered, g, n, x);
+      }
+    }
+  }
+
+  // The fast engine. With at least as many images as threads, each task
+  // lowers a run of images and multiplies them right away, while their
+  // part of L is still in cache. With fewer (batch 1 on 2 threads), L is
+  // lowered by all threads first; then the GEMM is split over output
+  // pixels, and over column panels too when a group's weights outweigh
+  // its part of L (deep layers: each thread streams half the weights).
+  void run_fast(const float* src, const float* weights, const float* bias, float* dst,
+                float* workspace) const {
+    const Conv2dDesc& d = desc();
+    const KernelSet& ks = *fast_;
+    const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, cg = d.c / d.groups;
+    const int64_t ld = row_floats(), pixels = p * q, panels = (kg + ks.nr - 1) / ks.nr;
+    float* lowered = workspace;
+    Panels b;
+    if (weights == nullptr) {
+      b = packed_panels(d, ks.nr, packed_weights());
+    } else if (d.filter_layout == FilterLayout::kHWIO) {
+      b = hwio_panels(d, ks.nr, weights);
+    } else {
+      float* hwio = workspace + lowered_floats_;
+      to_hwio(d, weights, hwio, threads_);
+      b = hwio_panels(d, ks.nr, hwio);
+    }
+    ImplicitGemm gm;
+    gm.rows = {lowered, p, q, q * ld, ld, d.stride_h * d.s * cg, d.n * q * ld};
+    gm.b = b;
+    gm.n = kg;
+    const bool split_rows = d.dilation_h > 1;
+    gm.segments = split_rows ? d.r : 1;
+    gm.segment_depth = split_rows ? d.s * cg : d.r * d.s * cg;
+    gm.segment_a_stride = d.dilation_h * d.s * cg;
+    gm.c = dst;
+    gm.ldc = d.k;
+    gm.bias = bias;
+    const int threads = threads_;
+    if (d.n >= threads) {
+      // Runs of images: about kTaskPixels output pixels each, an equal
+      // number of tasks per thread where the batch allows.
+      constexpr int64_t kTaskPixels = 256;
+      int64_t per_task =
+          std::min<int64_t>((kTaskPixels + pixels - 1) / pixels, (d.n + threads - 1) / threads);
+      int64_t tasks = (d.n + per_task - 1) / per_task;
+      tasks = std::min<int64_t>(d.n, (tasks + threads - 1) / threads * threads);
+#pragma omp parallel for num_threads(threads) schedule(static)
+      for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t i0 = d.n * t / tasks, i1 = d.n * (t + 1) / tasks;
+        for (int64_t g = 0; g < d.groups; ++g) {
+          for (int64_t n = i0; n < i1; ++n) {
+            for (int64_t x = 0; x < q; ++x) lower_row(src, lowered, g, n, x);
           }
         }
+        for (int64_t g = 0; g < d.groups; ++g) {
+          gemm_block(ks, gm, g, i0 * pixels, i1 * pixels, 0, panels);
+        }
       }
+      return;
+    }
+    lower(src, lowered);
+    const int64_t b_floats = gm.segments * gm.segment_depth * kg, l_floats = d.n * q * ld;
+    const int64_t col_chunks = panels >= threads && b_floats > l_floats ? threads : 1;
+    const int64_t row_chunks = threads / std::gcd<int64_t>(d.groups * col_chunks, threads);
+    const int64_t tasks = d.groups * row_chunks * col_chunks, rows = d.n * pixels;
+    const int64_t mr = ks.mr;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t t = 0; t < tasks; ++t) {
+      const int64_t g = t / (row_chunks * col_chunks), rc = t / col_chunks % row_chunks;
+      const int64_t cc = t % col_chunks;
+      // Row boundaries on whole tiles.
+      const int64_t m0 = std::min(rows, (rows * rc / row_chunks + mr - 1) / mr * mr);
+      const int64_t m1 = std::min(rows, (rows * (rc + 1) / row_chunks + mr - 1) / mr * mr);
+      gemm_block(ks, gm, g, m0, m1, panels * cc / col_chunks, panels * (cc + 1) / col_chunks);
     }
   }
 
@@ -163,6 +268,7 @@ class MecPlan : public detail::PlanImpl {
 
   const int threads_;
   const int64_t lowered_floats_;
+  const KernelSet* const fast_;  // null for the CBLAS engine
 };
 
 }  // namespace
@@ -180,14 +286,16 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
                 "MEC workspace n*q*(h+pad_top+pad_bottom)*s*c overflows 64-bit bytes");
   }
   const int64_t cg = d.c / d.groups;
-  if (!gemm_fits(d.n * d.q(), d.k, d.r * d.s * cg, row, d.r * d.s * cg, d.k)) {
+  const bool fast = context.gemm_engine() == GemmEngine::kFast;
+  if (!fast && !gemm_fits(d.n * d.q(), d.k, d.r * d.s * cg, row, d.r * d.s * cg, d.k)) {
     return fail(Status::kUnsupported, "MEC GEMM dimensions exceed the BLAS 32-bit limit");
   }
   if (algorithm == Algorithm::kMec) {
     const bool use_a = d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  impl->reset(new MecPlan(d, algorithm, context.threads(), lowered));
+  impl->reset(
+      new MecPlan(d, algorithm, context.threads(), lowered, fast ? &select_kernels() : nullptr));
   return Status::kSuccess;
 }
 

@@ -1,0 +1,52 @@
+// Portable micro-kernel of the fast GEMM engine (see gemm_kernels.h) for
+// CPUs with neither AVX-512 nor AVX2: plain C++ over a 4 x 16 tile that the
+// compiler vectorises with the baseline ISA. Correct everywhere; fast only
+// where the others run.
+#include "cpu/gemm_kernels.h"
+
+namespace mec {
+namespace cpu {
+namespace {
+
+constexpr int kMr = 4, kNr = 16;
+
+template <int MR>
+void tile_kernel(const Tile& t) {
+  float acc[MR][kNr] = {};
+  const int64_t n = t.n;
+  for (int i = 0; i < MR; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      acc[i][j] = t.accumulate ? t.c[i * t.ldc + j] : t.bias ? t.bias[j] : 0.0f;
+    }
+  }
+  const float* b = t.b;
+  for (int64_t k = 0; k < t.kc; ++k, b += t.ldb) {
+    float bv[kNr] = {};
+    for (int64_t j = 0; j < n; ++j) bv[j] = b[j];
+    for (int i = 0; i < MR; ++i) {
+      const float av = t.a[i][t.a_off + k];
+      for (int j = 0; j < kNr; ++j) acc[i][j] += av * bv[j];
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    for (int64_t j = 0; j < n; ++j) t.c[i * t.ldc + j] = acc[i][j];
+  }
+}
+
+}  // namespace
+
+void generic_tile(const Tile& t) {
+  switch (t.mr) {
+    case 1:
+      return tile_kernel<1>(t);
+    case 2:
+      return tile_kernel<2>(t);
+    case 3:
+      return tile_kernel<3>(t);
+    default:
+      return tile_kernel<4>(t);
+  }
+}
+
+}  // namespace cpu
+}  // namespace mec

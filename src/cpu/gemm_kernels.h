@@ -1,0 +1,40 @@
+// Internal: the micro-kernels of the fast GEMM engine, one set per ISA.
+// A kernel computes one register tile c[mr x n] of C (n <= nr columns) from
+// mr rows of A given as pointers (rows of MEC's L, read in place: row i's
+// run is a[i][a_off .. a_off + kc)) and kc rows of B with row stride ldb
+// (a packed panel: ldb == nr, or HWIO weights used as they are: ldb == k).
+// This header holds only plain declarations, because the kernel files are
+// compiled with ISA flags and must not instantiate shared inline code.
+#pragma once
+
+#include <cstdint>
+
+namespace mec {
+namespace cpu {
+
+// Tile arguments. With accumulate the tile is added to c; otherwise c is
+// overwritten with the product plus bias[0..n) (bias may be null). B's
+// columns beyond n are never read, so raw weights need no padding.
+struct Tile {
+  int64_t kc;
+  const float* const* a;
+  int64_t a_off;
+  const float* b;
+  int64_t ldb;
+  float* c;
+  int64_t ldc;
+  int64_t mr, n;
+  const float* bias;
+  bool accumulate;
+};
+
+using TileKernel = void (*)(const Tile& tile);
+
+// One entry point per ISA; tile.mr in [1, mr] and tile.n in [1, nr] of its
+// set. Call the AVX ones only where the CPU has the ISA (gemm_fast.cc).
+void avx512_tile(const Tile& tile);   // mr 8, nr 32
+void avx2_tile(const Tile& tile);     // mr 6, nr 16
+void generic_tile(const Tile& tile);  // mr 4, nr 16
+
+}  // namespace cpu
+}  // namespace mec
