@@ -1,7 +1,8 @@
 // AVX2/FMA micro-kernels of the fast GEMM engine (see gemm_kernels.h), for
 // CPUs without AVX-512. This file alone is compiled with -mavx2 -mfma. A
 // 6 x 16 tile keeps 12 accumulators plus 2 B vectors in the 16 ymm
-// registers. Smaller mr are instantiated for the M edge; the N edge uses
+// registers. Smaller mr serve the M edge, an 8-column tile a narrow last
+// panel; the N edge uses
 // maskload/maskstore so raw weights are never read past column n.
 #include <immintrin.h>
 
@@ -11,24 +12,22 @@ namespace mec {
 namespace cpu {
 namespace {
 
-constexpr int kMr = 6, kNv = 2, kNr = 8 * kNv;
-
-template <int MR, bool kMasked>
+template <int MR, int NV, bool kMasked>
 void tile_kernel(const Tile& t) {
-  __m256i mask[kNv];
+  __m256i mask[NV];
 #pragma GCC unroll 4
-  for (int j = 0; j < kNv; ++j) {
+  for (int j = 0; j < NV; ++j) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     mask[j] = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(t.n - 8 * j)), lane);
   }
   auto load = [&](const float* p, int j) {
     return kMasked ? _mm256_maskload_ps(p, mask[j]) : _mm256_loadu_ps(p);
   };
-  __m256 acc[MR][kNv];
+  __m256 acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
-    for (int j = 0; j < kNv; ++j) {
+    for (int j = 0; j < NV; ++j) {
       acc[i][j] = t.accumulate ? load(t.c + i * t.ldc + 8 * j, j)
                   : t.bias     ? load(t.bias + 8 * j, j)
                                : _mm256_setzero_ps();
@@ -39,20 +38,20 @@ void tile_kernel(const Tile& t) {
   for (int i = 0; i < MR; ++i) a[i] = t.a[i] + t.a_off;
   const float* b = t.b;
   for (int64_t k = 0; k < t.kc; ++k, b += t.ldb) {
-    __m256 bv[kNv];
+    __m256 bv[NV];
 #pragma GCC unroll 4
-    for (int j = 0; j < kNv; ++j) bv[j] = load(b + 8 * j, j);
+    for (int j = 0; j < NV; ++j) bv[j] = load(b + 8 * j, j);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m256 av = _mm256_broadcast_ss(a[i] + k);
 #pragma GCC unroll 4
-      for (int j = 0; j < kNv; ++j) acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
+      for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
     }
   }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
-    for (int j = 0; j < kNv; ++j) {
+    for (int j = 0; j < NV; ++j) {
       float* c = t.c + i * t.ldc + 8 * j;
       if (kMasked) {
         _mm256_maskstore_ps(c, mask[j], acc[i][j]);
@@ -63,31 +62,40 @@ void tile_kernel(const Tile& t) {
   }
 }
 
-template <bool kMasked>
+template <int NV, bool kMasked>
 void dispatch_rows(const Tile& t) {
   switch (t.mr) {
     case 1:
-      return tile_kernel<1, kMasked>(t);
+      return tile_kernel<1, NV, kMasked>(t);
     case 2:
-      return tile_kernel<2, kMasked>(t);
+      return tile_kernel<2, NV, kMasked>(t);
     case 3:
-      return tile_kernel<3, kMasked>(t);
+      return tile_kernel<3, NV, kMasked>(t);
     case 4:
-      return tile_kernel<4, kMasked>(t);
+      return tile_kernel<4, NV, kMasked>(t);
     case 5:
-      return tile_kernel<5, kMasked>(t);
+      return tile_kernel<5, NV, kMasked>(t);
     default:
-      return tile_kernel<6, kMasked>(t);
+      return tile_kernel<6, NV, kMasked>(t);
+  }
+}
+
+template <int NV>
+void dispatch_mask(const Tile& t) {
+  if (t.n == 8 * NV) {
+    dispatch_rows<NV, false>(t);
+  } else {
+    dispatch_rows<NV, true>(t);
   }
 }
 
 }  // namespace
 
 void avx2_tile(const Tile& t) {
-  if (t.n == kNr) {
-    dispatch_rows<false>(t);
+  if (t.n <= 8) {
+    dispatch_mask<1>(t);
   } else {
-    dispatch_rows<true>(t);
+    dispatch_mask<2>(t);
   }
 }
 

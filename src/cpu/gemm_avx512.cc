@@ -12,24 +12,22 @@ namespace mec {
 namespace cpu {
 namespace {
 
-constexpr int kMr = 8, kNv = 2, kNr = 16 * kNv;
-
-template <int MR, bool kMasked>
+template <int MR, int NV, bool kMasked>
 void tile_kernel(const Tile& t) {
-  __mmask16 mask[kNv];
+  __mmask16 mask[NV];
 #pragma GCC unroll 4
-  for (int j = 0; j < kNv; ++j) {
+  for (int j = 0; j < NV; ++j) {
     const int64_t cols = t.n - 16 * j;
-    mask[j] = cols >= 16 ? __mmask16(0xFFFF) : cols <= 0 ? 0 : __mmask16((1u << cols) - 1);
+    mask[j] = cols >= 16 ? __mmask16(0xFFFF) : cols <= 0 ? 0 : __mmask16((1u << cols) - 1u);
   }
   auto load = [&](const float* p, int j) {
     return kMasked ? _mm512_maskz_loadu_ps(mask[j], p) : _mm512_loadu_ps(p);
   };
-  __m512 acc[MR][kNv];
+  __m512 acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
-    for (int j = 0; j < kNv; ++j) {
+    for (int j = 0; j < NV; ++j) {
       acc[i][j] = t.accumulate ? load(t.c + i * t.ldc + 16 * j, j)
                   : t.bias     ? load(t.bias + 16 * j, j)
                                : _mm512_setzero_ps();
@@ -40,20 +38,20 @@ void tile_kernel(const Tile& t) {
   for (int i = 0; i < MR; ++i) a[i] = t.a[i] + t.a_off;
   const float* b = t.b;
   for (int64_t k = 0; k < t.kc; ++k, b += t.ldb) {
-    __m512 bv[kNv];
+    __m512 bv[NV];
 #pragma GCC unroll 4
-    for (int j = 0; j < kNv; ++j) bv[j] = load(b + 16 * j, j);
+    for (int j = 0; j < NV; ++j) bv[j] = load(b + 16 * j, j);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512 av = _mm512_set1_ps(a[i][k]);
 #pragma GCC unroll 4
-      for (int j = 0; j < kNv; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+      for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
     }
   }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
-    for (int j = 0; j < kNv; ++j) {
+    for (int j = 0; j < NV; ++j) {
       float* c = t.c + i * t.ldc + 16 * j;
       if (kMasked) {
         _mm512_mask_storeu_ps(c, mask[j], acc[i][j]);
@@ -64,35 +62,45 @@ void tile_kernel(const Tile& t) {
   }
 }
 
-template <bool kMasked>
+template <int NV, bool kMasked>
 void dispatch_rows(const Tile& t) {
   switch (t.mr) {
     case 1:
-      return tile_kernel<1, kMasked>(t);
+      return tile_kernel<1, NV, kMasked>(t);
     case 2:
-      return tile_kernel<2, kMasked>(t);
+      return tile_kernel<2, NV, kMasked>(t);
     case 3:
-      return tile_kernel<3, kMasked>(t);
+      return tile_kernel<3, NV, kMasked>(t);
     case 4:
-      return tile_kernel<4, kMasked>(t);
+      return tile_kernel<4, NV, kMasked>(t);
     case 5:
-      return tile_kernel<5, kMasked>(t);
-    case 6:
-      return tile_kernel<6, kMasked>(t);
-    case 7:
-      return tile_kernel<7, kMasked>(t);
+      return tile_kernel<5, NV, kMasked>(t);
     default:
-      return tile_kernel<8, kMasked>(t);
+      return tile_kernel<6, NV, kMasked>(t);
+  }
+}
+
+template <int NV>
+void dispatch_mask(const Tile& t) {
+  if (t.n == 16 * NV) {
+    dispatch_rows<NV, false>(t);
+  } else {
+    dispatch_rows<NV, true>(t);
   }
 }
 
 }  // namespace
 
 void avx512_tile(const Tile& t) {
-  if (t.n == kNr) {
-    dispatch_rows<false>(t);
-  } else {
-    dispatch_rows<true>(t);
+  switch ((t.n + 15) / 16) {
+    case 1:
+      return dispatch_mask<1>(t);
+    case 2:
+      return dispatch_mask<2>(t);
+    case 3:
+      return dispatch_mask<3>(t);
+    default:
+      return dispatch_mask<4>(t);
   }
 }
 

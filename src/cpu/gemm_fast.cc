@@ -10,9 +10,10 @@ namespace cpu {
 namespace {
 
 // Depth of one pass (Kc) and rows of one A block (Mc, a multiple of every mr).
-constexpr int64_t kKc = 256, kMc = 192;
+static const int64_t kKc = getenv("KC") ? atoi(getenv("KC")) : 5120;
+constexpr int64_t kMc = 192;
 
-const KernelSet kAvx512{"avx512", 8, 32, avx512_tile};
+const KernelSet kAvx512{"avx512", 6, 64, avx512_tile};
 const KernelSet kAvx2{"avx2", 6, 16, avx2_tile};
 const KernelSet kGeneric{"generic", 4, 16, generic_tile};
 
