@@ -91,6 +91,16 @@ void dispatch_mask(const Tile& t) {
 
 }  // namespace
 
+void avx512_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
+                      int64_t count) {
+  const __mmask16 tail = __mmask16((1u << (count % 16)) - 1u);
+  for (int64_t r = 0; r < rows; ++r, in += in_ld, out += out_ld) {
+    int64_t i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(out + i, _mm512_loadu_ps(in + i));
+    if (tail) _mm512_mask_storeu_ps(out + i, tail, _mm512_maskz_loadu_ps(tail, in + i));
+  }
+}
+
 void avx512_tile(const Tile& t) {
   switch ((t.n + 15) / 16) {
     case 1:

@@ -13,9 +13,9 @@ namespace {
 static const int64_t kKc = getenv("KC") ? atoi(getenv("KC")) : 5120;
 constexpr int64_t kMc = 192;
 
-const KernelSet kAvx512{"avx512", 6, 64, avx512_tile};
-const KernelSet kAvx2{"avx2", 6, 16, avx2_tile};
-const KernelSet kGeneric{"generic", 4, 16, generic_tile};
+const KernelSet kAvx512{"avx512", 6, 64, avx512_tile, avx512_copy_rows};
+const KernelSet kAvx2{"avx2", 6, 16, avx2_tile, avx2_copy_rows};
+const KernelSet kGeneric{"generic", 4, 16, generic_tile, generic_copy_rows};
 
 }  // namespace
 

@@ -19,6 +19,7 @@ struct KernelSet {
   const char* name;  // "avx512", "avx2" or "generic"
   int mr, nr;        // the largest tile
   TileKernel kernel;
+  CopyRows copy_rows;
 };
 
 // The best set this CPU runs, capped by the environment variable

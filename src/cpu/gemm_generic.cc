@@ -35,6 +35,13 @@ void tile_kernel(const Tile& t) {
 
 }  // namespace
 
+void generic_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
+                       int64_t count) {
+  for (int64_t r = 0; r < rows; ++r, in += in_ld, out += out_ld) {
+    for (int64_t i = 0; i < count; ++i) out[i] = in[i];
+  }
+}
+
 void generic_tile(const Tile& t) {
   switch (t.mr) {
     case 1:

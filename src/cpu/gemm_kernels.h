@@ -36,5 +36,17 @@ void avx512_tile(const Tile& tile);   // mr 8, nr 32
 void avx2_tile(const Tile& tile);     // mr 6, nr 16
 void generic_tile(const Tile& tile);  // mr 4, nr 16
 
+// Copies `rows` runs of `count` floats (row strides in_ld, out_ld): MEC's
+// lowering, whose runs are often 9-33 floats (c = 3 layers), too short
+// for a memcpy call each.
+using CopyRows = void (*)(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
+                          int64_t count);
+void avx512_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
+                      int64_t count);
+void avx2_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
+                    int64_t count);
+void generic_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
+                       int64_t count);
+
 }  // namespace cpu
 }  // namespace mec

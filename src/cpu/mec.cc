@@ -43,10 +43,11 @@ namespace {
 class MecPlan : public detail::PlanImpl {
  public:
   MecPlan(const Conv2dDesc& desc, Algorithm algorithm, int threads, int64_t lowered_floats,
-          const KernelSet* fast)
+          const KernelSet& kernels, bool fast)
       : PlanImpl(desc, algorithm),
         threads_(threads),
         lowered_floats_(lowered_floats),
+        kernels_(kernels),
         fast_(fast) {}
 
   // Floats of the separate (y, n, x)-ordered temporary of Solution A.
@@ -66,8 +67,8 @@ class MecPlan : public detail::PlanImpl {
 
   void pack_weights(const float* weights) override {
     if (!fast_) return pack_weights_hwio(desc(), weights, &packed_);
-    packed_.resize(packed_weight_floats(desc(), fast_->nr));
-    pack_weight_panels(desc(), weights, fast_->nr, packed_.data());
+    packed_.resize(packed_weight_floats(desc(), kernels_.nr));
+    pack_weight_panels(desc(), weights, kernels_.nr, packed_.data());
   }
 
   size_t workspace_bytes() const override {
@@ -100,10 +101,12 @@ class MecPlan : public detail::PlanImpl {
     return (d.h + d.pad_top + d.pad_bottom) * d.s * (d.c / d.groups);
   }
 
-  // Row (g, n, x) of L. Taps j in [j0, j1) fall inside the image; with
-  // one group and no horizontal dilation their s*cg values are one
-  // contiguous run of src, copied at once (c = 3 layers copy 9-33 floats,
-  // where a memcpy call per tap would cost more than the GEMM).
+  // Row (g, n, x) of L: zero rows for the vertical padding, then for each
+  // input row the taps j in [j0, j1) that fall inside the image. With one
+  // group and no horizontal dilation those s*cg values are one contiguous
+  // run of src, copied by the ISA's copy_rows (c = 3 layers copy 9-33
+  // floats per input row, where a memcpy call each would cost more than
+  // the GEMM).
   void lower_row(const float* src, float* lowered, int64_t g, int64_t n, int64_t x) const {
     const Conv2dDesc& d = desc();
     const int64_t q = d.q(), cg = d.c / d.groups, hp = d.h + d.pad_top + d.pad_bottom;
@@ -111,32 +114,25 @@ class MecPlan : public detail::PlanImpl {
     int64_t j0 = 0, j1 = d.s;
     while (j0 < d.s && ix0 + j0 * d.dilation_w < 0) ++j0;
     while (j1 > j0 && ix0 + (j1 - 1) * d.dilation_w >= d.w) --j1;
-    const bool contiguous = d.groups == 1 && d.dilation_w == 1;
-    float* out = lowered + ((g * d.n + n) * q + x) * row_floats();
-    for (int64_t yy = 0; yy < hp; ++yy, out += run) {
-      const int64_t iy = yy - d.pad_top;
-      if (iy < 0 || iy >= d.h || j0 == j1) {
-        std::fill(out, out + run, 0.0f);
-        continue;
-      }
-      std::fill(out, out + j0 * cg, 0.0f);
-      std::fill(out + j1 * cg, out + run, 0.0f);
-      const float* in = src + ((n * d.h + iy) * d.w + ix0) * d.c + g * cg;
-      if (contiguous) {
-        copy_floats(in + j0 * d.c, (j1 - j0) * cg, out + j0 * cg);
-      } else {
-        for (int64_t j = j0; j < j1; ++j) {
-          copy_floats(in + j * d.dilation_w * d.c, cg, out + j * cg);
-        }
+    float* row = lowered + ((g * d.n + n) * q + x) * row_floats();
+    float* body = row + d.pad_top * run;  // input row 0
+    std::fill(row, body, 0.0f);
+    std::fill(body + d.h * run, row + hp * run, 0.0f);
+    if (j0 > 0 || j1 < d.s) {
+      for (int64_t iy = 0; iy < d.h; ++iy) {
+        std::fill(body + iy * run, body + iy * run + j0 * cg, 0.0f);
+        std::fill(body + iy * run + j1 * cg, body + (iy + 1) * run, 0.0f);
       }
     }
-  }
-
-  static void copy_floats(const float* in, int64_t count, float* out) {
-    if (count >= 64) {
-      std::memcpy(out, in, count * sizeof(float));
-    } else {
-      for (int64_t i = 0; i < count; ++i) out[i] = in[i];
+    const float* in = src + n * d.h * d.w * d.c + g * cg;  // + (ix0 + tap) * c per tap
+    if (d.groups == 1 && d.dilation_w == 1) {
+      kernels_.copy_rows(in + (ix0 + j0) * d.c, d.w * d.c, body + j0 * cg, run, d.h,
+                         (j1 - j0) * cg);
+      return;
+    }
+    for (int64_t j = j0; j < j1; ++j) {
+      kernels_.copy_rows(in + (ix0 + j * d.dilation_w) * d.c, d.w * d.c, body + j * cg, run, d.h,
+                         cg);
     }
   }
 
@@ -160,7 +156,7 @@ class MecPlan : public detail::PlanImpl {
   void run_fast(const float* src, const float* weights, const float* bias, float* dst,
                 float* workspace) const {
     const Conv2dDesc& d = desc();
-    const KernelSet& ks = *fast_;
+    const KernelSet& ks = kernels_;
     const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, cg = d.c / d.groups;
     const int64_t ld = row_floats(), pixels = p * q, panels = (kg + ks.nr - 1) / ks.nr;
     float* lowered = workspace;
@@ -289,7 +285,8 @@ class MecPlan : public detail::PlanImpl {
 
   const int threads_;
   const int64_t lowered_floats_;
-  const KernelSet* const fast_;  // null for the CBLAS engine
+  const KernelSet& kernels_;  // micro-kernels and copy_rows for this CPU
+  const bool fast_;           // the fast engine, else CBLAS
 };
 
 }  // namespace
@@ -315,8 +312,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     const bool use_a = d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  impl->reset(
-      new MecPlan(d, algorithm, context.threads(), lowered, fast ? &select_kernels() : nullptr));
+  impl->reset(new MecPlan(d, algorithm, context.threads(), lowered, select_kernels(), fast));
   return Status::kSuccess;
 }
 
