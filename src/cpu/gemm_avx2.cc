@@ -12,8 +12,9 @@ namespace mec {
 namespace cpu {
 namespace {
 
+// One MR x (8 NV) register tile at A rows `rows` and C `c`.
 template <int MR, int NV, bool kMasked>
-void tile_kernel(const Tile& t) {
+void tile_kernel(const Tile& t, const float* const* rows, float* c) {
   __m256i mask[NV];
 #pragma GCC unroll 4
   for (int j = 0; j < NV; ++j) {
@@ -28,14 +29,14 @@ void tile_kernel(const Tile& t) {
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
-      acc[i][j] = t.accumulate ? load(t.c + i * t.ldc + 8 * j, j)
+      acc[i][j] = t.accumulate ? load(c + i * t.ldc + 8 * j, j)
                   : t.bias     ? load(t.bias + 8 * j, j)
                                : _mm256_setzero_ps();
     }
   }
   const float* a[MR];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) a[i] = t.a[i] + t.a_off;
+  for (int i = 0; i < MR; ++i) a[i] = rows[i] + t.a_off;
   const float* b = t.b;
   for (int64_t k = 0; k < t.kc; ++k, b += t.ldb) {
     __m256 bv[NV];
@@ -52,31 +53,36 @@ void tile_kernel(const Tile& t) {
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
-      float* c = t.c + i * t.ldc + 8 * j;
+      float* out = c + i * t.ldc + 8 * j;
       if (kMasked) {
-        _mm256_maskstore_ps(c, mask[j], acc[i][j]);
+        _mm256_maskstore_ps(out, mask[j], acc[i][j]);
       } else {
-        _mm256_storeu_ps(c, acc[i][j]);
+        _mm256_storeu_ps(out, acc[i][j]);
       }
     }
   }
 }
 
+// All t.rows rows of one panel: full tiles, then one narrower tile.
 template <int NV, bool kMasked>
 void dispatch_rows(const Tile& t) {
-  switch (t.mr) {
+  int64_t i = 0;
+  for (; i + 6 <= t.rows; i += 6) {
+    tile_kernel<6, NV, kMasked>(t, t.a + i, t.c + i * t.ldc);
+  }
+  switch (t.rows - i) {
     case 1:
-      return tile_kernel<1, NV, kMasked>(t);
+      return tile_kernel<1, NV, kMasked>(t, t.a + i, t.c + i * t.ldc);
     case 2:
-      return tile_kernel<2, NV, kMasked>(t);
+      return tile_kernel<2, NV, kMasked>(t, t.a + i, t.c + i * t.ldc);
     case 3:
-      return tile_kernel<3, NV, kMasked>(t);
+      return tile_kernel<3, NV, kMasked>(t, t.a + i, t.c + i * t.ldc);
     case 4:
-      return tile_kernel<4, NV, kMasked>(t);
+      return tile_kernel<4, NV, kMasked>(t, t.a + i, t.c + i * t.ldc);
     case 5:
-      return tile_kernel<5, NV, kMasked>(t);
+      return tile_kernel<5, NV, kMasked>(t, t.a + i, t.c + i * t.ldc);
     default:
-      return tile_kernel<6, NV, kMasked>(t);
+      return;
   }
 }
 

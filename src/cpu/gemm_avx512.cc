@@ -6,14 +6,17 @@
 // Smaller mr are instantiated for the M edge; masks handle the N edge.
 #include <immintrin.h>
 
+#include <cstdlib>
+
 #include "cpu/gemm_kernels.h"
 
 namespace mec {
 namespace cpu {
 namespace {
 
+// One MR x (16 NV) register tile at A rows `rows` and C `c`.
 template <int MR, int NV, bool kMasked>
-void tile_kernel(const Tile& t) {
+void tile_kernel(const Tile& t, const float* const* rows, float* c) {
   __mmask16 mask[NV];
 #pragma GCC unroll 4
   for (int j = 0; j < NV; ++j) {
@@ -28,14 +31,14 @@ void tile_kernel(const Tile& t) {
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
-      acc[i][j] = t.accumulate ? load(t.c + i * t.ldc + 16 * j, j)
+      acc[i][j] = t.accumulate ? load(c + i * t.ldc + 16 * j, j)
                   : t.bias     ? load(t.bias + 16 * j, j)
                                : _mm512_setzero_ps();
     }
   }
   const float* a[MR];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) a[i] = t.a[i] + t.a_off;
+  for (int i = 0; i < MR; ++i) a[i] = rows[i] + t.a_off;
   const float* b = t.b;
   for (int64_t k = 0; k < t.kc; ++k, b += t.ldb) {
     __m512 bv[NV];
@@ -52,32 +55,40 @@ void tile_kernel(const Tile& t) {
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
-      float* c = t.c + i * t.ldc + 16 * j;
+      float* out = c + i * t.ldc + 16 * j;
       if (kMasked) {
-        _mm512_mask_storeu_ps(c, mask[j], acc[i][j]);
+        _mm512_mask_storeu_ps(out, mask[j], acc[i][j]);
       } else {
-        _mm512_storeu_ps(c, acc[i][j]);
+        _mm512_storeu_ps(out, acc[i][j]);
       }
     }
   }
 }
 
+// Rows per full tile: 24 accumulators where the width allows it.
+template <int NV>
+constexpr int kTileRows = NV >= 4   ? 6
+                          : NV == 3 ? 8
+                                    : 12;
+
+// The last tile of a panel: `left` (< kTileRows) rows.
+template <int NV, bool kMasked, int R>
+void tail_rows(const Tile& t, int64_t i, int64_t left) {
+  if constexpr (R > 0) {
+    if (left == R) return tile_kernel<R, NV, kMasked>(t, t.a + i, t.c + i * t.ldc);
+    tail_rows<NV, kMasked, R - 1>(t, i, left);
+  }
+}
+
+// All t.rows rows of one panel: full tiles, then one shorter tile.
 template <int NV, bool kMasked>
 void dispatch_rows(const Tile& t) {
-  switch (t.mr) {
-    case 1:
-      return tile_kernel<1, NV, kMasked>(t);
-    case 2:
-      return tile_kernel<2, NV, kMasked>(t);
-    case 3:
-      return tile_kernel<3, NV, kMasked>(t);
-    case 4:
-      return tile_kernel<4, NV, kMasked>(t);
-    case 5:
-      return tile_kernel<5, NV, kMasked>(t);
-    default:
-      return tile_kernel<6, NV, kMasked>(t);
+  constexpr int kRows = kTileRows<NV>;
+  int64_t i = 0;
+  for (; i + kRows <= t.rows; i += kRows) {
+    tile_kernel<kRows, NV, kMasked>(t, t.a + i, t.c + i * t.ldc);
   }
+  tail_rows<NV, kMasked, kRows - 1>(t, i, t.rows - i);
 }
 
 template <int NV>

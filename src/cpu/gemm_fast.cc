@@ -2,6 +2,7 @@
 #include "cpu/gemm_fast.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -63,12 +64,10 @@ void gemm_block(const KernelSet& ks, const ImplicitGemm& gm, int64_t g, int64_t 
           t.n = std::min<int64_t>(ks.nr, gm.n - j * ks.nr);
           t.bias = first && gm.bias ? gm.bias + g * gm.n + j * ks.nr : nullptr;
           t.accumulate = !first;
-          for (int64_t i = 0; i < count; i += ks.mr) {
-            t.a = a_rows + i;
-            t.mr = std::min<int64_t>(ks.mr, count - i);
-            t.c = c_block + i * gm.ldc + j * ks.nr;
-            ks.kernel(t);
-          }
+          t.a = a_rows;
+          t.rows = count;
+          t.c = c_block + j * ks.nr;
+          ks.kernel(t);
         }
       }
     }

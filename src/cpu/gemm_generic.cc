@@ -11,12 +11,12 @@ namespace {
 constexpr int kMr = 4, kNr = 16;
 
 template <int MR>
-void tile_kernel(const Tile& t) {
+void tile_kernel(const Tile& t, const float* const* rows, float* c) {
   float acc[MR][kNr] = {};
   const int64_t n = t.n;
   for (int i = 0; i < MR; ++i) {
     for (int64_t j = 0; j < n; ++j) {
-      acc[i][j] = t.accumulate ? t.c[i * t.ldc + j] : t.bias ? t.bias[j] : 0.0f;
+      acc[i][j] = t.accumulate ? c[i * t.ldc + j] : t.bias ? t.bias[j] : 0.0f;
     }
   }
   const float* b = t.b;
@@ -24,12 +24,12 @@ void tile_kernel(const Tile& t) {
     float bv[kNr] = {};
     for (int64_t j = 0; j < n; ++j) bv[j] = b[j];
     for (int i = 0; i < MR; ++i) {
-      const float av = t.a[i][t.a_off + k];
+      const float av = rows[i][t.a_off + k];
       for (int j = 0; j < kNr; ++j) acc[i][j] += av * bv[j];
     }
   }
   for (int i = 0; i < MR; ++i) {
-    for (int64_t j = 0; j < n; ++j) t.c[i * t.ldc + j] = acc[i][j];
+    for (int64_t j = 0; j < n; ++j) c[i * t.ldc + j] = acc[i][j];
   }
 }
 
@@ -43,15 +43,17 @@ void generic_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_l
 }
 
 void generic_tile(const Tile& t) {
-  switch (t.mr) {
+  int64_t i = 0;
+  for (; i + kMr <= t.rows; i += kMr) tile_kernel<kMr>(t, t.a + i, t.c + i * t.ldc);
+  switch (t.rows - i) {
     case 1:
-      return tile_kernel<1>(t);
+      return tile_kernel<1>(t, t.a + i, t.c + i * t.ldc);
     case 2:
-      return tile_kernel<2>(t);
+      return tile_kernel<2>(t, t.a + i, t.c + i * t.ldc);
     case 3:
-      return tile_kernel<3>(t);
+      return tile_kernel<3>(t, t.a + i, t.c + i * t.ldc);
     default:
-      return tile_kernel<4>(t);
+      return;
   }
 }
 

@@ -101,48 +101,61 @@ class MecPlan : public detail::PlanImpl {
     return (d.h + d.pad_top + d.pad_bottom) * d.s * (d.c / d.groups);
   }
 
-  // Row (g, n, x) of L: zero rows for the vertical padding, then for each
-  // input row the taps j in [j0, j1) that fall inside the image. With one
-  // group and no horizontal dilation those s*cg values are one contiguous
-  // run of src, copied by the ISA's copy_rows (c = 3 layers copy 9-33
-  // floats per input row, where a memcpy call each would cost more than
-  // the GEMM).
-  void lower_row(const float* src, float* lowered, int64_t g, int64_t n, int64_t x) const {
+  // Rows yy in [yy0, yy1) of the padded input within row (g, n, x) of L:
+  // zeros for vertical padding, then per input row the taps j in [j0, j1)
+  // that fall inside the image. With one group and no horizontal dilation
+  // those s*cg values are one contiguous run of src, copied by the ISA's
+  // copy_rows (c = 3 layers copy 9-33 floats per input row, where a memcpy
+  // call each would cost more than the GEMM).
+  void lower_row(const float* src, float* lowered, int64_t g, int64_t n, int64_t x, int64_t yy0,
+                 int64_t yy1) const {
     const Conv2dDesc& d = desc();
-    const int64_t q = d.q(), cg = d.c / d.groups, hp = d.h + d.pad_top + d.pad_bottom;
+    const int64_t q = d.q(), cg = d.c / d.groups;
     const int64_t run = d.s * cg, ix0 = x * d.stride_w - d.pad_left;
     int64_t j0 = 0, j1 = d.s;
     while (j0 < d.s && ix0 + j0 * d.dilation_w < 0) ++j0;
     while (j1 > j0 && ix0 + (j1 - 1) * d.dilation_w >= d.w) --j1;
-    float* row = lowered + ((g * d.n + n) * q + x) * row_floats();
-    float* body = row + d.pad_top * run;  // input row 0
-    std::fill(row, body, 0.0f);
-    std::fill(body + d.h * run, row + hp * run, 0.0f);
+    const int64_t iy0 = std::max<int64_t>(yy0 - d.pad_top, 0);
+    const int64_t iy1 = std::max(iy0, std::min(yy1 - d.pad_top, d.h));
+    float* body = lowered + ((g * d.n + n) * q + x) * row_floats() + d.pad_top * run;
+    std::fill(body + (yy0 - d.pad_top) * run, body + iy0 * run, 0.0f);
+    std::fill(body + iy1 * run, body + std::max(iy1, yy1 - d.pad_top) * run, 0.0f);
     if (j0 > 0 || j1 < d.s) {
-      for (int64_t iy = 0; iy < d.h; ++iy) {
+      for (int64_t iy = iy0; iy < iy1; ++iy) {
         std::fill(body + iy * run, body + iy * run + j0 * cg, 0.0f);
         std::fill(body + iy * run + j1 * cg, body + (iy + 1) * run, 0.0f);
       }
     }
-    const float* in = src + n * d.h * d.w * d.c + g * cg;  // + (ix0 + tap) * c per tap
+    // + (ix0 + tap) * c per tap
+    const float* in = src + ((n * d.h + iy0) * d.w) * d.c + g * cg;
+    float* out = body + iy0 * run;
     if (d.groups == 1 && d.dilation_w == 1) {
-      kernels_.copy_rows(in + (ix0 + j0) * d.c, d.w * d.c, body + j0 * cg, run, d.h,
+      kernels_.copy_rows(in + (ix0 + j0) * d.c, d.w * d.c, out + j0 * cg, run, iy1 - iy0,
                          (j1 - j0) * cg);
       return;
     }
     for (int64_t j = j0; j < j1; ++j) {
-      kernels_.copy_rows(in + (ix0 + j * d.dilation_w) * d.c, d.w * d.c, body + j * cg, run, d.h,
-                         cg);
+      kernels_.copy_rows(in + (ix0 + j * d.dilation_w) * d.c, d.w * d.c, out + j * cg, run,
+                         iy1 - iy0, cg);
+    }
+  }
+
+  // Rows [yy0, yy1) of the padded input for every row of image n in L.
+  // (Lowering bands of rows just ahead of the GEMM measured slower than
+  // whole images: the per-row setup costs more than the cache misses.)
+  void lower_band(const float* src, float* lowered, int64_t n, int64_t yy0, int64_t yy1) const {
+    for (int64_t g = 0; g < desc().groups; ++g) {
+      for (int64_t x = 0; x < desc().q(); ++x) lower_row(src, lowered, g, n, x, yy0, yy1);
     }
   }
 
   void lower(const float* src, float* lowered) const {
     const Conv2dDesc& d = desc();
-    const int64_t q = d.q();
+    const int64_t q = d.q(), hp = d.h + d.pad_top + d.pad_bottom;
 #pragma omp parallel for collapse(3) num_threads(threads_) schedule(static)
     for (int64_t g = 0; g < d.groups; ++g) {
       for (int64_t n = 0; n < d.n; ++n) {
-        for (int64_t x = 0; x < q; ++x) lower_row(src, lowered, g, n, x);
+        for (int64_t x = 0; x < q; ++x) lower_row(src, lowered, g, n, x, 0, hp);
       }
     }
   }
@@ -153,12 +166,16 @@ class MecPlan : public detail::PlanImpl {
   // lowered by all threads first; then the GEMM is split over output
   // pixels, and over column panels too when a group's weights outweigh
   // its part of L (deep layers: each thread streams half the weights).
+  // Output pixels per task, at least (small images are grouped).
+  static constexpr int64_t kTaskPixels = 256;
+
   void run_fast(const float* src, const float* weights, const float* bias, float* dst,
                 float* workspace) const {
     const Conv2dDesc& d = desc();
     const KernelSet& ks = kernels_;
     const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, cg = d.c / d.groups;
     const int64_t ld = row_floats(), pixels = p * q, panels = (kg + ks.nr - 1) / ks.nr;
+    const int64_t hp = d.h + d.pad_top + d.pad_bottom;
     float* lowered = workspace;
     Panels b;
     if (weights == nullptr) {
@@ -185,7 +202,6 @@ class MecPlan : public detail::PlanImpl {
     if (d.n >= threads) {
       // Runs of images: about kTaskPixels output pixels each, an equal
       // number of tasks per thread where the batch allows.
-      constexpr int64_t kTaskPixels = 256;
       int64_t per_task =
           std::min<int64_t>((kTaskPixels + pixels - 1) / pixels, (d.n + threads - 1) / threads);
       int64_t tasks = (d.n + per_task - 1) / per_task;
@@ -193,11 +209,7 @@ class MecPlan : public detail::PlanImpl {
 #pragma omp parallel for num_threads(threads) schedule(static)
       for (int64_t t = 0; t < tasks; ++t) {
         const int64_t i0 = d.n * t / tasks, i1 = d.n * (t + 1) / tasks;
-        for (int64_t g = 0; g < d.groups; ++g) {
-          for (int64_t n = i0; n < i1; ++n) {
-            for (int64_t x = 0; x < q; ++x) lower_row(src, lowered, g, n, x);
-          }
-        }
+        for (int64_t n = i0; n < i1; ++n) lower_band(src, lowered, n, 0, hp);
         for (int64_t g = 0; g < d.groups; ++g) {
           gemm_block(ks, gm, g, i0 * pixels, i1 * pixels, 0, panels);
         }
