@@ -200,13 +200,13 @@ class MecPlan : public detail::PlanImpl {
     gm.bias = bias;
     const int threads = threads_;
     if (d.n >= threads) {
-      // Runs of images: about kTaskPixels output pixels each, an equal
-      // number of tasks per thread where the batch allows.
-      int64_t per_task =
-          std::min<int64_t>((kTaskPixels + pixels - 1) / pixels, (d.n + threads - 1) / threads);
-      int64_t tasks = (d.n + per_task - 1) / per_task;
-      tasks = std::min<int64_t>(d.n, (tasks + threads - 1) / threads * threads);
-#pragma omp parallel for num_threads(threads) schedule(static)
+      // Runs of images of about kTaskPixels output pixels each, at least
+      // four runs per thread, handed out dynamically: a thread slowed by
+      // another process (2 shared cores) then takes fewer images.
+      const int64_t per_task =
+          std::max<int64_t>(1, std::min((kTaskPixels + pixels - 1) / pixels, d.n / (4 * threads)));
+      const int64_t tasks = (d.n + per_task - 1) / per_task;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
       for (int64_t t = 0; t < tasks; ++t) {
         const int64_t i0 = d.n * t / tasks, i1 = d.n * (t + 1) / tasks;
         for (int64_t n = i0; n < i1; ++n) lower_band(src, lowered, n, 0, hp);
