@@ -209,7 +209,7 @@ int64_t workspace_of(const Conv2dDesc& d, Algorithm a) {
   return plan ? int64_t(plan->workspace_bytes()) : -1;
 }
 
-// The documented formulas (docs/algorithms.md), on the paper's layers and
+// The documented formulas (docs/mec.md), on the paper's layers and
 // on padded, strided, dilated and grouped ones.
 TEST(Api, WorkspaceIsExactlyTheFormula) {
   for (const char* text : {"n1h227w227c3k96r11s11u4", "n32h24w24c96k256r5s5",
