@@ -62,8 +62,8 @@ void print_table(const std::vector<Record>& records) {
     ws = std::max(ws, int(r.shape.size()));
     wa = std::max(wa, int(algo_label(r).size()));
   }
-  std::printf("\n%-*s %-*s %-*s %10s %9s %9s %9s %11s\n", wl, "layer", ws, "shape", wa, "algo",
-              "median_ms", "GFLOP/s", "ws_MiB", "ws/im2col", "max_rel_err");
+  std::printf("\n%-*s %-*s %-*s %10s %9s %9s %9s %11s %-6s\n", wl, "layer", ws, "shape", wa, "algo",
+              "median_ms", "GFLOP/s", "ws_MiB", "ws/im2col", "max_rel_err", "vs");
   for (const Record& r : records) {
     std::printf("%-*s %-*s %-*s ", wl, r.layer.c_str(), ws, r.shape.c_str(), wa,
                 algo_label(r).c_str());
@@ -84,10 +84,16 @@ void print_table(const std::vector<Record>& records) {
     char ratio[32] = "-";
     if (it->second > 0)
       std::snprintf(ratio, sizeof(ratio), "%.3f", double(r.workspace_bytes) / it->second);
+    // The error column; "truth" marks the run the others are checked against.
     char err[32] = "-";
-    if (!std::isnan(r.max_rel_err)) std::snprintf(err, sizeof(err), "%.2e", r.max_rel_err);
-    std::printf("%10.3f %9.1f %9.2f %9s %11s\n", r.median_ms, r.gflops, r.workspace_bytes / kMiB,
-                ratio, err);
+    if (r.algo == "direct" && r.checked_against == "direct") {
+      std::snprintf(err, sizeof(err), "truth");
+    } else if (!std::isnan(r.max_rel_err)) {
+      std::snprintf(err, sizeof(err), "%.2e", r.max_rel_err);
+    }
+    const char* against = r.checked_against == "reference" ? "ref" : r.checked_against.c_str();
+    std::printf("%10.3f %9.1f %9.2f %9s %11s %-6s\n", r.median_ms, r.gflops,
+                r.workspace_bytes / kMiB, ratio, err, against);
   }
 }
 
