@@ -3,9 +3,10 @@
 // against), the record each timed run produces, and the timing loop.
 //
 // Everything that runs a convolution (ours in run_ours.cc, the peers in
-// peer_*.cc) goes through time_runs(), so all are timed the same way: one
-// checked run on a NaN-poisoned dst (which doubles as the warm-up), then
-// `reps` timed runs with std::chrono::steady_clock; median and min reported.
+// peer_*.cc) is prepared as a Runner and timed by time_layer(), so all are
+// timed the same way: one checked run on a NaN-poisoned dst (which doubles
+// as the warm-up), then `reps` timed runs with std::chrono::steady_clock;
+// median and min reported.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +32,8 @@ struct Options {
   int reps = 5;
   int warmup = 0;  // extra untimed runs after the checked run
   Check check = Check::kAuto;
-  bool packed = true;  // set_weights() before timing (default) or raw weights per run()
+  bool packed = true;       // set_weights() before timing (default) or raw weights per run()
+  bool interleave = false;  // rounds of one run per runner (default: reps back to back)
   std::string json_path;
 };
 
@@ -43,7 +45,9 @@ constexpr double kRefFlopLimit = 2e9;
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t bytes);
+  explicit AlignedBuffer(size_t bytes) { reset(bytes); }
+  // Frees the old buffer and allocates `bytes` (none for 0).
+  void reset(size_t bytes);
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   void* data() const { return data_.get(); }
@@ -90,22 +94,33 @@ struct Record {
 // A record for `problem` with the identifying fields filled in.
 Record new_record(const Problem& problem, const std::string& algo, const Options& options);
 
-// Poisons dst with NaN, calls run() once and checks dst against the truth;
-// then `warmup` untimed runs and `reps` timed ones. run() returns an empty
-// string on success, else the error message (then the record's status is
-// "error"). Fills median_ms, min_ms, gflops, max_rel_err.
-void time_runs(const Problem& problem, const Options& options, float* dst,
-               const std::function<std::string()>& run, Record* record);
-
 // Command line (options.cc): 0 to run, 1 after --help, 2 on a bad option
 // (then *error says why).
 int parse_options(int argc, char** argv, Options* options, std::string* error);
 const char* usage();
 
-// Our algorithms (run_ours.cc) and the peers (peers.cc).
-Record run_ours(const Problem& problem, const std::string& algo, const Options& options);
+// One algorithm or peer, prepared on a problem: plan/primitive created,
+// weights packed, workspace and dst allocated (all owned by the closure).
+// run() does one convolution into dst and returns "" or an error message.
+// A runner whose record.status is not "ok" at preparation has no run().
+struct Runner {
+  Record record;
+  float* dst = nullptr;
+  std::function<std::string()> run;
+};
+
+// Prepares our algorithm (run_ours.cc) or a peer (peers.cc).
+Runner prepare_ours(const Problem& problem, const std::string& algo, const Options& options);
 bool peer_available(const std::string& peer);
-Record run_peer(const Problem& problem, const std::string& peer, const Options& options);
+Runner prepare_peer(const Problem& problem, const std::string& peer, const Options& options);
+
+// Times a layer's runners (problem.cc): for each, dst poisoned with NaN, one
+// checked run (also the warm-up) and `warmup` more; then each runner's `reps`
+// timed runs back to back or, with options.interleave, `reps` rounds timing
+// one run of every runner in turn (load changes then hit all alike, but
+// threads of one runtime still spinning slow down the next: see
+// docs/mecbench.md). Fills median_ms, min_ms, gflops and max_rel_err.
+void time_layer(const Problem& problem, const Options& options, std::vector<Runner>* runners);
 
 // Output (report.cc).
 void print_table(const std::vector<Record>& records);

@@ -77,14 +77,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "[%zu/%zu] %s %s (%.3f GFLOP, checked against %s)\n", i + 1,
                  options.layers.size(), layer.name.c_str(), mec::format_shape(problem.desc).c_str(),
                  problem.desc.flops() * 1e-9, problem.checked_against.c_str());
+    std::vector<mecbench::Runner> runners;
     for (const std::string& algo : options.algos) {
-      records.push_back(mecbench::run_ours(problem, algo, options));
-      progress(records.back());
+      runners.push_back(mecbench::prepare_ours(problem, algo, options));
     }
     for (const std::string& peer : options.peers) {
-      records.push_back(mecbench::run_peer(problem, peer, options));
-      progress(records.back());
-      omp_set_num_threads(options.threads);
+      runners.push_back(mecbench::prepare_peer(problem, peer, options));
+    }
+    mecbench::time_layer(problem, options, &runners);
+    for (const mecbench::Runner& runner : runners) {
+      records.push_back(runner.record);
+      progress(runner.record);
     }
   }
   for (const mecbench::Record& r : records) failed = failed || r.status == "error";

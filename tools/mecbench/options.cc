@@ -33,6 +33,8 @@ const char kUsage[] =
     "                     auto: the double reference up to 2 GFLOP per layer, else direct)\n"
     "  --packed           weights go to set_weights() once, run() gets null (default)\n"
     "  --unpacked         weights are passed to every run() instead\n"
+    "  --interleave       time in rounds of one run of every algorithm and peer (default:\n"
+    "                     each one's reps back to back); see docs/mecbench.md\n"
     "  --json FILE        also write all records as a JSON array to FILE\n"
     "  --help             this text\n"
     "Shape strings, JSON keys and checking: docs/mecbench.md\n";
@@ -150,6 +152,10 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
     if (name == "--help" || name == "-h") return 1;
     if (name == "--packed" || name == "--unpacked") {
       options->packed = name == "--packed";
+      continue;
+    }
+    if (name == "--interleave") {
+      options->interleave = true;
       continue;
     }
     static const char* const kValued[] = {"--suite",   "--shape", "--algo",   "--peer",  "--batch",

@@ -9,24 +9,43 @@
 // and reported as workspace_bytes. Algorithm convolution_direct (no
 // Winograd, which would change the numerics). Debian's libdnnl is built
 // with OpenMP (DNNL_CPU_RUNTIME == OMP), so the thread count is OpenMP's,
-// set to --threads before the primitive is created and run.
+// which main() sets to --threads for everything timed; checked here.
 #include <omp.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
 
 #include "bench.h"
 
 namespace mecbench {
+namespace {
 
-Record run_onednn(const Problem& p, const Options& options) {
+struct OnednnState {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  dnnl::convolution_forward conv;
+  dnnl::memory weights;
+  std::unordered_map<int, dnnl::memory> args;
+  AlignedBuffer scratch, dst;
+};
+
+}  // namespace
+
+Runner prepare_onednn(const Problem& p, const Options& options) {
   using dnnl::memory;
   using tag = memory::format_tag;
-  Record r = new_record(p, "onednn", options);
+  Runner runner;
+  Record& r = runner.record;
+  r = new_record(p, "onednn", options);
   const mec::Conv2dDesc& d = p.desc;
-  omp_set_num_threads(options.threads);
+  if (omp_get_max_threads() != options.threads) {
+    r.status = "error";
+    r.note = "OpenMP thread count is not --threads";
+    return runner;
+  }
   try {
-    dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-    dnnl::stream stream(engine);
+    auto state = std::make_shared<OnednnState>();
+    const dnnl::engine& engine = state->engine;
     const memory::data_type f32 = memory::data_type::f32;
     const memory::dims src_dims = {d.n, d.c, d.h, d.w}, dst_dims = {d.n, d.k, d.p(), d.q()};
     const memory::dims weight_dims =
@@ -49,43 +68,44 @@ Record run_onednn(const Problem& p, const Options& options) {
 
     // Weights into the primitive's layout, once.
     memory user_weights(user_weight_md, engine, const_cast<float*>(p.weights.data()));
-    memory weights(pd.weights_desc(), engine);
-    dnnl::reorder(user_weights, weights).execute(stream, user_weights, weights);
-    stream.wait();
+    state->weights = memory(pd.weights_desc(), engine);
+    dnnl::reorder(user_weights, state->weights)
+        .execute(state->stream, user_weights, state->weights);
+    state->stream.wait();
     r.persistent_bytes = int64_t(pd.weights_desc().get_size());
 
     r.workspace_bytes = int64_t(pd.scratchpad_desc().get_size());
-    AlignedBuffer scratch(size_t(r.workspace_bytes));
-    AlignedBuffer dst(d.dst_elems() * sizeof(float));
-    if (!scratch.ok() || !dst.ok()) {
+    state->scratch.reset(size_t(r.workspace_bytes));
+    state->dst.reset(d.dst_elems() * sizeof(float));
+    if (!state->scratch.ok() || !state->dst.ok()) {
       r.status = "error";
       r.note = "cannot allocate the scratchpad or dst";
-      return r;
+      return runner;
     }
-    memory src_mem(src_md, engine, const_cast<float*>(p.src.data()));
-    memory dst_mem(dst_md, engine, dst.data());
-    memory bias_mem(bias_md, engine, const_cast<float*>(p.bias.data()));
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src_mem},
-                                            {DNNL_ARG_WEIGHTS, weights},
-                                            {DNNL_ARG_BIAS, bias_mem},
-                                            {DNNL_ARG_DST, dst_mem}};
+    state->args = {{DNNL_ARG_SRC, memory(src_md, engine, const_cast<float*>(p.src.data()))},
+                   {DNNL_ARG_WEIGHTS, state->weights},
+                   {DNNL_ARG_BIAS, memory(bias_md, engine, const_cast<float*>(p.bias.data()))},
+                   {DNNL_ARG_DST, memory(dst_md, engine, state->dst.data())}};
     if (r.workspace_bytes > 0) {
-      args[DNNL_ARG_SCRATCHPAD] = memory(pd.scratchpad_desc(), engine, scratch.data());
+      state->args[DNNL_ARG_SCRATCHPAD] =
+          memory(pd.scratchpad_desc(), engine, state->scratch.data());
     }
-    dnnl::convolution_forward conv(pd);
-    time_runs(
-        p, options, dst.floats(),
-        [&]() -> std::string {
-          conv.execute(stream, args);
-          stream.wait();
-          return "";
-        },
-        &r);
+    state->conv = dnnl::convolution_forward(pd);
+    runner.dst = state->dst.floats();
+    runner.run = [state]() -> std::string {
+      try {
+        state->conv.execute(state->stream, state->args);
+        state->stream.wait();
+      } catch (const dnnl::error& e) {
+        return std::string("oneDNN: ") + e.what();
+      }
+      return "";
+    };
   } catch (const dnnl::error& e) {
     r.status = e.status == dnnl_unimplemented ? "unsupported" : "error";
     r.note = std::string("oneDNN: ") + e.what();
   }
-  return r;
+  return runner;
 }
 
 }  // namespace mecbench

@@ -87,26 +87,34 @@ const char* init_xnnpack() {
   return status == xnn_status_success ? nullptr : "xnn_initialize failed";
 }
 
+struct XnnpackState {
+  std::unique_ptr<xnn_operator, xnn_status (*)(xnn_operator_t)> op{nullptr, xnn_delete_operator};
+  std::unique_ptr<pthreadpool, void (*)(pthreadpool_t)> pool{nullptr, pthreadpool_destroy};
+  AlignedBuffer dst;
+};
+
 std::string status_note(const char* what, xnn_status st) {
   return std::string("XNNPACK ") + what + " returned status " + std::to_string(int(st));
 }
 
 }  // namespace
 
-Record run_xnnpack(const Problem& p, const Options& options) {
-  Record r = new_record(p, "xnnpack", options);
+Runner prepare_xnnpack(const Problem& p, const Options& options) {
+  Runner runner;
+  Record& r = runner.record;
+  r = new_record(p, "xnnpack", options);
   const mec::Conv2dDesc& d = p.desc;
   if (const char* error = init_xnnpack()) {
     r.status = "error";
     r.note = error;
-    return r;
+    return runner;
   }
   for (int64_t v : {d.pad_top, d.pad_bottom, d.pad_left, d.pad_right, d.r, d.s, d.stride_h,
                     d.stride_w, d.dilation_h, d.dilation_w, d.groups}) {
     if (v > int64_t(UINT32_MAX)) {
       r.status = "unsupported";
       r.note = "XNNPACK takes 32-bit kernel parameters";
-      return r;
+      return runner;
     }
   }
   // XNNPACK's weights are [groups][k/g][r][s][c/g] (OHWI): transpose our HWIO.
@@ -114,10 +122,12 @@ Record run_xnnpack(const Problem& p, const Options& options) {
   std::vector<float> ohwi(p.weights.size());
   for (int64_t t = 0; t < taps; ++t) {
     for (int64_t i = 0; i < cg; ++i) {
-      for (int64_t o = 0; o < d.k; ++o)
+      for (int64_t o = 0; o < d.k; ++o) {
         ohwi[(o * taps + t) * cg + i] = p.weights[(t * cg + i) * d.k + o];
+      }
     }
   }
+  auto state = std::make_shared<XnnpackState>();
   const int64_t before_create = counter().live_bytes();
   xnn_operator_t op = nullptr;
   xnn_status st = xnn_create_convolution2d_nhwc_f32(
@@ -130,36 +140,33 @@ Record run_xnnpack(const Problem& p, const Options& options) {
         st == xnn_status_invalid_parameter || st == xnn_status_unsupported_parameter;
     r.status = cannot ? "unsupported" : "error";
     r.note = status_note("create", st);
-    return r;
+    return runner;
   }
-  std::unique_ptr<xnn_operator, xnn_status (*)(xnn_operator_t)> op_owner(op, xnn_delete_operator);
+  state->op.reset(op);
   r.persistent_bytes = counter().live_bytes() - before_create;
-  std::unique_ptr<pthreadpool, void (*)(pthreadpool_t)> pool(
-      pthreadpool_create(size_t(options.threads)), pthreadpool_destroy);
-  AlignedBuffer dst(d.dst_elems() * sizeof(float));
-  if (!pool || !dst.ok()) {
+  state->pool.reset(pthreadpool_create(size_t(options.threads)));
+  state->dst.reset(d.dst_elems() * sizeof(float));
+  if (!state->pool || !state->dst.ok()) {
     r.status = "error";
     r.note = "cannot create the thread pool or dst";
-    return r;
+    return runner;
   }
   const int64_t before_setup = counter().live_bytes();
   st = xnn_setup_convolution2d_nhwc_f32(op, size_t(d.n), size_t(d.h), size_t(d.w), p.src.data(),
-                                        dst.floats(), pool.get());
+                                        state->dst.floats(), state->pool.get());
   if (st != xnn_status_success) {
     r.status = st == xnn_status_unsupported_parameter ? "unsupported" : "error";
     r.note = status_note("setup", st);
-    return r;
+    return runner;
   }
   r.indirection_bytes = counter().live_bytes() - before_setup;
   r.workspace_bytes = 0;
-  time_runs(
-      p, options, dst.floats(),
-      [&]() -> std::string {
-        const xnn_status s = xnn_run_operator(op, pool.get());
-        return s == xnn_status_success ? "" : status_note("run", s);
-      },
-      &r);
-  return r;
+  runner.dst = state->dst.floats();
+  runner.run = [state]() -> std::string {
+    const xnn_status s = xnn_run_operator(state->op.get(), state->pool.get());
+    return s == xnn_status_success ? "" : status_note("run", s);
+  };
+  return runner;
 }
 
 }  // namespace mecbench

@@ -6,10 +6,10 @@
 namespace mecbench {
 
 #ifdef MEC_HAVE_ONEDNN
-Record run_onednn(const Problem& problem, const Options& options);
+Runner prepare_onednn(const Problem& problem, const Options& options);
 #endif
 #ifdef MEC_HAVE_XNNPACK
-Record run_xnnpack(const Problem& problem, const Options& options);
+Runner prepare_xnnpack(const Problem& problem, const Options& options);
 #endif
 
 bool peer_available(const std::string& peer) {
@@ -23,17 +23,18 @@ bool peer_available(const std::string& peer) {
   return false;
 }
 
-Record run_peer(const Problem& problem, const std::string& peer, const Options& options) {
+Runner prepare_peer(const Problem& problem, const std::string& peer, const Options& options) {
 #ifdef MEC_HAVE_ONEDNN
-  if (peer == "onednn") return run_onednn(problem, options);
+  if (peer == "onednn") return prepare_onednn(problem, options);
 #endif
 #ifdef MEC_HAVE_XNNPACK
-  if (peer == "xnnpack") return run_xnnpack(problem, options);
+  if (peer == "xnnpack") return prepare_xnnpack(problem, options);
 #endif
-  Record r = new_record(problem, peer, options);
-  r.status = "unsupported";
-  r.note = "peer not built in";
-  return r;
+  Runner runner;
+  runner.record = new_record(problem, peer, options);
+  runner.record.status = "unsupported";
+  runner.record.note = "peer not built in";
+  return runner;
 }
 
 }  // namespace mecbench

@@ -48,7 +48,9 @@ bool truth_from_direct(Problem* p, std::string* error) {
 
 }  // namespace
 
-AlignedBuffer::AlignedBuffer(size_t bytes) {
+void AlignedBuffer::reset(size_t bytes) {
+  data_.reset();
+  bytes_ = 0;
   if (bytes == 0) return;
   const size_t rounded = (bytes + 63) / 64 * 64;
   data_.reset(std::aligned_alloc(64, rounded));
@@ -105,34 +107,55 @@ Record new_record(const Problem& p, const std::string& algo, const Options& opti
   return r;
 }
 
-void time_runs(const Problem& p, const Options& options, float* dst,
-               const std::function<std::string()>& run, Record* record) {
+void time_layer(const Problem& p, const Options& options, std::vector<Runner>* runners) {
   using Clock = std::chrono::steady_clock;
   const int64_t count = p.desc.dst_elems();
-  std::fill(dst, dst + count, std::numeric_limits<float>::quiet_NaN());
-  std::string error = run();
-  if (error.empty()) {
-    record->max_rel_err = p.truth.empty()
-                              ? std::numeric_limits<double>::quiet_NaN()
-                              : mec::reference::max_rel_error(dst, p.truth.data(), count);
-    for (int i = 0; i < options.warmup && error.empty(); ++i) error = run();
-  }
-  std::vector<double> ms;
-  for (int i = 0; i < options.reps && error.empty(); ++i) {
+  std::vector<std::vector<double>> ms(runners->size());
+  // Runs runner i once; on failure marks it and drops its run().
+  auto run_once = [&](size_t i, bool timed) {
+    Runner& r = (*runners)[i];
+    if (!r.run) return;
     const Clock::time_point start = Clock::now();
-    error = run();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    const std::string error = r.run();
+    const double elapsed = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (!error.empty()) {
+      r.record.status = "error";
+      r.record.note = error;
+      r.run = nullptr;
+    } else if (timed) {
+      ms[i].push_back(elapsed);
+    }
+  };
+  for (size_t i = 0; i < runners->size(); ++i) {
+    Runner& r = (*runners)[i];
+    if (!r.run) continue;
+    std::fill(r.dst, r.dst + count, std::numeric_limits<float>::quiet_NaN());
+    run_once(i, false);
+    if (!r.run) continue;
+    r.record.max_rel_err = p.truth.empty()
+                               ? std::numeric_limits<double>::quiet_NaN()
+                               : mec::reference::max_rel_error(r.dst, p.truth.data(), count);
+    for (int w = 0; w < options.warmup; ++w) run_once(i, false);
   }
-  if (!error.empty()) {
-    record->status = "error";
-    record->note = error;
-    return;
+  if (options.interleave) {
+    for (int rep = 0; rep < options.reps; ++rep) {
+      for (size_t i = 0; i < runners->size(); ++i) run_once(i, true);
+    }
+  } else {
+    for (size_t i = 0; i < runners->size(); ++i) {
+      for (int rep = 0; rep < options.reps; ++rep) run_once(i, true);
+    }
   }
-  std::sort(ms.begin(), ms.end());
-  const size_t n = ms.size();
-  record->median_ms = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
-  record->min_ms = ms[0];
-  record->gflops = p.desc.flops() / (record->median_ms * 1e6);
+  for (size_t i = 0; i < runners->size(); ++i) {
+    Record& record = (*runners)[i].record;
+    if (record.status != "ok") continue;
+    std::vector<double>& t = ms[i];
+    std::sort(t.begin(), t.end());
+    const size_t n = t.size();
+    record.median_ms = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+    record.min_ms = t[0];
+    record.gflops = p.desc.flops() / (record.median_ms * 1e6);
+  }
 }
 
 }  // namespace mecbench
