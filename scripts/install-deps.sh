@@ -7,6 +7,7 @@ packages=(
   build-essential cmake              # toolchain
   libopenblas-dev libopenblas-openmp-dev  # CBLAS, OpenMP build
   libgtest-dev                       # tests
+  libdnnl-dev libxnnpack-dev libpthreadpool-dev  # mecbench peers (the library never links them)
 )
 
 missing=()
