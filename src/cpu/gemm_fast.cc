@@ -58,10 +58,10 @@ void gemm_block(const KernelSet& ks, const ImplicitGemm& gm, int64_t g, int64_t 
           Tile t;
           t.kc = k1 - k0;
           t.a_off = seg * gm.segment_a_stride + k0;
-          t.b = gm.b.data + g * gm.b.group_stride + j * gm.b.panel_stride + b_row * gm.b.ld;
-          t.ldb = gm.b.ld;
-          t.ldc = gm.ldc;
           t.n = std::min<int64_t>(ks.nr, gm.n - j * ks.nr);
+          t.ldb = t.n == ks.nr ? gm.b.ld : gm.b.tail_ld;
+          t.b = gm.b.data + g * gm.b.group_stride + j * gm.b.panel_stride + b_row * t.ldb;
+          t.ldc = gm.ldc;
           t.bias = first && gm.bias ? gm.bias + g * gm.n + j * ks.nr : nullptr;
           t.accumulate = !first;
           t.a = a_rows;
@@ -74,36 +74,29 @@ void gemm_block(const KernelSet& ks, const ImplicitGemm& gm, int64_t g, int64_t 
   }
 }
 
-int64_t packed_weight_floats(const Conv2dDesc& d, int nr) {
-  const int64_t kg = d.k / d.groups, panels = (kg + nr - 1) / nr;
-  return d.groups * panels * nr * d.r * d.s * (d.c / d.groups);
-}
+int64_t packed_weight_floats(const Conv2dDesc& d, int) { return d.weight_elems(); }
 
 void pack_weight_panels(const Conv2dDesc& d, const float* w, int nr, float* packed) {
   const int64_t kg = d.k / d.groups, cg = d.c / d.groups, depth = d.r * d.s * cg;
-  const int64_t panels = (kg + nr - 1) / nr;
   for (int64_t g = 0; g < d.groups; ++g) {
-    for (int64_t j = 0; j < panels; ++j) {
-      float* panel = packed + (g * panels + j) * depth * nr;
+    for (int64_t j0 = 0; j0 < kg; j0 += nr) {
+      const int64_t width = std::min<int64_t>(nr, kg - j0);
+      float* panel = packed + g * depth * kg + j0 * depth;
       for (int64_t kk = 0; kk < depth; ++kk) {
         const int64_t i = kk / (d.s * cg), jj = kk / cg % d.s, ci = kk % cg;
-        for (int64_t col = 0; col < nr; ++col) {
-          const int64_t o = g * kg + j * nr + col;  // output channel
-          float v = 0.0f;
-          if (j * nr + col < kg) {
-            switch (d.filter_layout) {
-              case FilterLayout::kHWIO:
-                v = w[kk * d.k + o];
-                break;
-              case FilterLayout::kOHWI:
-                v = w[o * depth + kk];
-                break;
-              case FilterLayout::kOIHW:
-                v = w[((o * cg + ci) * d.r + i) * d.s + jj];
-                break;
-            }
+        for (int64_t col = 0; col < width; ++col) {
+          const int64_t o = g * kg + j0 + col;  // output channel
+          switch (d.filter_layout) {
+            case FilterLayout::kHWIO:
+              panel[kk * width + col] = w[kk * d.k + o];
+              break;
+            case FilterLayout::kOHWI:
+              panel[kk * width + col] = w[o * depth + kk];
+              break;
+            case FilterLayout::kOIHW:
+              panel[kk * width + col] = w[((o * cg + ci) * d.r + i) * d.s + jj];
+              break;
           }
-          panel[kk * nr + col] = v;
         }
       }
     }
@@ -112,12 +105,11 @@ void pack_weight_panels(const Conv2dDesc& d, const float* w, int nr, float* pack
 
 Panels packed_panels(const Conv2dDesc& d, int nr, const float* packed) {
   const int64_t kg = d.k / d.groups, depth = d.r * d.s * (d.c / d.groups);
-  const int64_t panels = (kg + nr - 1) / nr;
-  return {packed, panels * depth * nr, depth * nr, nr};
+  return {packed, depth * kg, depth * nr, nr, kg % nr == 0 ? nr : kg % nr};
 }
 
 Panels hwio_panels(const Conv2dDesc& d, int nr, const float* hwio) {
-  return {hwio, d.k / d.groups, nr, d.k};
+  return {hwio, d.k / d.groups, nr, d.k, d.k};
 }
 
 }  // namespace cpu

@@ -33,10 +33,12 @@ struct RowMap {
   int64_t p, q, image_stride, x_stride, y_stride, group_stride;
 };
 
-// Rows kk of panel j of group g: data + g * group_stride + j * panel_stride + kk * ld.
+// Row kk of panel j of group g: data + g * group_stride + j * panel_stride
+// + kk * ld, where ld is tail_ld for the last, narrower panel (packed
+// panels are exactly as wide as their columns: no padding).
 struct Panels {
   const float* data;
-  int64_t group_stride, panel_stride, ld;
+  int64_t group_stride, panel_stride, ld, tail_ld;
 };
 
 // C[m][g * n + col] = bias + sum over the depth of A(m) * B(g). The depth is
@@ -57,8 +59,9 @@ struct ImplicitGemm {
 void gemm_block(const KernelSet& kernels, const ImplicitGemm& gemm, int64_t g, int64_t m0,
                 int64_t m1, int64_t j0, int64_t j1);
 
-// Panels of weights for the GEMM view (r*s*cg) x kg of each group, in any
-// filter layout, zero-padded to a multiple of nr columns.
+// Panels of weights for the GEMM view (r*s*cg) x kg of each group, from any
+// filter layout: nr columns each, the last one kg % nr if that is not 0.
+// Exactly weight_elems() floats.
 int64_t packed_weight_floats(const Conv2dDesc& desc, int nr);
 void pack_weight_panels(const Conv2dDesc& desc, const float* weights, int nr, float* packed);
 Panels packed_panels(const Conv2dDesc& desc, int nr, const float* packed);
