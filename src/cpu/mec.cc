@@ -24,6 +24,8 @@
 // and writes dst in its own order - no reordering and no temporary; the
 // workspace is |L| (plus a HWIO copy of raw OHWI/OIHW weights when
 // set_weights() was not called). Threads share the work as in run_fast().
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -107,17 +109,17 @@ class MecPlan : public detail::PlanImpl {
   // those s*cg values are one contiguous run of src, copied by the ISA's
   // copy_rows (c = 3 layers copy 9-33 floats per input row, where a memcpy
   // call each would cost more than the GEMM).
-  void lower_row(const float* src, float* lowered, int64_t g, int64_t n, int64_t x, int64_t yy0,
-                 int64_t yy1) const {
+  void lower_row(const float* src, int64_t g, int64_t n, int64_t x, int64_t yy0, int64_t yy1,
+                 float* row) const {
     const Conv2dDesc& d = desc();
-    const int64_t q = d.q(), cg = d.c / d.groups;
+    const int64_t cg = d.c / d.groups;
     const int64_t run = d.s * cg, ix0 = x * d.stride_w - d.pad_left;
     int64_t j0 = 0, j1 = d.s;
     while (j0 < d.s && ix0 + j0 * d.dilation_w < 0) ++j0;
     while (j1 > j0 && ix0 + (j1 - 1) * d.dilation_w >= d.w) --j1;
     const int64_t iy0 = std::max<int64_t>(yy0 - d.pad_top, 0);
     const int64_t iy1 = std::max(iy0, std::min(yy1 - d.pad_top, d.h));
-    float* body = lowered + ((g * d.n + n) * q + x) * row_floats() + d.pad_top * run;
+    float* body = row + d.pad_top * run;
     std::fill(body + (yy0 - d.pad_top) * run, body + iy0 * run, 0.0f);
     std::fill(body + iy1 * run, body + std::max(iy1, yy1 - d.pad_top) * run, 0.0f);
     if (j0 > 0 || j1 < d.s) {
@@ -140,22 +142,26 @@ class MecPlan : public detail::PlanImpl {
     }
   }
 
-  // Rows [yy0, yy1) of the padded input for every row of image n in L.
-  // (Lowering bands of rows just ahead of the GEMM measured slower than
-  // whole images: the per-row setup costs more than the cache misses.)
-  void lower_band(const float* src, float* lowered, int64_t n, int64_t yy0, int64_t yy1) const {
+  // Rows [yy0, yy1) of the padded input for every row of image n, into
+  // an L laid out [group][image][x] with `images` images from `first`.
+  void lower_band(const float* src, int64_t n, int64_t yy0, int64_t yy1, float* l, int64_t first,
+                  int64_t images) const {
+    const int64_t q = desc().q(), ld = row_floats();
     for (int64_t g = 0; g < desc().groups; ++g) {
-      for (int64_t x = 0; x < desc().q(); ++x) lower_row(src, lowered, g, n, x, yy0, yy1);
+      float* rows = l + ((g * images + n - first) * q) * ld;
+      for (int64_t x = 0; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
     }
   }
 
   void lower(const float* src, float* lowered) const {
     const Conv2dDesc& d = desc();
-    const int64_t q = d.q(), hp = d.h + d.pad_top + d.pad_bottom;
+    const int64_t q = d.q(), hp = d.h + d.pad_top + d.pad_bottom, ld = row_floats();
 #pragma omp parallel for collapse(3) num_threads(threads_) schedule(static)
     for (int64_t g = 0; g < d.groups; ++g) {
       for (int64_t n = 0; n < d.n; ++n) {
-        for (int64_t x = 0; x < q; ++x) lower_row(src, lowered, g, n, x, 0, hp);
+        for (int64_t x = 0; x < q; ++x) {
+          lower_row(src, g, n, x, 0, hp, lowered + ((g * d.n + n) * q + x) * ld);
+        }
       }
     }
   }
@@ -166,8 +172,12 @@ class MecPlan : public detail::PlanImpl {
   // lowered by all threads first; then the GEMM is split over output
   // pixels, and over column panels too when a group's weights outweigh
   // its part of L (deep layers: each thread streams half the weights).
-  // Output pixels per task, at least (small images are grouped).
-  static constexpr int64_t kTaskPixels = 256;
+  // Output pixels per task, at least (small images are grouped), and
+  // per band of a large image; images whose L exceeds kBandedBytes are
+  // lowered in bands of at least kBandInputRows input rows (fewer cost
+  // more in per-row setup than they save in cache misses: cv7).
+  static constexpr int64_t kTaskPixels = 256, kBandInputRows = 8;
+  static constexpr int64_t kBandedBytes = int64_t(4) << 20;
 
   void run_fast(const float* src, const float* weights, const float* bias, float* dst,
                 float* workspace) const {
@@ -202,16 +212,40 @@ class MecPlan : public detail::PlanImpl {
     if (d.n >= threads) {
       // Runs of images of about kTaskPixels output pixels each, at least
       // four runs per thread, handed out dynamically: a thread slowed by
-      // another process (2 shared cores) then takes fewer images.
+      // another process (2 shared cores) then takes fewer images. Each
+      // thread lowers its runs into its own slot at the front of L, so the
+      // same memory is reused while it is in cache instead of streaming all
+      // of |L| through DRAM; an image whose L is large is lowered in bands
+      // of output rows just ahead of the GEMM.
       const int64_t per_task =
           std::max<int64_t>(1, std::min((kTaskPixels + pixels - 1) / pixels, d.n / (4 * threads)));
       const int64_t tasks = (d.n + per_task - 1) / per_task;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-      for (int64_t t = 0; t < tasks; ++t) {
-        const int64_t i0 = d.n * t / tasks, i1 = d.n * (t + 1) / tasks;
-        for (int64_t n = i0; n < i1; ++n) lower_band(src, lowered, n, 0, hp);
-        for (int64_t g = 0; g < d.groups; ++g) {
-          gemm_block(ks, gm, g, i0 * pixels, i1 * pixels, 0, panels);
+      const int64_t image_floats = d.groups * q * ld;
+      const bool banded = per_task == 1 && image_floats * int64_t(sizeof(float)) > kBandedBytes;
+      const int64_t band =
+          std::max((kTaskPixels + q - 1) / q, (kBandInputRows + d.stride_h - 1) / d.stride_h);
+#pragma omp parallel num_threads(threads)
+      {
+        float* slot = lowered + omp_get_thread_num() * per_task * image_floats;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < tasks; ++t) {
+          const int64_t i0 = d.n * t / tasks, i1 = d.n * (t + 1) / tasks;
+          ImplicitGemm local = gm;
+          local.rows.a = slot;
+          local.rows.group_stride = (i1 - i0) * q * ld;
+          local.c = dst + i0 * pixels * d.k;
+          const int64_t y_step = banded ? band : p;
+          int64_t done = 0;  // padded input rows lowered so far
+          for (int64_t y0 = 0; y0 < p; y0 += y_step) {
+            const int64_t y1 = std::min(p, y0 + y_step);
+            const int64_t need =
+                y1 == p ? hp : (y1 - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1;
+            for (int64_t n = i0; n < i1; ++n) lower_band(src, n, done, need, slot, i0, i1 - i0);
+            done = need;
+            for (int64_t g = 0; g < d.groups; ++g) {
+              gemm_block(ks, local, g, y0 * q, (i1 - i0 - 1) * pixels + y1 * q, 0, panels);
+            }
+          }
         }
       }
       return;
