@@ -10,8 +10,11 @@ namespace mec {
 namespace cpu {
 namespace {
 
-// Depth of one pass (Kc) and rows of one A block (Mc, a multiple of every mr).
-static const int64_t kKc = getenv("KC") ? atoi(getenv("KC")) : 5120;
+// Depth of one pass (Kc) and rows of one A block (Mc, a multiple of every
+// tile height: 4, 6, 8, 12). Kc exceeds every paper layer's depth: on Zen 5
+// one pass beat every Kc from 96 to 1024 (docs/cpu_engine.md); it only
+// bounds a panel's slice (Kc x 64 floats) for deeper layers.
+constexpr int64_t kKc = 5120;
 constexpr int64_t kMc = 192;
 
 const KernelSet kAvx512{"avx512", 6, 64, avx512_tile, avx512_copy_rows};

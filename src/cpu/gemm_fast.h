@@ -2,9 +2,10 @@
 // whose rows are found through a RowMap (for MEC: overlapping windows inside
 // the rows of L, read in place), by weights in NR-column panels (packed
 // once per plan, or HWIO used as it is with ld == k), one register tile at a
-// time through the micro-kernels of gemm_kernels.h. Blocking: Kc rows of a
-// B panel stay in L1 while every mr-row tile of an Mc-row block passes over
-// them; the Mc x Kc block of A stays in L2 across all panels.
+// time through the micro-kernels of gemm_kernels.h. Blocking: a panel's
+// slice of B streams from L1/L2 while every tile of an Mc-row block of
+// output pixels passes over it; the block's windows of A stay in L2 across
+// all panels (one depth pass for every paper layer: see gemm_fast.cc).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@ namespace cpu {
 
 struct KernelSet {
   const char* name;  // "avx512", "avx2" or "generic"
-  int mr, nr;        // the largest tile
+  int mr, nr;        // the main tile (narrower panels may use taller tiles)
   TileKernel kernel;
   CopyRows copy_rows;
 };

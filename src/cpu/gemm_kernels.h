@@ -1,8 +1,9 @@
 // Internal: the micro-kernels of the fast GEMM engine, one set per ISA.
 // A kernel computes c[rows x n] of C (n <= nr columns), one register tile
-// of mr rows at a time, from rows of A given as pointers (rows of MEC's L, read in place: row i's
-// run is a[i][a_off .. a_off + kc)) and kc rows of B with row stride ldb
-// (a packed panel: ldb == nr, or HWIO weights used as they are: ldb == k).
+// at a time, from rows of A given as pointers (windows of MEC's L, read in
+// place: row i's run is a[i][a_off .. a_off + kc)) and kc rows of B with
+// row stride ldb (a packed panel: ldb == its width, or HWIO weights used as
+// they are: ldb == k).
 // This header holds only plain declarations, because the kernel files are
 // compiled with ISA flags and must not instantiate shared inline code.
 #pragma once
@@ -30,12 +31,11 @@ struct Tile {
 
 using TileKernel = void (*)(const Tile& tile);
 
-// One entry point per ISA (tile.n in [1, nr] of its set). Call the AVX ones only where the CPU has
-// the ISA (gemm_fast.cc).
-void avx512_tile(const Tile& tile);   // mr 8, nr 32
-void avx2_tile(const Tile& tile);     // mr 6, nr 16
-void generic_tile(const Tile& tile);  // mr 4, nr 16
-void avx512_fence();                  // orders earlier non-temporal stores
+// One entry point per ISA (tile.n in [1, nr] of its set). Call the AVX
+// ones only where the CPU has the ISA (gemm_fast.cc).
+void avx512_tile(const Tile& tile);   // 6 x 64; 8 x 48, 12 x 32, 12 x 16 narrower
+void avx2_tile(const Tile& tile);     // 6 x 16; 6 x 8 narrower
+void generic_tile(const Tile& tile);  // 4 x 16
 
 // Copies `rows` runs of `count` floats (row strides in_ld, out_ld): MEC's
 // lowering, whose runs are often 9-33 floats (c = 3 layers), too short
