@@ -113,6 +113,23 @@ TEST_P(FastEngineIsa, RandomSweep) {
 INSTANTIATE_TEST_SUITE_P(Isa, FastEngineIsa, ::testing::Values("avx512", "avx2", "generic"),
                          [](const auto& info) { return std::string(info.param); });
 
+// The batch path's scheduling: runs of several small images per task
+// (n >= 8 per thread), and large images (|L| > 4 MiB) lowered in bands of
+// output rows, with stride, dilation and padding at the band edges.
+TEST(FastEngine, ImageRunsAndBands) {
+  const ConvTester cases[] = {
+      ConvTester().batch(17).input(6, 7).channels(5, 19).kernel(3, 3).pad(1).bias(true),
+      ConvTester().batch(2).input(80, 80).channels(64, 20).kernel(3, 3).pad(1),
+      ConvTester().input(95, 60).channels(64, 9).kernel(3, 3).stride(2, 1).dilation(2, 1).pad(2),
+  };
+  for (const ConvTester& tester : cases) {
+    const Problem problem = tester.problem();
+    for (int threads : {1, 2}) {
+      problem.check(Algorithm::kMecB, threads, /*packed=*/threads == 2);
+    }
+  }
+}
+
 TEST(BlasEngine, EdgeShapesAgainstReference) { check_engine_on_edges(GemmEngine::kBlas); }
 
 // MEC's workspace is |L| = n*q*(h+pad)*s*c floats for HWIO weights, raw or

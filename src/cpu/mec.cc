@@ -166,12 +166,13 @@ class MecPlan : public detail::PlanImpl {
     }
   }
 
-  // The fast engine. With at least as many images as threads, each task
-  // lowers a run of images and multiplies them right away, while their
-  // part of L is still in cache. With fewer (batch 1 on 2 threads), L is
-  // lowered by all threads first; then the GEMM is split over output
-  // pixels, and over column panels too when a group's weights outweigh
-  // its part of L (deep layers: each thread streams half the weights).
+  // The fast engine. With at least as many images as threads, each thread
+  // lowers runs of images and multiplies them right away, while their part
+  // of L is still in cache (details below). With fewer (batch 1 on 2
+  // threads), L is lowered by all threads first; then the GEMM is split
+  // over output pixels, and over column panels too when a group's weights
+  // outweigh its part of L (deep layers: each thread streams half of them).
+  //
   // Output pixels per task, at least (small images are grouped), and
   // per band of a large image; images whose L exceeds kBandedBytes are
   // lowered in bands of at least kBandInputRows input rows (fewer cost
