@@ -34,6 +34,13 @@ enum class Device { kCpu, kCuda };
 
 enum class FilterLayout { kHWIO, kOHWI, kOIHW };
 
+// The GEMM engine under im2col and MEC on CPU. kFast: weights packed into
+// panels, register-blocked micro-kernels that read MEC's L in place (AVX-512,
+// AVX2 or portable, picked at run time; the environment variable
+// MEC_CPU_ISA=avx512|avx2|generic caps the choice). kBlas: one CBLAS call
+// per GEMM, the paper's setting. im2col always uses CBLAS.
+enum class GemmEngine { kFast, kBlas };
+
 struct Conv2dDesc {
   int64_t n = 1, h = 1, w = 1, c = 1;  // src: n x h x w x c (NHWC)
   int64_t k = 1, r = 1, s = 1;         // k filters of r x s x (c / groups)
@@ -83,6 +90,8 @@ class Context {
   int threads() const { return threads_; }
   int64_t mec_threshold() const { return mec_threshold_; }
   void set_mec_threshold(int64_t t) { mec_threshold_ = t; }
+  GemmEngine gemm_engine() const { return gemm_engine_; }
+  void set_gemm_engine(GemmEngine engine) { gemm_engine_ = engine; }
   // CUDA only: let GEMMs use TF32 tensor-core math (10-bit mantissa
   // operands, fp32 accumulation). Off by default: strict fp32. Read at plan
   // creation.
@@ -96,6 +105,7 @@ class Context {
   Device device_ = Device::kCpu;
   int threads_ = 1;
   int64_t mec_threshold_ = 0;
+  GemmEngine gemm_engine_ = GemmEngine::kFast;
   bool allow_tf32_ = false;
   int device_index_ = 0;
   void* stream_ = nullptr;

@@ -16,12 +16,25 @@
 // when |O| <= |L|. When |O| > |L| the temporary gets its own |O| floats.
 // Solution B: one GEMM per (group, image, output row), written in place.
 // kMec picks A when q <= T (Context::mec_threshold) and |O| <= |L|, else B.
+//
+// Those are the CBLAS engine's schedules (GemmEngine::kBlas, the paper's
+// setting). The fast engine (the default) runs Solution A and B alike: one
+// implicit GEMM over all n*p*q output pixels whose A rows are the windows
+// in L (gemm_fast.h), so a register tile may span output rows and images
+// and writes dst in its own order - no reordering and no temporary; the
+// workspace is |L| (plus a HWIO copy of raw OHWI/OIHW weights when
+// set_weights() was not called). Threads share the work as in run_fast().
+#include <omp.h>
+
+#include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include "common/checked.h"
 #include "common/status_detail.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_fast.h"
 #include "cpu/parallel.h"
 #include "cpu/weights.h"
 
@@ -31,27 +44,45 @@ namespace {
 
 class MecPlan : public detail::PlanImpl {
  public:
-  MecPlan(const Conv2dDesc& desc, Algorithm algorithm, int threads, int64_t lowered_floats)
-      : PlanImpl(desc, algorithm), threads_(threads), lowered_floats_(lowered_floats) {}
+  MecPlan(const Conv2dDesc& desc, Algorithm algorithm, int threads, int64_t lowered_floats,
+          const KernelSet& kernels, bool fast)
+      : PlanImpl(desc, algorithm),
+        threads_(threads),
+        lowered_floats_(lowered_floats),
+        kernels_(kernels),
+        fast_(fast) {}
 
   // Floats of the separate (y, n, x)-ordered temporary of Solution A.
   int64_t temp_floats() const {
     const Conv2dDesc& d = desc();
     const bool needs_temp =
-        algorithm() == Algorithm::kMecA && d.n > 1 && d.dst_elems() > lowered_floats_;
+        !fast_ && algorithm() == Algorithm::kMecA && d.n > 1 && d.dst_elems() > lowered_floats_;
     return needs_temp ? d.dst_elems() : 0;
   }
 
-  void pack_weights(const float* weights) override { pack_weights_hwio(desc(), weights, &packed_); }
+  // Floats of the per-run HWIO copy of raw weights.
+  int64_t repack_floats() const {
+    if (!fast_) return weight_repack_floats(desc(), has_packed_weights());
+    const bool hwio = desc().filter_layout == FilterLayout::kHWIO;
+    return has_packed_weights() || hwio ? 0 : desc().weight_elems();
+  }
+
+  void pack_weights(const float* weights) override {
+    if (!fast_) return pack_weights_hwio(desc(), weights, &packed_);
+    packed_.resize(packed_weight_floats(desc(), kernels_.nr));
+    pack_weight_panels(desc(), weights, kernels_.nr, packed_.data());
+  }
 
   size_t workspace_bytes() const override {
-    return size_t(lowered_floats_ + weight_repack_floats(desc(), has_packed_weights()) +
-                  temp_floats()) *
-           sizeof(float);
+    return size_t(lowered_floats_ + repack_floats() + temp_floats()) * sizeof(float);
   }
 
   Status run(const float* src, const float* weights, const float* bias, float* dst,
              void* workspace) const override {
+    if (fast_) {
+      run_fast(src, weights, bias, dst, static_cast<float*>(workspace));
+      return Status::kSuccess;
+    }
     float* lowered = static_cast<float*>(workspace);
     float* after_lowered = lowered + lowered_floats_;
     const float* prepared =
@@ -72,30 +103,168 @@ class MecPlan : public detail::PlanImpl {
     return (d.h + d.pad_top + d.pad_bottom) * d.s * (d.c / d.groups);
   }
 
+  // Rows yy in [yy0, yy1) of the padded input within row (g, n, x) of L:
+  // zeros for vertical padding, then per input row the taps j in [j0, j1)
+  // that fall inside the image. With one group and no horizontal dilation
+  // those s*cg values are one contiguous run of src, copied by the ISA's
+  // copy_rows (c = 3 layers copy 9-33 floats per input row, where a memcpy
+  // call each would cost more than the GEMM).
+  void lower_row(const float* src, int64_t g, int64_t n, int64_t x, int64_t yy0, int64_t yy1,
+                 float* row) const {
+    const Conv2dDesc& d = desc();
+    const int64_t cg = d.c / d.groups;
+    const int64_t run = d.s * cg, ix0 = x * d.stride_w - d.pad_left;
+    int64_t j0 = 0, j1 = d.s;
+    while (j0 < d.s && ix0 + j0 * d.dilation_w < 0) ++j0;
+    while (j1 > j0 && ix0 + (j1 - 1) * d.dilation_w >= d.w) --j1;
+    const int64_t iy0 = std::max<int64_t>(yy0 - d.pad_top, 0);
+    const int64_t iy1 = std::max(iy0, std::min(yy1 - d.pad_top, d.h));
+    float* body = row + d.pad_top * run;
+    std::fill(body + (yy0 - d.pad_top) * run, body + iy0 * run, 0.0f);
+    std::fill(body + iy1 * run, body + std::max(iy1, yy1 - d.pad_top) * run, 0.0f);
+    if (j0 > 0 || j1 < d.s) {
+      for (int64_t iy = iy0; iy < iy1; ++iy) {
+        std::fill(body + iy * run, body + iy * run + j0 * cg, 0.0f);
+        std::fill(body + iy * run + j1 * cg, body + (iy + 1) * run, 0.0f);
+      }
+    }
+    // + (ix0 + tap) * c per tap
+    const float* in = src + ((n * d.h + iy0) * d.w) * d.c + g * cg;
+    float* out = body + iy0 * run;
+    if (d.groups == 1 && d.dilation_w == 1) {
+      kernels_.copy_rows(in + (ix0 + j0) * d.c, d.w * d.c, out + j0 * cg, run, iy1 - iy0,
+                         (j1 - j0) * cg);
+      return;
+    }
+    for (int64_t j = j0; j < j1; ++j) {
+      kernels_.copy_rows(in + (ix0 + j * d.dilation_w) * d.c, d.w * d.c, out + j * cg, run,
+                         iy1 - iy0, cg);
+    }
+  }
+
+  // Rows [yy0, yy1) of the padded input for every row of image n, into
+  // an L laid out [group][image][x] with `images` images from `first`.
+  void lower_band(const float* src, int64_t n, int64_t yy0, int64_t yy1, float* l, int64_t first,
+                  int64_t images) const {
+    const int64_t q = desc().q(), ld = row_floats();
+    for (int64_t g = 0; g < desc().groups; ++g) {
+      float* rows = l + ((g * images + n - first) * q) * ld;
+      for (int64_t x = 0; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
+    }
+  }
+
   void lower(const float* src, float* lowered) const {
     const Conv2dDesc& d = desc();
-    const int64_t q = d.q(), cg = d.c / d.groups, hp = d.h + d.pad_top + d.pad_bottom;
-    const int64_t ld = row_floats();
+    const int64_t q = d.q(), hp = d.h + d.pad_top + d.pad_bottom, ld = row_floats();
 #pragma omp parallel for collapse(3) num_threads(threads_) schedule(static)
     for (int64_t g = 0; g < d.groups; ++g) {
       for (int64_t n = 0; n < d.n; ++n) {
         for (int64_t x = 0; x < q; ++x) {
-          float* row = lowered + ((g * d.n + n) * q + x) * ld;
-          for (int64_t yy = 0; yy < hp; ++yy) {
-            const int64_t iy = yy - d.pad_top;
-            for (int64_t j = 0; j < d.s; ++j) {
-              const int64_t ix = x * d.stride_w + j * d.dilation_w - d.pad_left;
-              float* out = row + (yy * d.s + j) * cg;
-              if (iy < 0 || iy >= d.h || ix < 0 || ix >= d.w) {
-                std::memset(out, 0, cg * sizeof(float));
-              } else {
-                std::memcpy(out, src + ((n * d.h + iy) * d.w + ix) * d.c + g * cg,
-                            cg * sizeof(float));
-              }
+          lower_row(src, g, n, x, 0, hp, lowered + ((g * d.n + n) * q + x) * ld);
+        }
+      }
+    }
+  }
+
+  // The fast engine. With at least as many images as threads, each thread
+  // lowers runs of images and multiplies them right away, while their part
+  // of L is still in cache (details below). With fewer (batch 1 on 2
+  // threads), L is lowered by all threads first; then the GEMM is split
+  // over output pixels, and over column panels too when a group's weights
+  // outweigh its part of L (deep layers: each thread streams half of them).
+  //
+  // Output pixels per task, at least (small images are grouped), and
+  // per band of a large image; images whose L exceeds kBandedBytes are
+  // lowered in bands of at least kBandInputRows input rows (fewer cost
+  // more in per-row setup than they save in cache misses: cv7).
+  static constexpr int64_t kTaskPixels = 256, kBandInputRows = 8;
+  static constexpr int64_t kBandedBytes = int64_t(4) << 20;
+
+  void run_fast(const float* src, const float* weights, const float* bias, float* dst,
+                float* workspace) const {
+    const Conv2dDesc& d = desc();
+    const KernelSet& ks = kernels_;
+    const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, cg = d.c / d.groups;
+    const int64_t ld = row_floats(), pixels = p * q, panels = (kg + ks.nr - 1) / ks.nr;
+    const int64_t hp = d.h + d.pad_top + d.pad_bottom;
+    float* lowered = workspace;
+    Panels b;
+    if (weights == nullptr) {
+      b = packed_panels(d, ks.nr, packed_weights());
+    } else if (d.filter_layout == FilterLayout::kHWIO) {
+      b = hwio_panels(d, ks.nr, weights);
+    } else {
+      float* hwio = workspace + lowered_floats_;
+      to_hwio(d, weights, hwio, threads_);
+      b = hwio_panels(d, ks.nr, hwio);
+    }
+    ImplicitGemm gm;
+    gm.rows = {lowered, p, q, q * ld, ld, d.stride_h * d.s * cg, d.n * q * ld};
+    gm.b = b;
+    gm.n = kg;
+    const bool split_rows = d.dilation_h > 1;
+    gm.segments = split_rows ? d.r : 1;
+    gm.segment_depth = split_rows ? d.s * cg : d.r * d.s * cg;
+    gm.segment_a_stride = d.dilation_h * d.s * cg;
+    gm.c = dst;
+    gm.ldc = d.k;
+    gm.bias = bias;
+    const int threads = threads_;
+    if (d.n >= threads) {
+      // Runs of images of about kTaskPixels output pixels each, at least
+      // four runs per thread, handed out dynamically: a thread slowed by
+      // another process (2 shared cores) then takes fewer images. Each
+      // thread lowers its runs into its own slot at the front of L, so the
+      // same memory is reused while it is in cache instead of streaming all
+      // of |L| through DRAM; an image whose L is large is lowered in bands
+      // of output rows just ahead of the GEMM.
+      const int64_t per_task =
+          std::max<int64_t>(1, std::min((kTaskPixels + pixels - 1) / pixels, d.n / (4 * threads)));
+      const int64_t tasks = (d.n + per_task - 1) / per_task;
+      const int64_t image_floats = d.groups * q * ld;
+      const bool banded = per_task == 1 && image_floats * int64_t(sizeof(float)) > kBandedBytes;
+      const int64_t band =
+          std::max((kTaskPixels + q - 1) / q, (kBandInputRows + d.stride_h - 1) / d.stride_h);
+#pragma omp parallel num_threads(threads)
+      {
+        float* slot = lowered + omp_get_thread_num() * per_task * image_floats;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < tasks; ++t) {
+          const int64_t i0 = d.n * t / tasks, i1 = d.n * (t + 1) / tasks;
+          ImplicitGemm local = gm;
+          local.rows.a = slot;
+          local.rows.group_stride = (i1 - i0) * q * ld;
+          local.c = dst + i0 * pixels * d.k;
+          const int64_t y_step = banded ? band : p;
+          int64_t done = 0;  // padded input rows lowered so far
+          for (int64_t y0 = 0; y0 < p; y0 += y_step) {
+            const int64_t y1 = std::min(p, y0 + y_step);
+            const int64_t need =
+                y1 == p ? hp : (y1 - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1;
+            for (int64_t n = i0; n < i1; ++n) lower_band(src, n, done, need, slot, i0, i1 - i0);
+            done = need;
+            for (int64_t g = 0; g < d.groups; ++g) {
+              gemm_block(ks, local, g, y0 * q, (i1 - i0 - 1) * pixels + y1 * q, 0, panels);
             }
           }
         }
       }
+      return;
+    }
+    lower(src, lowered);
+    const int64_t b_floats = gm.segments * gm.segment_depth * kg, l_floats = d.n * q * ld;
+    const int64_t col_chunks = panels >= threads && b_floats > l_floats ? threads : 1;
+    const int64_t row_chunks = threads / std::gcd<int64_t>(d.groups * col_chunks, threads);
+    const int64_t tasks = d.groups * row_chunks * col_chunks, rows = d.n * pixels;
+    const int64_t mr = ks.mr;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t t = 0; t < tasks; ++t) {
+      const int64_t g = t / (row_chunks * col_chunks), rc = t / col_chunks % row_chunks;
+      const int64_t cc = t % col_chunks;
+      // Row boundaries on whole tiles.
+      const int64_t m0 = std::min(rows, (rows * rc / row_chunks + mr - 1) / mr * mr);
+      const int64_t m1 = std::min(rows, (rows * (rc + 1) / row_chunks + mr - 1) / mr * mr);
+      gemm_block(ks, gm, g, m0, m1, panels * cc / col_chunks, panels * (cc + 1) / col_chunks);
     }
   }
 
@@ -163,6 +332,8 @@ class MecPlan : public detail::PlanImpl {
 
   const int threads_;
   const int64_t lowered_floats_;
+  const KernelSet& kernels_;  // micro-kernels and copy_rows for this CPU
+  const bool fast_;           // the fast engine, else CBLAS
 };
 
 }  // namespace
@@ -180,14 +351,15 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
                 "MEC workspace n*q*(h+pad_top+pad_bottom)*s*c overflows 64-bit bytes");
   }
   const int64_t cg = d.c / d.groups;
-  if (!gemm_fits(d.n * d.q(), d.k, d.r * d.s * cg, row, d.r * d.s * cg, d.k)) {
+  const bool fast = context.gemm_engine() == GemmEngine::kFast;
+  if (!fast && !gemm_fits(d.n * d.q(), d.k, d.r * d.s * cg, row, d.r * d.s * cg, d.k)) {
     return fail(Status::kUnsupported, "MEC GEMM dimensions exceed the BLAS 32-bit limit");
   }
   if (algorithm == Algorithm::kMec) {
     const bool use_a = d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  impl->reset(new MecPlan(d, algorithm, context.threads(), lowered));
+  impl->reset(new MecPlan(d, algorithm, context.threads(), lowered, select_kernels(), fast));
   return Status::kSuccess;
 }
 

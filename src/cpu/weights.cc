@@ -1,6 +1,8 @@
 // See weights.h.
 #include "cpu/weights.h"
 
+#include <algorithm>
+
 namespace mec {
 namespace cpu {
 
@@ -23,6 +25,20 @@ void oihw_to_hwio(const Conv2dDesc& d, const float* weights, float* packed, int 
 }
 
 }  // namespace
+
+void to_hwio(const Conv2dDesc& d, const float* weights, float* hwio, int threads) {
+  const int64_t depth = d.r * d.s * (d.c / d.groups);
+  if (d.filter_layout == FilterLayout::kOIHW) return oihw_to_hwio(d, weights, hwio, threads);
+  if (d.filter_layout == FilterLayout::kHWIO) {
+    std::copy(weights, weights + d.weight_elems(), hwio);
+    return;
+  }
+  // OHWI [k][depth] -> [depth][k]
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t kk = 0; kk < depth; ++kk) {
+    for (int64_t o = 0; o < d.k; ++o) hwio[kk * d.k + o] = weights[o * depth + kk];
+  }
+}
 
 int64_t weight_repack_floats(const Conv2dDesc& d, bool packed) {
   return d.filter_layout == FilterLayout::kOIHW && !packed ? d.weight_elems() : 0;

@@ -27,6 +27,9 @@ const float* prepare_weights(const Conv2dDesc& desc, const float* weights, const
 // For set_weights(): the plan-owned form, HWIO for OIHW, else a copy.
 void pack_weights_hwio(const Conv2dDesc& desc, const float* weights, std::vector<float>* packed);
 
+// Any layout to HWIO ([r][s][cg][k]); for HWIO a plain copy.
+void to_hwio(const Conv2dDesc& desc, const float* weights, float* hwio, int threads);
+
 // Operand of group g over prepare_weights()'s result; the k dimension is
 // ordered (r, s, c_in_group).
 WeightOperand weight_operand(const Conv2dDesc& desc, const float* prepared, int64_t g);

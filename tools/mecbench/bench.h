@@ -34,6 +34,7 @@ struct Options {
   Check check = Check::kAuto;
   bool packed = true;       // set_weights() before timing (default) or raw weights per run()
   bool interleave = false;  // rounds of one run per runner (default: reps back to back)
+  mec::GemmEngine gemm = mec::GemmEngine::kFast;  // --gemm fast|blas
   std::string json_path;
 };
 

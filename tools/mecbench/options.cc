@@ -33,6 +33,8 @@ const char kUsage[] =
     "                     auto: the double reference up to 2 GFLOP per layer, else direct)\n"
     "  --packed           weights go to set_weights() once, run() gets null (default)\n"
     "  --unpacked         weights are passed to every run() instead\n"
+    "  --gemm ENGINE      fast (default: packed micro-kernels) or blas (CBLAS, the paper's\n"
+    "                     setting): the GEMM engine under our mec algorithms\n"
     "  --interleave       time in rounds of one run of every algorithm and peer (default:\n"
     "                     each one's reps back to back); see docs/mecbench.md\n"
     "  --json FILE        also write all records as a JSON array to FILE\n"
@@ -158,8 +160,9 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       options->interleave = true;
       continue;
     }
-    static const char* const kValued[] = {"--suite",   "--shape", "--algo",   "--peer",  "--batch",
-                                          "--threads", "--reps",  "--warmup", "--check", "--json"};
+    static const char* const kValued[] = {"--suite", "--shape",   "--algo", "--peer",
+                                          "--batch", "--threads", "--reps", "--warmup",
+                                          "--check", "--json",    "--gemm"};
     bool known = false;
     for (const char* v : kValued) known = known || name == v;
     if (!known) {
@@ -196,6 +199,10 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
     } else if (name == "--warmup") {
       ok = parse_int(name, value, 0, 100000, &n, error);
       options->warmup = int(n);
+    } else if (name == "--gemm") {
+      ok = value == "fast" || value == "blas";
+      options->gemm = value == "blas" ? mec::GemmEngine::kBlas : mec::GemmEngine::kFast;
+      if (!ok) *error = "--gemm must be fast or blas, got '" + value + "'";
     } else if (name == "--check") {
       static const struct {
         const char* name;

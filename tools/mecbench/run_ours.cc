@@ -23,8 +23,9 @@ Runner prepare_ours(const Problem& p, const std::string& algo, const Options& op
   mec::Algorithm algorithm;
   mec::parse_algorithm(algo.c_str(), &algorithm);  // names were checked by parse_options
   auto state = std::make_shared<OursState>();
-  const mec::Status st =
-      mec::Conv2dPlan::create(p.desc, algorithm, mec::Context::cpu(options.threads), &state->plan);
+  mec::Context context = mec::Context::cpu(options.threads);
+  context.set_gemm_engine(options.gemm);
+  const mec::Status st = mec::Conv2dPlan::create(p.desc, algorithm, context, &state->plan);
   if (st != mec::Status::kSuccess) {
     r.status = st == mec::Status::kUnsupported ? "unsupported" : "error";
     r.note = mec::last_error();
