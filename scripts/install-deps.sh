@@ -7,6 +7,7 @@ packages=(
   build-essential cmake              # toolchain
   libopenblas-dev libopenblas-openmp-dev  # CBLAS, OpenMP build
   libgtest-dev                       # tests
+  libfftw3-dev                       # FFT convolution (fftw3f)
 )
 
 missing=()

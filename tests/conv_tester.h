@@ -33,6 +33,8 @@ inline double tolerance(Algorithm algorithm) {
     case Algorithm::kFft:
       return 1e-4;
     case Algorithm::kWinograd:
+    case Algorithm::kWinogradF2:
+    case Algorithm::kWinogradF4:
       return 1e-4;
     default:
       return 2e-5;
