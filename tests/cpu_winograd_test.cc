@@ -69,6 +69,10 @@ TEST(CpuWinograd, ChoosesVariant) {
   std::unique_ptr<Conv2dPlan> plan;
   ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kWinograd, Context::cpu(1), &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF4);
+  d.h = d.w = 9;  // 7 x 7 outputs (cv12): 4 F(4x4) tiles, each GEMM bound by the kernel
+  d.c = d.k = 512;
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kWinograd, Context::cpu(1), &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF2);
   d.h = d.w = 4;  // 2 x 2 outputs: one F(2x2) tile
   ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kWinograd, Context::cpu(1), &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF2);

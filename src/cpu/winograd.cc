@@ -273,11 +273,16 @@ Status create_winograd(const Conv2dDesc& d, Algorithm algorithm, const Context& 
                 (long long)d.dilation_h, (long long)d.dilation_w);
   }
   if (algorithm == Algorithm::kWinograd) {
-    // The variant with fewer elementwise products (GEMM work) over the padded
-    // tile grid: F(4x4) does 36 per 16 outputs, F(2x2) 16 per 4, but F(4x4)
-    // wastes more on outputs that are not a multiple of 4.
+    // The variant with less GEMM work over the padded tile grid. F(4x4) does
+    // 36 products per 16 outputs, F(2x2) 16 per 4, but F(4x4) wastes more on
+    // outputs that are not a multiple of 4, and with few tiles each of the
+    // a*a GEMMs is bound by reading its cg x kg transformed kernel (F(4x4)'s
+    // are 2.25x larger): below kMinTiles rows a GEMM costs as if it had
+    // kMinTiles. Accuracy: F(4x4)'s error is ~10x F(2x2)'s but still within
+    // 2e-5 of max|dst| on every layer we measured (docs/algorithms.md).
     const int64_t p = d.p(), q = d.q();
-    const int64_t f2 = ((p + 1) / 2) * ((q + 1) / 2) * 16, f4 = ((p + 3) / 4) * ((q + 3) / 4) * 36;
+    const int64_t f2 = 16 * std::max(kMinTiles, d.n * ((p + 1) / 2) * ((q + 1) / 2));
+    const int64_t f4 = 36 * std::max(kMinTiles, d.n * ((p + 3) / 4) * ((q + 3) / 4));
     algorithm = f4 <= f2 ? Algorithm::kWinogradF4 : Algorithm::kWinogradF2;
   }
   if (algorithm == Algorithm::kWinogradF4) {
