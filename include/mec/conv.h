@@ -63,7 +63,7 @@ Status validate(const Conv2dDesc& desc);
 // Execution resources and tunables. A CPU context holds the number of OpenMP
 // threads that run() may use (0 means omp_get_max_threads()) and MEC's
 // threshold T: kMec picks Solution A when q <= T and |O| <= |L|, else B.
-// The default T is measured per device (docs/algorithms.md).
+// The default T is measured per device (docs/mec.md).
 class Context {
  public:
   static Context cpu(int threads = 0);

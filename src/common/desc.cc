@@ -12,7 +12,7 @@
 namespace mec {
 namespace {
 
-// Measured on the development machine (docs/algorithms.md): q at or below
+// Measured on the development machine (docs/mec.md): q at or below
 // which Solution A beats Solution B on CPU.
 constexpr int64_t kCpuMecThreshold = 32;
 
