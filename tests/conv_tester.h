@@ -184,5 +184,16 @@ inline std::vector<Algorithm> cpu_algorithms() {
           Algorithm::kMecB};
 }
 
+// Every CPU algorithm, including those that support only some shapes
+// (Winograd: 3x3 stride 1 dilation 1) and those with looser tolerances.
+inline std::vector<Algorithm> all_cpu_algorithms() {
+  std::vector<Algorithm> all = cpu_algorithms();
+  for (Algorithm a :
+       {Algorithm::kFft, Algorithm::kWinograd, Algorithm::kWinogradF2, Algorithm::kWinogradF4}) {
+    all.push_back(a);
+  }
+  return all;
+}
+
 }  // namespace testing
 }  // namespace mec
