@@ -27,6 +27,8 @@ TEST(CpuFft, AwkwardShapes) {
       ConvTester().input(80, 75).channels(3, 4).kernel(11, 11).stride(4).pad(2),  // many tiles
       ConvTester().input(40, 40).channels(2, 3).kernel(13, 5).dilation(3, 1),     // extent 37
       ConvTester().batch(6).input(70, 50).channels(5, 6).kernel(3, 3).pad(1),     // several blocks
+      // enough tiles for per-thread blocks at 2 threads
+      ConvTester().batch(6).input(64, 64).channels(32, 32).kernel(3, 3).pad(1),
   };
   for (const ConvTester& tester : cases) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOHWI, FilterLayout::kOIHW}) {

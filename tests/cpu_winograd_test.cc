@@ -24,6 +24,8 @@ TEST(CpuWinograd, AwkwardShapes) {
       ConvTester().input(1, 1).channels(3, 4).kernel(3, 3).pad(1),
       ConvTester().input(9, 70).channels(65, 130).kernel(3, 3).pad(1),  // > one lane block
       ConvTester().batch(7).input(17, 17).channels(3, 5).kernel(3, 3),  // several tile blocks
+      // enough tiles for per-thread blocks at 2 threads
+      ConvTester().batch(6).input(70, 50).channels(5, 6).kernel(3, 3).pad(1),
   };
   for (const ConvTester& tester : cases) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOHWI, FilterLayout::kOIHW}) {

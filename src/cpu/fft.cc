@@ -20,9 +20,13 @@
 // the parallelism is ours (OpenMP over tiles, channels and frequencies),
 // each transform is single-threaded.
 //
-// Workspace (floats), T tiles per block, P threads:
+// Tiles of all images are processed in blocks of T. With P threads and at
+// least P blocks of kBlockBytes / P, each thread runs whole blocks in its
+// own X/Y buffers (S = P slots; one synchronisation per group); otherwise
+// one block of kBlockBytes is shared by all threads phase by phase (S = 1).
+// Workspace (floats):
 //   2*F*kg*cg (kernel spectra of one group; 0 after set_weights())
-//   + 2*F*T*(cg + kg) (X and Y) + P*nh*nw*max(cg, kg) (per-thread tiles).
+//   + S*2*F*T*(cg + kg) (X and Y) + P*nh*nw*max(cg, kg) (per-thread tiles).
 // set_weights() keeps the kernel spectra of all groups: 8*F*k*cg bytes.
 #include <fftw3.h>
 #include <omp.h>
@@ -54,8 +58,13 @@ std::mutex& fftw_planner_mutex() {
 
 class FftPlan : public detail::PlanImpl {
  public:
-  FftPlan(const Conv2dDesc& desc, int threads, const FftTiling& tiling, int64_t block)
-      : PlanImpl(desc, Algorithm::kFft), threads_(threads), t_(tiling), block_(block) {}
+  FftPlan(const Conv2dDesc& desc, int threads, const FftTiling& tiling, int64_t block,
+          int64_t slots)
+      : PlanImpl(desc, Algorithm::kFft),
+        threads_(threads),
+        t_(tiling),
+        block_(block),
+        slots_(slots) {}
 
   ~FftPlan() override {
     std::lock_guard<std::mutex> lock(fftw_planner_mutex());
@@ -95,6 +104,11 @@ class FftPlan : public detail::PlanImpl {
     return ok;
   }
 
+  // X and Y of one block of tiles.
+  int64_t slot_floats() const {
+    return 2 * t_.freqs * block_ * (desc().c / desc().groups + desc().k / desc().groups);
+  }
+
   int64_t kernel_floats_per_group() const {
     const Conv2dDesc& d = desc();
     return 2 * t_.freqs * (d.k / d.groups) * (d.c / d.groups);
@@ -106,9 +120,7 @@ class FftPlan : public detail::PlanImpl {
   }
 
   size_t workspace_bytes() const override {
-    const Conv2dDesc& d = desc();
-    const int64_t spectra = 2 * t_.freqs * block_ * (d.c / d.groups + d.k / d.groups);
-    return size_t((has_packed_weights() ? 0 : kernel_floats_per_group()) + spectra +
+    return size_t((has_packed_weights() ? 0 : kernel_floats_per_group()) + slots_ * slot_floats() +
                   threads_ * staging_floats()) *
            sizeof(float);
   }
@@ -125,32 +137,61 @@ class FftPlan : public detail::PlanImpl {
   Status run(const float* src, const float* weights, const float* bias, float* dst,
              void* workspace) const override {
     const Conv2dDesc& d = desc();
-    const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
-    const int64_t total = d.n * t_.tiles_h * t_.tiles_w;
+    const int64_t total = d.n * t_.tiles_h * t_.tiles_w, blocks = (total + block_ - 1) / block_;
     float* w_scratch = static_cast<float*>(workspace);
-    float* x = w_scratch + (has_packed_weights() ? 0 : kernel_floats_per_group());
-    float* y = x + 2 * t_.freqs * block_ * cg;
-    float* staging = y + 2 * t_.freqs * block_ * kg;
+    float* staging = w_scratch + (has_packed_weights() ? 0 : kernel_floats_per_group());
+    float* slots = staging + threads_ * staging_floats();
     for (int64_t g = 0; g < d.groups; ++g) {
       const float* w = packed_weights() + g * kernel_floats_per_group();
       if (!has_packed_weights()) {
         transform_kernels(weights, g, w_scratch, staging);
         w = w_scratch;
       }
-      for (int64_t t0 = 0; t0 < total; t0 += block_) {
-        const int64_t tb = std::min(block_, total - t0);
-        transform_inputs(src, g, t0, tb, x, staging);
-        parallel_gemm_rows(t_.freqs, tb, threads_, [&](int64_t f, int64_t r0, int64_t r1) {
-          cgemm_conj_bt(r1 - r0, kg, cg, x + 2 * (f * block_ + r0) * cg, cg, w + 2 * f * kg * cg,
-                        cg, y + 2 * (f * block_ + r0) * kg, kg);
-        });
-        inverse_outputs(y, bias, g, t0, tb, dst, staging);
+      if (slots_ == 1) {
+        // Few tiles: every block is shared by all threads, phase by phase.
+        for (int64_t b = 0; b < blocks; ++b) block(src, w, bias, dst, g, b, slots, staging, true);
+        continue;
+      }
+      // Enough tiles: each thread takes whole blocks into its own X/Y slot
+      // and tile buffer, so the threads meet once per group.
+#pragma omp parallel num_threads(threads_)
+      {
+        const int tid = omp_get_thread_num();
+        float* slot = slots + tid * slot_floats();
+        float* tile = staging + tid * staging_floats();
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < blocks; ++b) block(src, w, bias, dst, g, b, slot, tile, false);
       }
     }
     return Status::kSuccess;
   }
 
  private:
+  // Block b of group g: forward transforms of its tiles into X, the F
+  // complex GEMMs into Y, inverse transforms into dst. `shared`: all threads
+  // work on it (staging holds one tile buffer per thread); else this thread
+  // alone (staging is its own tile buffer).
+  void block(const float* src, const float* w, const float* bias, float* dst, int64_t g, int64_t b,
+             float* slot, float* staging, bool shared) const {
+    const Conv2dDesc& d = desc();
+    const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
+    const int64_t total = d.n * t_.tiles_h * t_.tiles_w;
+    const int64_t t0 = b * block_, tb = std::min(block_, total - t0);
+    float* x = slot;
+    float* y = slot + 2 * t_.freqs * block_ * cg;
+    transform_inputs(src, g, t0, tb, x, staging, shared);
+    auto gemm = [&](int64_t f, int64_t r0, int64_t r1) {
+      cgemm_conj_bt(r1 - r0, kg, cg, x + 2 * (f * block_ + r0) * cg, cg, w + 2 * f * kg * cg, cg,
+                    y + 2 * (f * block_ + r0) * kg, kg);
+    };
+    if (shared) {
+      parallel_gemm_rows(t_.freqs, tb, threads_, gemm);
+    } else {
+      for (int64_t f = 0; f < t_.freqs; ++f) gemm(f, 0, tb);
+    }
+    inverse_outputs(y, bias, g, t0, tb, dst, staging, shared);
+  }
+
   float* thread_staging(float* staging) const {
     return staging + omp_get_thread_num() * staging_floats();
   }
@@ -180,10 +221,10 @@ class FftPlan : public detail::PlanImpl {
   }
 
   void transform_inputs(const float* src, int64_t g, int64_t t0, int64_t tb, float* x,
-                        float* staging) const {
+                        float* staging, bool shared) const {
     const Conv2dDesc& d = desc();
     const int64_t cg = d.c / d.groups, per_image = t_.tiles_h * t_.tiles_w;
-#pragma omp parallel for num_threads(threads_) schedule(static)
+#pragma omp parallel for num_threads(threads_) schedule(static) if (shared)
     for (int64_t t = 0; t < tb; ++t) {
       const int64_t tile_index = t0 + t, n = tile_index / per_image;
       const int64_t y0 = tile_index % per_image / t_.tiles_w * t_.th - d.pad_top;
@@ -211,11 +252,11 @@ class FftPlan : public detail::PlanImpl {
   }
 
   void inverse_outputs(float* y, const float* bias, int64_t g, int64_t t0, int64_t tb, float* dst,
-                       float* staging) const {
+                       float* staging, bool shared) const {
     const Conv2dDesc& d = desc();
     const int64_t kg = d.k / d.groups, p = d.p(), q = d.q(), per_image = t_.tiles_h * t_.tiles_w;
     const int64_t out_h = (p - 1) * d.stride_h + 1, out_w = (q - 1) * d.stride_w + 1;
-#pragma omp parallel for num_threads(threads_) schedule(static)
+#pragma omp parallel for num_threads(threads_) schedule(static) if (shared)
     for (int64_t t = 0; t < tb; ++t) {
       const int64_t tile_index = t0 + t, n = tile_index / per_image;
       const int64_t y0 = tile_index % per_image / t_.tiles_w * t_.th;
@@ -242,7 +283,7 @@ class FftPlan : public detail::PlanImpl {
 
   const int threads_;
   const FftTiling t_;
-  const int64_t block_;
+  const int64_t block_, slots_;
   fftwf_plan forward_input_ = nullptr, forward_kernel_ = nullptr, inverse_ = nullptr;
 };
 
@@ -259,9 +300,17 @@ Status create_fft(const Conv2dDesc& d, const Context& context,
       !checked_product({2, t.freqs, cg + kg}, &per_tile)) {
     return fail(Status::kInvalidArgument, "fft tile count overflows");
   }
-  const int64_t block = std::min(total, std::max(kMinTiles, kBlockBytes / 4 / per_tile));
+  // Each of P threads gets its own block of about kBlockBytes / P when there
+  // are at least P such blocks; otherwise one block of about kBlockBytes is
+  // shared by all threads.
   const int threads = context.threads();
-  if (!checked_product({block, per_tile}, &floats) ||
+  int64_t block = std::min(total, std::max(kMinTiles, kBlockBytes / 4 / threads / per_tile));
+  int64_t slots = threads;
+  if (threads == 1 || (total + block - 1) / block < threads) {
+    block = std::min(total, std::max(kMinTiles, kBlockBytes / 4 / per_tile));
+    slots = 1;
+  }
+  if (!checked_product({block, per_tile, slots}, &floats) ||
       !checked_product({2, t.freqs, kg, cg, d.groups, 4}, &persistent) ||
       !checked_add(floats, persistent / 4 / d.groups, &floats) ||
       !checked_add(floats, threads * t.nh * t.nw * std::max(cg, kg), &floats) ||
@@ -272,7 +321,7 @@ Status create_fft(const Conv2dDesc& d, const Context& context,
       !gemm_fits(block, kg, cg, cg, cg, kg)) {
     return fail(Status::kUnsupported, "fft strides exceed FFTW's or BLAS's 32-bit limit");
   }
-  std::unique_ptr<FftPlan> plan(new FftPlan(d, threads, t, block));
+  std::unique_ptr<FftPlan> plan(new FftPlan(d, threads, t, block, slots));
   if (!plan->make_fftw_plans()) {
     return fail(Status::kBackendError, "FFTW could not plan a %lldx%lld transform", (long long)t.nh,
                 (long long)t.nw);

@@ -8,10 +8,15 @@
 //   M[xi]         = V[xi] * U[xi]   a*a GEMMs of T x cg by cg x kg (sgemm),
 //   Y_t           = A^T M_t A       written into dst (+ bias), cropped.
 // Tiles are processed in blocks of T so the workspace is bounded whatever
-// the image size; T is chosen at create() so that V and M of one block fill
-// about kBlockBytes, and never fewer than kMinTiles tiles (GEMM efficiency).
-// Workspace (floats): a*a*T*(cg + kg), plus a*a*cg*kg for U unless
-// set_weights() stored U for all groups as plan memory (a*a*k*cg floats).
+// the image size. With P threads and at least P blocks of kBlockBytes / P,
+// each thread runs whole blocks in its own V/M buffers (S = P slots; one
+// synchronisation per group); otherwise one block of kBlockBytes is shared
+// by all threads phase by phase (S = 1). T is never below kMinTiles tiles
+// (GEMM efficiency). Workspace (floats): S*a*a*T*(cg + kg), plus a*a*cg*kg
+// for U unless set_weights() stored U for all groups as plan memory
+// (a*a*k*cg floats).
+#include <omp.h>
+
 #include <algorithm>
 
 #include "common/checked.h"
@@ -34,6 +39,7 @@ constexpr int kLanes = 64;  // channels transformed together (stack buffers)
 // Tile geometry of one plan.
 struct Tiling {
   int64_t tiles_h, tiles_w, total, block;
+  int64_t slots;  // V/M buffer pairs: threads (private blocks) or 1 (shared)
 };
 
 template <class F>
@@ -133,15 +139,19 @@ class WinogradPlan : public detail::PlanImpl {
   WinogradPlan(const Conv2dDesc& desc, Algorithm algorithm, int threads, const Tiling& tiling)
       : PlanImpl(desc, algorithm), threads_(threads), tiling_(tiling) {}
 
+  // V and M of one block of tiles.
+  int64_t slot_floats() const {
+    return kXi * tiling_.block * (desc().c / desc().groups + desc().k / desc().groups);
+  }
+
   int64_t kernel_floats_per_group() const {
     const Conv2dDesc& d = desc();
     return kXi * (d.c / d.groups) * (d.k / d.groups);
   }
 
   size_t workspace_bytes() const override {
-    const Conv2dDesc& d = desc();
-    const int64_t per_block = kXi * tiling_.block * (d.c / d.groups + d.k / d.groups);
-    return size_t((has_packed_weights() ? 0 : kernel_floats_per_group()) + per_block) *
+    return size_t((has_packed_weights() ? 0 : kernel_floats_per_group()) +
+                  tiling_.slots * slot_floats()) *
            sizeof(float);
   }
 
@@ -155,31 +165,55 @@ class WinogradPlan : public detail::PlanImpl {
   Status run(const float* src, const float* weights, const float* bias, float* dst,
              void* workspace) const override {
     const Conv2dDesc& d = desc();
-    const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
-    float* ws = static_cast<float*>(workspace);
-    float* u_scratch = ws;
-    float* v = ws + (has_packed_weights() ? 0 : kernel_floats_per_group());
-    float* m = v + kXi * tiling_.block * cg;
+    float* u_scratch = static_cast<float*>(workspace);
+    float* slots = u_scratch + (has_packed_weights() ? 0 : kernel_floats_per_group());
+    const int64_t blocks = (tiling_.total + tiling_.block - 1) / tiling_.block;
     for (int64_t g = 0; g < d.groups; ++g) {
       const float* u = packed_weights() + g * kernel_floats_per_group();
       if (!has_packed_weights()) {
         transform_kernels(weights, g, u_scratch);
         u = u_scratch;
       }
-      for (int64_t t0 = 0; t0 < tiling_.total; t0 += tiling_.block) {
-        const int64_t tb = std::min(tiling_.block, tiling_.total - t0);
-        transform_inputs(src, g, t0, tb, v);
-        parallel_gemm_rows(kXi, tb, threads_, [&](int64_t xi, int64_t r0, int64_t r1) {
-          sgemm(r1 - r0, kg, cg, v + (xi * tb + r0) * cg, cg,
-                WeightOperand{u + xi * cg * kg, kg, false}, 0.0f, m + (xi * tb + r0) * kg, kg);
-        });
-        transform_outputs(m, bias, g, t0, tb, dst);
+      if (tiling_.slots == 1) {
+        // Few tiles: every block is shared by all threads, phase by phase.
+        for (int64_t b = 0; b < blocks; ++b) block(src, u, bias, dst, g, b, slots, true);
+        continue;
+      }
+      // Enough tiles: each thread takes whole blocks into its own V/M slot,
+      // so the threads meet once per group instead of three times a block.
+#pragma omp parallel num_threads(threads_)
+      {
+        float* slot = slots + omp_get_thread_num() * slot_floats();
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < blocks; ++b) block(src, u, bias, dst, g, b, slot, false);
       }
     }
     return Status::kSuccess;
   }
 
  private:
+  // Block b of group g: transform its tiles into V, a*a GEMMs into M, and
+  // the inverse transform into dst. `shared`: all threads work on it.
+  void block(const float* src, const float* u, const float* bias, float* dst, int64_t g, int64_t b,
+             float* slot, bool shared) const {
+    const Conv2dDesc& d = desc();
+    const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
+    const int64_t t0 = b * tiling_.block, tb = std::min(tiling_.block, tiling_.total - t0);
+    float* v = slot;
+    float* m = slot + kXi * tiling_.block * cg;
+    transform_inputs(src, g, t0, tb, v, shared);
+    auto gemm = [&](int64_t xi, int64_t r0, int64_t r1) {
+      sgemm(r1 - r0, kg, cg, v + (xi * tb + r0) * cg, cg,
+            WeightOperand{u + xi * cg * kg, kg, false}, 0.0f, m + (xi * tb + r0) * kg, kg);
+    };
+    if (shared) {
+      parallel_gemm_rows(kXi, tb, threads_, gemm);
+    } else {
+      for (int64_t xi = 0; xi < kXi; ++xi) gemm(xi, 0, tb);
+    }
+    transform_outputs(m, bias, g, t0, tb, dst, shared);
+  }
+
   void transform_kernels(const float* weights, int64_t g, float* u) const {
     const Conv2dDesc& d = desc();
     const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
@@ -193,11 +227,12 @@ class WinogradPlan : public detail::PlanImpl {
     }
   }
 
-  void transform_inputs(const float* src, int64_t g, int64_t t0, int64_t tb, float* v) const {
+  void transform_inputs(const float* src, int64_t g, int64_t t0, int64_t tb, float* v,
+                        bool shared) const {
     const Conv2dDesc& d = desc();
     const int64_t cg = d.c / d.groups, per_image = tiling_.tiles_h * tiling_.tiles_w;
     const int64_t chunks = (cg + kLanes - 1) / kLanes;
-#pragma omp parallel for collapse(2) num_threads(threads_) schedule(static)
+#pragma omp parallel for collapse(2) num_threads(threads_) schedule(static) if (shared)
     for (int64_t t = 0; t < tb; ++t) {
       for (int64_t ch = 0; ch < chunks; ++ch) {
         const int64_t tile = t0 + t, n = tile / per_image, ty = tile % per_image / tiling_.tiles_w,
@@ -210,13 +245,13 @@ class WinogradPlan : public detail::PlanImpl {
   }
 
   void transform_outputs(const float* m, const float* bias, int64_t g, int64_t t0, int64_t tb,
-                         float* dst) const {
+                         float* dst, bool shared) const {
     const Conv2dDesc& d = desc();
     const int64_t kg = d.k / d.groups, p = d.p(), q = d.q();
     const int64_t per_image = tiling_.tiles_h * tiling_.tiles_w;
     const int64_t chunks = (kg + kLanes - 1) / kLanes;
     const float* bias_g = bias ? bias + g * kg : nullptr;
-#pragma omp parallel for collapse(2) num_threads(threads_) schedule(static)
+#pragma omp parallel for collapse(2) num_threads(threads_) schedule(static) if (shared)
     for (int64_t t = 0; t < tb; ++t) {
       for (int64_t ch = 0; ch < chunks; ++ch) {
         const int64_t tile = t0 + t, n = tile / per_image, ty = tile % per_image / tiling_.tiles_w,
@@ -244,10 +279,19 @@ Status make_plan(const Conv2dDesc& d, Algorithm algorithm, const Context& contex
       !checked_product({kXi, cg, kg}, &kernel_floats)) {
     return fail(Status::kInvalidArgument, "winograd tile or kernel count overflows");
   }
-  const int64_t per_tile = kXi * (cg + kg);
-  t.block = std::min(t.total, std::max(kMinTiles, kBlockBytes / int64_t(sizeof(float)) / per_tile));
+  // Each of P threads gets its own block of about kBlockBytes / P when there
+  // are at least P such blocks; otherwise one block of about kBlockBytes is
+  // shared by all threads.
+  const int64_t per_tile = kXi * (cg + kg), threads = context.threads();
+  const int64_t budget = kBlockBytes / int64_t(sizeof(float));
+  t.block = std::min(t.total, std::max(kMinTiles, budget / threads / per_tile));
+  t.slots = threads;
+  if (threads == 1 || (t.total + t.block - 1) / t.block < threads) {
+    t.block = std::min(t.total, std::max(kMinTiles, budget / per_tile));
+    t.slots = 1;
+  }
   int64_t persistent;
-  if (!checked_product({t.block, per_tile}, &floats) ||
+  if (!checked_product({t.block, per_tile, t.slots}, &floats) ||
       !checked_add(floats, kernel_floats, &floats) ||
       !checked_product({floats, int64_t(sizeof(float))}, &floats) ||
       !checked_product({kernel_floats, d.groups, int64_t(sizeof(float))}, &persistent)) {
