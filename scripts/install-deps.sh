@@ -8,6 +8,7 @@ packages=(
   libopenblas-dev libopenblas-openmp-dev  # CBLAS, OpenMP build
   libgtest-dev                       # tests
   libfftw3-dev                       # FFT convolution (fftw3f)
+  python3 python3-matplotlib         # scripts/report.py (plots)
 )
 
 missing=()
