@@ -9,6 +9,7 @@ packages=(
   libgtest-dev                       # tests
   libfftw3-dev                       # FFT convolution (fftw3f)
   python3 python3-matplotlib         # scripts/report.py (plots)
+  libdnnl-dev libxnnpack-dev libpthreadpool-dev  # mecbench peers (the library never links them)
 )
 
 missing=()
