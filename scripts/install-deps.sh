@@ -7,6 +7,8 @@ packages=(
   build-essential cmake              # toolchain
   libopenblas-dev libopenblas-openmp-dev  # CBLAS, OpenMP build
   libgtest-dev                       # tests
+  libfftw3-dev                       # FFT convolution (fftw3f)
+  python3 python3-matplotlib         # scripts/report.py (plots)
   libdnnl-dev libxnnpack-dev libpthreadpool-dev  # mecbench peers (the library never links them)
 )
 

@@ -15,17 +15,20 @@
 namespace mec {
 
 enum class Algorithm {
-  kAuto,      // the library picks (currently: mec)
-  kDirect,    // nested loops, no workspace
-  kIm2col,    // im2col lowering + one GEMM per group
-  kMec,       // MEC, Solution A or B chosen by the threshold T
-  kMecA,      // MEC Solution A: one GEMM per output row over all images
-  kMecB,      // MEC Solution B: one GEMM per (image, output row)
-  kFft,       // not implemented on CPU yet: kUnsupported
-  kWinograd,  // not implemented on CPU yet: kUnsupported
+  kAuto,        // the library picks (currently: mec)
+  kDirect,      // nested loops, no workspace
+  kIm2col,      // im2col lowering + one GEMM per group
+  kMec,         // MEC, Solution A or B chosen by the threshold T
+  kMecA,        // MEC Solution A: one GEMM per output row over all images
+  kMecB,        // MEC Solution B: one GEMM per (image, output row)
+  kFft,         // FFT (FFTW3), tiled overlap-save; any kernel; stride > 1 by subsampling
+  kWinograd,    // Winograd F(2x2,3x3) or F(4x4,3x3), whichever needs fewer products
+  kWinogradF2,  // Winograd F(2x2,3x3): 3x3 stride-1 dilation-1 only
+  kWinogradF4,  // Winograd F(4x4,3x3): 3x3 stride-1 dilation-1 only (less accurate)
 };
 
-// "auto", "direct", "im2col", "mec", "mec_a", "mec_b", "fft", "winograd".
+// "auto", "direct", "im2col", "mec", "mec_a", "mec_b", "fft", "winograd",
+// "winograd_f2", "winograd_f4".
 const char* algorithm_name(Algorithm algorithm);
 // Parses the names above; returns false for an unknown name.
 bool parse_algorithm(const char* name, Algorithm* algorithm);

@@ -26,9 +26,16 @@ struct NamedAlgorithm {
   const char* name;
 };
 constexpr NamedAlgorithm kAlgorithmNames[] = {
-    {Algorithm::kAuto, "auto"}, {Algorithm::kDirect, "direct"},     {Algorithm::kIm2col, "im2col"},
-    {Algorithm::kMec, "mec"},   {Algorithm::kMecA, "mec_a"},        {Algorithm::kMecB, "mec_b"},
-    {Algorithm::kFft, "fft"},   {Algorithm::kWinograd, "winograd"},
+    {Algorithm::kAuto, "auto"},
+    {Algorithm::kDirect, "direct"},
+    {Algorithm::kIm2col, "im2col"},
+    {Algorithm::kMec, "mec"},
+    {Algorithm::kMecA, "mec_a"},
+    {Algorithm::kMecB, "mec_b"},
+    {Algorithm::kFft, "fft"},
+    {Algorithm::kWinograd, "winograd"},
+    {Algorithm::kWinogradF2, "winograd_f2"},
+    {Algorithm::kWinogradF4, "winograd_f4"},
 };
 
 // Checks one spatial axis: input size, pads, kernel, stride, dilation.

@@ -20,9 +20,11 @@ Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& c
       return create_mec(desc, algorithm == Algorithm::kAuto ? Algorithm::kMec : algorithm, context,
                         impl);
     case Algorithm::kFft:
+      return create_fft(desc, context, impl);
     case Algorithm::kWinograd:
-      return fail(Status::kUnsupported, "algorithm %s is not implemented on CPU yet",
-                  algorithm_name(algorithm));
+    case Algorithm::kWinogradF2:
+    case Algorithm::kWinogradF4:
+      return create_winograd(desc, algorithm, context, impl);
   }
   return fail(Status::kInvalidArgument, "algorithm is not an Algorithm value");
 }

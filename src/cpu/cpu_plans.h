@@ -20,5 +20,14 @@ Status create_im2col(const Conv2dDesc& desc, const Context& context,
 Status create_mec(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                   std::unique_ptr<detail::PlanImpl>* impl);
 
+// FFT over FFTW3: any kernel, padding, dilation, groups; stride > 1 by
+// subsampling the stride-1 result.
+Status create_fft(const Conv2dDesc& desc, const Context& context,
+                  std::unique_ptr<detail::PlanImpl>* impl);
+// algorithm is kWinograd (resolved to F2 or F4 here), kWinogradF2 or
+// kWinogradF4; 3x3 stride-1 dilation-1 only, else kUnsupported.
+Status create_winograd(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+                       std::unique_ptr<detail::PlanImpl>* impl);
+
 }  // namespace cpu
 }  // namespace mec

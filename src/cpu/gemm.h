@@ -26,6 +26,12 @@ struct WeightOperand {
 void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const WeightOperand& b,
            float beta, float* c, int64_t ldc);
 
+// Complex GEMM on interleaved (re, im) float pairs, for FFT convolution:
+// c[m x n] = a[m x k] * conj(b)^T where b is stored as n rows of k complex
+// values (ldb >= k). Leading dimensions count complex elements.
+void cgemm_conj_bt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                   int64_t ldb, float* c, int64_t ldc);
+
 // True if every dimension and leading dimension fits the engine (CBLAS takes
 // 32-bit ints).
 bool gemm_fits(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb, int64_t ldc);

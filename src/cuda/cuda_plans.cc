@@ -88,6 +88,8 @@ Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& c
                         impl);
     case Algorithm::kFft:
     case Algorithm::kWinograd:
+    case Algorithm::kWinogradF2:
+    case Algorithm::kWinogradF4:
       return fail(Status::kUnsupported, "algorithm %s is not implemented on CUDA yet",
                   algorithm_name(algorithm));
   }
