@@ -37,7 +37,7 @@ clean:
 MULTIARCH := $(shell gcc -print-multiarch)
 CLANG_BLAS := -DMEC_BLAS_LIBRARY=/usr/lib/$(MULTIARCH)/openblas-pthread/libopenblas.so \
 	-DMEC_CBLAS_INCLUDE=/usr/include/$(MULTIARCH)/openblas-pthread
-SAN_ENV := OPENBLAS_NUM_THREADS=1 \
+SAN_ENV := OPENBLAS_NUM_THREADS=1 KMP_BLOCKTIME=0 \
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 FUZZ_TIME ?= 600
@@ -53,7 +53,7 @@ tsan: deps
 		-DMEC_BUILD_BENCH=OFF -DMEC_SANITIZE=thread $(CLANG_BLAS) > /dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	@cd build-tsan && OPENBLAS_NUM_THREADS=1 OMP_TOOL_LIBRARIES=libarcher.so \
-		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
 		LD_LIBRARY_PATH=/usr/lib/llvm-14/lib ctest --output-on-failure -j $(JOBS) -LE slow
 
 fuzz: deps
@@ -62,6 +62,6 @@ fuzz: deps
 		-DMEC_SANITIZE=address,undefined $(CLANG_BLAS) > /dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	@mkdir -p build-fuzz/corpus build-fuzz/artifacts
-	@$(SAN_ENV) build-fuzz/fuzz/conv_fuzzer -max_total_time=$(FUZZ_TIME) -timeout=30 \
+	@$(SAN_ENV) build-fuzz/fuzz/conv_fuzzer -max_total_time=$(FUZZ_TIME) -timeout=30 -max_len=256 \
 		-rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ \
 		build-fuzz/corpus fuzz/corpus

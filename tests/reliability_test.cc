@@ -309,6 +309,7 @@ TEST(Reliability, PetabyteWorkspaceIsOutOfMemory) {
   EXPECT_GE(tried, 2) << "expected im2col and MEC to plan this shape";
 }
 
+#ifndef MEC_SANITIZED
 int64_t vm_size_bytes() {
   std::ifstream status("/proc/self/status");
   std::string key;
@@ -321,6 +322,7 @@ int64_t vm_size_bytes() {
   }
   return -1;
 }
+#endif
 
 // Under an address-space ulimit just above what the process uses: the
 // workspace of a real ~800 MB im2col call and set_weights()'s copy of 50 MB
