@@ -41,6 +41,7 @@ SAN_ENV := OPENBLAS_NUM_THREADS=1 KMP_BLOCKTIME=0 \
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 FUZZ_TIME ?= 600
+TSAN_CTEST ?= -LE slow
 
 asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEC_BUILD_BENCH=OFF \
@@ -54,7 +55,7 @@ tsan: deps
 	@cmake --build build-tsan -j $(JOBS)
 	@cd build-tsan && OPENBLAS_NUM_THREADS=1 OMP_TOOL_LIBRARIES=libarcher.so \
 		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
-		LD_LIBRARY_PATH=/usr/lib/llvm-14/lib ctest --output-on-failure -j $(JOBS) -LE slow
+		LD_LIBRARY_PATH=/usr/lib/llvm-14/lib ctest --output-on-failure -j $(JOBS) $(TSAN_CTEST)
 
 fuzz: deps
 	@CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \

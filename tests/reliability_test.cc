@@ -173,6 +173,34 @@ TEST(Reliability, TwoContextsInParallel) {
   }
 }
 
+// run() called from inside the caller's own OpenMP parallel region (where
+// nested regions get one thread by default): the same bits as alone, since
+// the work split follows the context's thread count, not the team's.
+TEST(Reliability, RunInsideCallerOpenMpRegion) {
+  const Conv2dDesc desc = concurrency_shapes()[0];
+  constexpr int kCallers = 3;
+  std::vector<Problem> problems;
+  for (int t = 0; t < kCallers; ++t) problems.emplace_back(desc, false, 900 + t);
+  for (Algorithm a : supported_algorithms(desc, Context::cpu(2))) {
+    SCOPED_TRACE(algorithm_name(a));
+    std::unique_ptr<Conv2dPlan> plan;
+    ASSERT_EQ(Conv2dPlan::create(desc, a, Context::cpu(2), &plan), Status::kSuccess);
+    std::vector<float> alone[kCallers], nested[kCallers];
+    for (int t = 0; t < kCallers; ++t) {
+      ASSERT_EQ(run_plan(*plan, problems[t], false, 0x33, &alone[t]), Status::kSuccess);
+    }
+    Status statuses[kCallers];
+#pragma omp parallel for num_threads(kCallers) schedule(static, 1)
+    for (int t = 0; t < kCallers; ++t) {
+      statuses[t] = run_plan(*plan, problems[t], false, 0x44, &nested[t]);
+    }
+    for (int t = 0; t < kCallers; ++t) {
+      EXPECT_EQ(statuses[t], Status::kSuccess);
+      EXPECT_TRUE(bitwise_equal(alone[t], nested[t])) << "caller " << t;
+    }
+  }
+}
+
 // last_error() is per thread: concurrent failures keep their own messages.
 TEST(Reliability, LastErrorIsPerThread) {
   std::string messages[2];
