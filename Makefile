@@ -44,14 +44,14 @@ FUZZ_TIME ?= 600
 TSAN_CTEST ?= -LE slow
 
 asan: deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEC_BUILD_BENCH=OFF \
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEC_BUILD_BENCH=OFF -DMEC_ENABLE_CUDA=OFF \
 		-DMEC_SANITIZE=address,undefined > /dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) -LE slow
 
 tsan: deps
 	@CXX=clang++-14 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DMEC_BUILD_BENCH=OFF -DMEC_SANITIZE=thread $(CLANG_BLAS) > /dev/null
+		-DMEC_BUILD_BENCH=OFF -DMEC_ENABLE_CUDA=OFF -DMEC_SANITIZE=thread $(CLANG_BLAS) > /dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	@cd build-tsan && OPENBLAS_NUM_THREADS=1 OMP_TOOL_LIBRARIES=libarcher.so \
 		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
@@ -59,7 +59,7 @@ tsan: deps
 
 fuzz: deps
 	@CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DMEC_BUILD_BENCH=OFF -DMEC_BUILD_TESTS=OFF -DMEC_BUILD_FUZZ=ON \
+		-DMEC_BUILD_BENCH=OFF -DMEC_ENABLE_CUDA=OFF -DMEC_BUILD_TESTS=OFF -DMEC_BUILD_FUZZ=ON \
 		-DMEC_SANITIZE=address,undefined $(CLANG_BLAS) > /dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	@mkdir -p build-fuzz/corpus build-fuzz/artifacts

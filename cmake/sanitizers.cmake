@@ -7,8 +7,8 @@ set(MEC_SANITIZE "" CACHE STRING "-fsanitize= list for all targets, e.g. address
 option(MEC_BUILD_FUZZ "Build the libFuzzer targets in fuzz/ (needs Clang)" OFF)
 
 if(MEC_SANITIZE)
-  add_compile_options(-fsanitize=${MEC_SANITIZE} -fno-sanitize-recover=all
-                      -fno-omit-frame-pointer -g)
+  # C++ only: sanitizer builds are CPU builds (the Makefile turns CUDA off).
+  add_compile_options("$<$<COMPILE_LANGUAGE:CXX>:-fsanitize=${MEC_SANITIZE};-fno-sanitize-recover=all;-fno-omit-frame-pointer;-g>")
   add_link_options(-fsanitize=${MEC_SANITIZE})
   message(STATUS "mec: sanitizers ${MEC_SANITIZE}")
 endif()
@@ -17,5 +17,5 @@ if(MEC_BUILD_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "MEC_BUILD_FUZZ needs Clang (libFuzzer): configure with CXX=clang++-14")
   endif()
-  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fsanitize=fuzzer-no-link>)
 endif()

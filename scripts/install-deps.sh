@@ -7,6 +7,7 @@ packages=(
   build-essential cmake              # toolchain
   libopenblas-dev libopenblas-openmp-dev  # CBLAS, OpenMP build
   libgtest-dev                       # tests
+  libdnnl-dev libxnnpack-dev libpthreadpool-dev  # mecbench peers (the library never links them)
   clang-14 libclang-rt-14-dev libomp-14-dev libopenblas-pthread-dev  # make asan/tsan/fuzz
 )
 

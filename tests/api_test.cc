@@ -51,6 +51,7 @@ void* operator new(size_t size) {
   if (void* p = __real_malloc(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
+// operator delete must match: __real_malloc's memory is freed by free().
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
 

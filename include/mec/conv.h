@@ -57,27 +57,50 @@ struct Conv2dDesc {
 // Checks every field; on failure last_error() names the field.
 Status validate(const Conv2dDesc& desc);
 
+namespace detail {
+class PlanImpl;
+struct CudaResources;  // src/cuda/cuda_context.h: stream, cuBLAS handle, ...
+}  // namespace detail
+
 // Execution resources and tunables. A CPU context holds the number of OpenMP
 // threads that run() may use (0 means omp_get_max_threads()) and MEC's
 // threshold T: kMec picks Solution A when q <= T and |O| <= |L|, else B.
-// The default T is measured per device (docs/mec.md).
+// The default T is measured per device (docs/algorithms.md, docs/cuda.md).
+//
+// A CUDA context (Context::cuda) holds a device index, a stream and the
+// library handles, created once and shared by copies of the context. Plans
+// made from it take device pointers, and run() only enqueues work on the
+// stream: no allocation and no synchronisation.
 class Context {
  public:
   static Context cpu(int threads = 0);
+  // stream is a cudaStream_t (nullptr: the legacy default stream) on device
+  // `device`. kUnsupported in a build without CUDA; kBackendError (with the
+  // CUDA/cuBLAS message in last_error()) if the device or handles fail.
+  static Status cuda(Context* context, void* stream = nullptr, int device = 0);
+
   Device device() const { return device_; }
   int threads() const { return threads_; }
   int64_t mec_threshold() const { return mec_threshold_; }
   void set_mec_threshold(int64_t t) { mec_threshold_ = t; }
+  // CUDA only: let GEMMs use TF32 tensor-core math (10-bit mantissa
+  // operands, fp32 accumulation). Off by default: strict fp32. Read at plan
+  // creation.
+  bool allow_tf32() const { return allow_tf32_; }
+  void set_allow_tf32(bool allow) { allow_tf32_ = allow; }
+  int device_index() const { return device_index_; }
+  void* stream() const { return stream_; }
+  const std::shared_ptr<detail::CudaResources>& cuda_resources() const { return cuda_; }
 
  private:
   Device device_ = Device::kCpu;
   int threads_ = 1;
   int64_t mec_threshold_ = 0;
+  bool allow_tf32_ = false;
+  int device_index_ = 0;
+  void* stream_ = nullptr;
+  std::shared_ptr<detail::CudaResources> cuda_;
 };
-
-namespace detail {
-class PlanImpl;
-}
 
 class Conv2dPlan {
  public:
@@ -93,7 +116,9 @@ class Conv2dPlan {
   // the algorithm reads fastest (a copy, a layout repack, packed GEMM panels,
   // transformed kernels). The memory is allocated here, never in run(), and
   // reused by later calls; kOutOfMemory if it cannot be had. Afterwards run()
-  // takes weights == nullptr and uses the packed ones. Not thread-safe
+  // takes weights == nullptr and uses the packed ones. On CUDA, `weights` is
+  // a device pointer, the packed copy lives in device memory, and this call
+  // waits for the context's stream before returning. Not thread-safe
   // against concurrent run() calls on the same plan.
   Status set_weights(const float* weights);
   // Bytes the plan holds for packed weights (0 before set_weights()).

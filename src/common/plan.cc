@@ -5,6 +5,9 @@
 #include "common/plan_impl.h"
 #include "common/status_detail.h"
 #include "cpu/cpu_plans.h"
+#ifdef MEC_HAVE_CUDA
+#include "cuda/cuda_plans.h"
+#endif
 
 namespace mec {
 
@@ -21,6 +24,11 @@ Status Conv2dPlan::create(const Conv2dDesc& desc, Algorithm algorithm, const Con
     case Device::kCpu:
       st = cpu::create_plan(desc, algorithm, context, &impl);
       break;
+#ifdef MEC_HAVE_CUDA
+    case Device::kCuda:
+      st = cuda::create_plan(desc, algorithm, context, &impl);
+      break;
+#endif
     default:
       return fail(Status::kUnsupported, "device not supported by this build");
   }
@@ -36,12 +44,7 @@ size_t Conv2dPlan::persistent_bytes() const { return impl_->persistent_bytes(); 
 
 Status Conv2dPlan::set_weights(const float* weights) {
   if (weights == nullptr) return fail(Status::kInvalidArgument, "weights is null");
-  try {
-    impl_->pack_weights(weights);
-  } catch (const std::bad_alloc&) {
-    return fail(Status::kOutOfMemory, "cannot allocate the plan's packed weights");
-  }
-  return Status::kSuccess;
+  return impl_->store_weights(weights);
 }
 
 Status Conv2dPlan::run(const float* src, const float* weights, const float* bias, float* dst,

@@ -4,8 +4,10 @@
 
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <vector>
 
+#include "common/status_detail.h"
 #include "mec/conv.h"
 
 namespace mec {
@@ -28,9 +30,19 @@ class PlanImpl {
     packed_.assign(weights, weights + desc_.weight_elems());
   }
 
-  bool has_packed_weights() const { return !packed_.empty(); }
+  // set_weights(): the default packs into host memory with pack_weights();
+  // device plans override these three to keep their weights on the device.
+  virtual Status store_weights(const float* weights) {
+    try {
+      pack_weights(weights);
+    } catch (const std::bad_alloc&) {
+      return fail(Status::kOutOfMemory, "cannot allocate the plan's packed weights");
+    }
+    return Status::kSuccess;
+  }
+  virtual bool has_packed_weights() const { return !packed_.empty(); }
+  virtual size_t persistent_bytes() const { return packed_.size() * sizeof(float); }
   const float* packed_weights() const { return packed_.data(); }
-  size_t persistent_bytes() const { return packed_.size() * sizeof(float); }
 
   const Conv2dDesc& desc() const { return desc_; }
   Algorithm algorithm() const { return algorithm_; }

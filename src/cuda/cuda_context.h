@@ -1,0 +1,29 @@
+// Internal: what a CUDA Context shares between its copies and the plans made
+// from it. Created once by Context::cuda() (device check, cuBLAS handle bound
+// to the stream, cuBLAS's own workspace handed to it so that no GEMM
+// allocates), destroyed with the last copy. cuFFT handles are per shape, so
+// they live in the plans that need them, not here.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+namespace mec {
+namespace detail {
+
+struct CudaResources {
+  int device = 0;
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  void* cublas_workspace = nullptr;
+  size_t cublas_workspace_bytes = 0;
+  int multiprocessors = 0;
+
+  CudaResources() = default;
+  CudaResources(const CudaResources&) = delete;
+  CudaResources& operator=(const CudaResources&) = delete;
+  ~CudaResources();
+};
+
+}  // namespace detail
+}  // namespace mec

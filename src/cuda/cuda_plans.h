@@ -1,0 +1,25 @@
+// Internal: the CUDA algorithms' factories, called by Conv2dPlan::create for
+// a CUDA context. Nothing here needs CUDA headers, so src/common can include
+// it. create_plan() resolves kAuto and kMec.
+#pragma once
+
+#include <memory>
+
+#include "common/plan_impl.h"
+
+namespace mec {
+namespace cuda {
+
+Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+                   std::unique_ptr<detail::PlanImpl>* impl);
+
+Status create_direct(const Conv2dDesc& desc, const Context& context,
+                     std::unique_ptr<detail::PlanImpl>* impl);
+Status create_im2col(const Conv2dDesc& desc, const Context& context,
+                     std::unique_ptr<detail::PlanImpl>* impl);
+// algorithm is kMec, kMecA or kMecB.
+Status create_mec(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+                  std::unique_ptr<detail::PlanImpl>* impl);
+
+}  // namespace cuda
+}  // namespace mec

@@ -1,0 +1,40 @@
+// Internal: the cuBLAS calls of im2col and MEC, in the row-major terms the
+// algorithms are written in. cuBLAS is column-major, so the row-major
+//   c[rows x kg] = a[rows x depth] * w[depth x kg]
+// is issued as the column-major c^T = w^T * a^T: m = kg, n = rows,
+// k = depth, with the weights first (transposed for OHWI, whose group block
+// is kg rows of depth values). Math: strict fp32 (CUBLAS_COMPUTE_32F) or,
+// when the context allows it, TF32 tensor cores with fp32 accumulation.
+#pragma once
+
+#include <cublas_v2.h>
+
+#include <cstdint>
+
+#include "mec/status.h"
+
+namespace mec {
+namespace cuda {
+
+struct GemmShape {
+  int64_t rows, kg, depth;  // M, N, K of the row-major product
+  int64_t ldw;              // weights' leading dimension (k for HWIO, r*s*cg for OHWI)
+  bool w_transposed;        // OHWI
+  int64_t lda, ldc;         // row strides of a and c
+};
+
+// True if every dimension fits cuBLAS's 32-bit ints.
+bool gemm_fits(const GemmShape& shape, int64_t batch);
+
+// `batch` products; a and c advance by stride_a and stride_c floats, the
+// weights stay the same.
+Status gemm_strided_batched(cublasHandle_t handle, bool tf32, const GemmShape& shape,
+                            const float* w, const float* a, int64_t stride_a, float beta, float* c,
+                            int64_t stride_c, int64_t batch);
+
+// `batch` products through device arrays of pointers.
+Status gemm_batched(cublasHandle_t handle, bool tf32, const GemmShape& shape, const float* const* w,
+                    const float* const* a, float beta, float* const* c, int64_t batch);
+
+}  // namespace cuda
+}  // namespace mec

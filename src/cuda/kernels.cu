@@ -1,0 +1,339 @@
+// The CUDA kernels of the backend (see kernels.h). All are memory-bound
+// element-wise passes over a flattened index, written so that consecutive
+// threads touch consecutive addresses (the innermost index is the channel),
+// with 16-byte float4 accesses when the channel count and pointers allow.
+// Index arithmetic is 32-bit whenever every offset fits, since 64-bit
+// division costs several times more on the GPU.
+#include <algorithm>
+#include <type_traits>
+
+#include "cuda/kernels.h"
+
+namespace mec {
+namespace cuda {
+
+Geometry geometry(const Conv2dDesc& d) {
+  Geometry g;
+  g.n = d.n;
+  g.h = d.h;
+  g.w = d.w;
+  g.c = d.c;
+  g.k = d.k;
+  g.r = d.r;
+  g.s = d.s;
+  g.pad_top = d.pad_top;
+  g.pad_left = d.pad_left;
+  g.stride_h = d.stride_h;
+  g.stride_w = d.stride_w;
+  g.dilation_h = d.dilation_h;
+  g.dilation_w = d.dilation_w;
+  g.groups = d.groups;
+  g.cg = d.c / d.groups;
+  g.kg = d.k / d.groups;
+  g.p = d.p();
+  g.q = d.q();
+  g.hp = d.h + d.pad_top + d.pad_bottom;
+  return g;
+}
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int64_t kFits32 = int64_t(1) << 31;
+
+unsigned blocks_for(int64_t work) {
+  return unsigned(std::min<int64_t>((work + kThreads - 1) / kThreads, int64_t(1) << 20));
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+template <int V>
+struct Vec;
+template <>
+struct Vec<1> {
+  using T = float;
+  __device__ static T zero() { return 0.0f; }
+};
+template <>
+struct Vec<4> {
+  using T = float4;
+  __device__ static T zero() { return make_float4(0.0f, 0.0f, 0.0f, 0.0f); }
+};
+
+// Grid-stride loop over [0, total).
+#define MEC_GRID_LOOP(I, e, total) \
+  for (I e = I(blockIdx.x) * blockDim.x + threadIdx.x; e < (total); e += I(gridDim.x) * blockDim.x)
+
+template <typename I, int V>
+__global__ void mec_lower_kernel(Geometry g, const float* __restrict__ src,
+                                 float* __restrict__ lowered, I total) {
+  using S = std::make_signed_t<I>;
+  using T = typename Vec<V>::T;
+  const I cgv = I(g.cg / V), s = I(g.s), hp = I(g.hp), q = I(g.q), n = I(g.n);
+  MEC_GRID_LOOP(I, e, total) {
+    I t = e;
+    const I ci = t % cgv;
+    t /= cgv;
+    const I j = t % s;
+    t /= s;
+    const I yy = t % hp;
+    t /= hp;
+    const I x = t % q;
+    t /= q;
+    const I nn = t % n, grp = t / n;
+    const S iy = S(yy) - S(g.pad_top);
+    const S ix = S(x) * S(g.stride_w) + S(j) * S(g.dilation_w) - S(g.pad_left);
+    T v = Vec<V>::zero();
+    if (iy >= 0 && iy < S(g.h) && ix >= 0 && ix < S(g.w)) {
+      v = reinterpret_cast<const T*>(src + ((I(nn) * I(g.h) + I(iy)) * I(g.w) + I(ix)) * I(g.c) +
+                                     grp * I(g.cg))[ci];
+    }
+    reinterpret_cast<T*>(lowered)[e] = v;
+  }
+}
+
+template <typename I, int V>
+__global__ void im2col_lower_kernel(Geometry g, const float* __restrict__ src,
+                                    float* __restrict__ lowered, I total) {
+  using S = std::make_signed_t<I>;
+  using T = typename Vec<V>::T;
+  const I cgv = I(g.cg / V);
+  MEC_GRID_LOOP(I, e, total) {
+    I t = e;
+    const I ci = t % cgv;
+    t /= cgv;
+    const I j = t % I(g.s);
+    t /= I(g.s);
+    const I i = t % I(g.r);
+    t /= I(g.r);
+    const I x = t % I(g.q);
+    t /= I(g.q);
+    const I y = t % I(g.p);
+    t /= I(g.p);
+    const I nn = t % I(g.n), grp = t / I(g.n);
+    const S iy = S(y) * S(g.stride_h) + S(i) * S(g.dilation_h) - S(g.pad_top);
+    const S ix = S(x) * S(g.stride_w) + S(j) * S(g.dilation_w) - S(g.pad_left);
+    T v = Vec<V>::zero();
+    if (iy >= 0 && iy < S(g.h) && ix >= 0 && ix < S(g.w)) {
+      v = reinterpret_cast<const T*>(src + ((I(nn) * I(g.h) + I(iy)) * I(g.w) + I(ix)) * I(g.c) +
+                                     grp * I(g.cg))[ci];
+    }
+    reinterpret_cast<T*>(lowered)[e] = v;
+  }
+}
+
+__global__ void oihw_to_hwio_kernel(Geometry g, const float* __restrict__ in,
+                                    float* __restrict__ out, int64_t total) {
+  MEC_GRID_LOOP(int64_t, e, total) {
+    int64_t t = e;
+    const int64_t ko = t % g.k;
+    t /= g.k;
+    const int64_t ci = t % g.cg;
+    t /= g.cg;
+    const int64_t j = t % g.s, i = t / g.s;
+    out[e] = in[((ko * g.cg + ci) * g.r + i) * g.s + j];
+  }
+}
+
+template <typename I, int V>
+__global__ void add_bias_kernel(float* __restrict__ dst, const float* __restrict__ bias, I kv,
+                                I total) {
+  using T = typename Vec<V>::T;
+  MEC_GRID_LOOP(I, e, total) {
+    T v = reinterpret_cast<T*>(dst)[e];
+    const T b = reinterpret_cast<const T*>(bias)[e % kv];
+    if constexpr (V == 4) {
+      v.x += b.x;
+      v.y += b.y;
+      v.z += b.z;
+      v.w += b.w;
+    } else {
+      v += b;
+    }
+    reinterpret_cast<T*>(dst)[e] = v;
+  }
+}
+
+template <typename I, int V>
+__global__ void reorder_rows_kernel(const float* __restrict__ out, const float* __restrict__ bias,
+                                    float* __restrict__ dst, I n, I p, I blockv, I kv, I total) {
+  using T = typename Vec<V>::T;
+  MEC_GRID_LOOP(I, e, total) {
+    const I b = e % blockv, t = e / blockv;
+    const I y = t % p, nn = t / p;
+    T v = reinterpret_cast<const T*>(out)[(y * n + nn) * blockv + b];
+    if (bias != nullptr) {
+      const T bv = reinterpret_cast<const T*>(bias)[b % kv];
+      if constexpr (V == 4) {
+        v.x += bv.x;
+        v.y += bv.y;
+        v.z += bv.z;
+        v.w += bv.w;
+      } else {
+        v += bv;
+      }
+    }
+    reinterpret_cast<T*>(dst)[e] = v;
+  }
+}
+
+__global__ void mec_b_pointers_kernel(Geometry g, int64_t i, const float* lowered,
+                                      const float* weights, bool ohwi, float* dst, const float** a,
+                                      const float** b, float** c, int64_t total) {
+  MEC_GRID_LOOP(int64_t, t, total) {
+    const int64_t y = t % g.p, nn = t / g.p % g.n, grp = t / (g.p * g.n);
+    const int64_t ld = g.hp * g.s * g.cg, row_depth = g.s * g.cg;
+    a[t] = lowered + (grp * g.n + nn) * g.q * ld + (y * g.stride_h + i * g.dilation_h) * row_depth;
+    b[t] = ohwi ? weights + grp * g.kg * g.r * row_depth + i * row_depth
+                : weights + grp * g.kg + i * row_depth * g.k;
+    c[t] = dst + (nn * g.p + y) * g.q * g.k + grp * g.kg;
+  }
+}
+
+__global__ void direct_kernel(Geometry g, const float* __restrict__ src,
+                              const float* __restrict__ weights, bool ohwi,
+                              const float* __restrict__ bias, float* __restrict__ dst,
+                              int64_t total) {
+  MEC_GRID_LOOP(int64_t, e, total) {
+    int64_t t = e;
+    const int64_t ko = t % g.k;
+    t /= g.k;
+    const int64_t x = t % g.q;
+    t /= g.q;
+    const int64_t y = t % g.p, nn = t / g.p;
+    const int64_t grp = ko / g.kg;
+    float acc = 0.0f;
+    for (int64_t i = 0; i < g.r; ++i) {
+      const int64_t iy = y * g.stride_h + i * g.dilation_h - g.pad_top;
+      if (iy < 0 || iy >= g.h) continue;
+      for (int64_t j = 0; j < g.s; ++j) {
+        const int64_t ix = x * g.stride_w + j * g.dilation_w - g.pad_left;
+        if (ix < 0 || ix >= g.w) continue;
+        const float* in = src + ((nn * g.h + iy) * g.w + ix) * g.c + grp * g.cg;
+        if (ohwi) {
+          const float* wt = weights + ((ko * g.r + i) * g.s + j) * g.cg;
+          for (int64_t ci = 0; ci < g.cg; ++ci) acc = fmaf(in[ci], wt[ci], acc);
+        } else {
+          const float* wt = weights + (i * g.s + j) * g.cg * g.k + ko;
+          for (int64_t ci = 0; ci < g.cg; ++ci) acc = fmaf(in[ci], wt[ci * g.k], acc);
+        }
+      }
+    }
+    dst[e] = acc + (bias != nullptr ? bias[ko] : 0.0f);
+  }
+}
+
+// Launches kernel<I, V> with 32-bit indices when `largest` (the largest
+// element offset touched) fits, else 64-bit.
+template <template <typename, int> class Launch, int V, typename... Args>
+void launch_indexed(int64_t largest, Args... args) {
+  if (largest < kFits32) {
+    Launch<uint32_t, V>::go(args...);
+  } else {
+    Launch<uint64_t, V>::go(args...);
+  }
+}
+
+template <typename I, int V>
+struct MecLower {
+  static void go(const Geometry& g, const float* src, float* lowered, int64_t total,
+                 cudaStream_t stream) {
+    mec_lower_kernel<I, V><<<blocks_for(total), kThreads, 0, stream>>>(g, src, lowered, I(total));
+  }
+};
+template <typename I, int V>
+struct Im2colLower {
+  static void go(const Geometry& g, const float* src, float* lowered, int64_t total,
+                 cudaStream_t stream) {
+    im2col_lower_kernel<I, V>
+        <<<blocks_for(total), kThreads, 0, stream>>>(g, src, lowered, I(total));
+  }
+};
+template <typename I, int V>
+struct AddBias {
+  static void go(float* dst, const float* bias, int64_t kv, int64_t total, cudaStream_t stream) {
+    add_bias_kernel<I, V><<<blocks_for(total), kThreads, 0, stream>>>(dst, bias, I(kv), I(total));
+  }
+};
+template <typename I, int V>
+struct Reorder {
+  static void go(const float* out, const float* bias, float* dst, int64_t n, int64_t p,
+                 int64_t blockv, int64_t kv, int64_t total, cudaStream_t stream) {
+    reorder_rows_kernel<I, V><<<blocks_for(total), kThreads, 0, stream>>>(
+        out, bias, dst, I(n), I(p), I(blockv), I(kv), I(total));
+  }
+};
+
+}  // namespace
+
+cudaError_t mec_lower(const Geometry& g, const float* src, float* lowered, cudaStream_t stream) {
+  const int64_t elems = g.groups * g.n * g.q * g.hp * g.s * g.cg;
+  const int64_t largest = std::max(elems, g.n * g.h * g.w * g.c);
+  if (g.cg % 4 == 0 && aligned16(src) && aligned16(lowered)) {
+    launch_indexed<MecLower, 4>(largest, g, src, lowered, elems / 4, stream);
+  } else {
+    launch_indexed<MecLower, 1>(largest, g, src, lowered, elems, stream);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t im2col_lower(const Geometry& g, const float* src, float* lowered, cudaStream_t stream) {
+  const int64_t elems = g.groups * g.n * g.p * g.q * g.r * g.s * g.cg;
+  const int64_t largest = std::max(elems, g.n * g.h * g.w * g.c);
+  if (g.cg % 4 == 0 && aligned16(src) && aligned16(lowered)) {
+    launch_indexed<Im2colLower, 4>(largest, g, src, lowered, elems / 4, stream);
+  } else {
+    launch_indexed<Im2colLower, 1>(largest, g, src, lowered, elems, stream);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t oihw_to_hwio(const Geometry& g, const float* weights, float* hwio,
+                         cudaStream_t stream) {
+  const int64_t total = g.k * g.r * g.s * g.cg;
+  oihw_to_hwio_kernel<<<blocks_for(total), kThreads, 0, stream>>>(g, weights, hwio, total);
+  return cudaGetLastError();
+}
+
+cudaError_t add_bias(float* dst, const float* bias, int64_t rows, int64_t k, cudaStream_t stream) {
+  const int64_t total = rows * k;
+  if (k % 4 == 0 && aligned16(dst) && aligned16(bias)) {
+    launch_indexed<AddBias, 4>(total, dst, bias, k / 4, total / 4, stream);
+  } else {
+    launch_indexed<AddBias, 1>(total, dst, bias, k, total, stream);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t reorder_rows(const float* out, const float* bias, float* dst, int64_t n, int64_t p,
+                         int64_t block, int64_t k, cudaStream_t stream) {
+  const int64_t total = n * p * block;
+  const bool vec = block % 4 == 0 && (bias == nullptr || (k % 4 == 0 && aligned16(bias))) &&
+                   aligned16(out) && aligned16(dst);
+  if (vec) {
+    launch_indexed<Reorder, 4>(total, out, bias, dst, n, p, block / 4, k / 4, total / 4, stream);
+  } else {
+    launch_indexed<Reorder, 1>(total, out, bias, dst, n, p, block, k, total, stream);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t mec_b_pointers(const Geometry& g, int64_t i, const float* lowered, const float* weights,
+                           bool weights_ohwi, float* dst, const float** a, const float** b,
+                           float** c, cudaStream_t stream) {
+  const int64_t total = g.groups * g.n * g.p;
+  mec_b_pointers_kernel<<<blocks_for(total), kThreads, 0, stream>>>(
+      g, i, lowered, weights, weights_ohwi, dst, a, b, c, total);
+  return cudaGetLastError();
+}
+
+cudaError_t direct_conv(const Geometry& g, const float* src, const float* weights,
+                        bool weights_ohwi, const float* bias, float* dst, cudaStream_t stream) {
+  const int64_t total = g.n * g.p * g.q * g.k;
+  direct_kernel<<<blocks_for(total), kThreads, 0, stream>>>(g, src, weights, weights_ohwi, bias,
+                                                            dst, total);
+  return cudaGetLastError();
+}
+
+}  // namespace cuda
+}  // namespace mec

@@ -1,0 +1,176 @@
+// MEC (Cho and Brand, ICML 2017) on CUDA. The lowering is src/cpu/mec.cc's
+// (L[g][n][x][yy][j][ci], row length ld = hp*s*cg), done by one coalesced
+// kernel (kernels.cu); the window of output row y is the run of r*s*cg
+// values at offset y*stride_h*s*cg of every row of L, read in place by
+// cuBLAS with lda = ld. dilation_h > 1 splits each GEMM into r accumulated
+// GEMMs of depth s*cg, as on CPU.
+//
+// Solution A (mec_a): per group, ONE cublasGemmStridedBatchedEx over the p
+// output rows (M = n*q, stride between windows stride_h*s*cg), written in
+// (y, n, x) order. n == 1: that is dst's order. n > 1 and |O| <= |L|: the
+// paper's reordering - the result goes to dst, is copied into L's memory
+// (no longer needed) and permuted back into dst - so the workspace stays
+// |L|. When |O| > |L| a separate |O| temporary replaces the copy.
+// Solution B (mec_b): ONE cublasGemmBatchedEx over every (g, n, y) with
+// M = q, written in place; its pointer arrays are built by a kernel in the
+// workspace (3 pointers per GEMM, after L).
+// kMec picks A when q <= T (Context::mec_threshold) and |O| <= |L|, else B.
+#include "common/checked.h"
+#include "cuda/cuda_check.h"
+#include "cuda/cuda_plan.h"
+#include "cuda/cuda_plans.h"
+#include "cuda/gemm.h"
+
+namespace mec {
+namespace cuda {
+namespace {
+
+class MecPlan : public CudaPlan {
+ public:
+  MecPlan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+          int64_t lowered_floats)
+      : CudaPlan(desc, algorithm, context), lowered_floats_(lowered_floats) {}
+
+  size_t workspace_bytes() const override { return size_t(layout().total); }
+
+ protected:
+  Status run_on_device(const float* src, const float* weights, const float* bias, float* dst,
+                       char* workspace) const override {
+    const Layout l = layout();
+    float* lowered = reinterpret_cast<float*>(workspace);
+    DeviceWeights w;
+    MEC_TRY(prepare_weights(weights, reinterpret_cast<float*>(workspace + l.repack), &w));
+    MEC_TRY(cuda_check(mec_lower(geom(), src, lowered, stream()), "MEC lowering kernel"));
+    if (algorithm() == Algorithm::kMecA) {
+      float* temp = l.temp_bytes > 0 ? reinterpret_cast<float*>(workspace + l.temp) : nullptr;
+      return solution_a(lowered, w, bias, dst, temp);
+    }
+    return solution_b(lowered, w, bias, dst, workspace + l.pointers);
+  }
+
+ private:
+  // Byte offsets of the workspace's regions after L (each 256-aligned).
+  struct Layout {
+    int64_t repack = 0, temp = 0, temp_bytes = 0, pointers = 0, total = 0;
+  };
+
+  Layout layout() const {
+    const Conv2dDesc& d = desc();
+    Layout l;
+    int64_t end = lowered_floats_ * 4;
+    auto place = [&end](int64_t bytes) {
+      if (bytes == 0) return int64_t(0);
+      const int64_t at = align_bytes(end);
+      end = at + bytes;
+      return at;
+    };
+    l.repack = place(repack_floats() * 4);
+    if (algorithm() == Algorithm::kMecA) {
+      if (d.n > 1 && d.dst_elems() > lowered_floats_) l.temp_bytes = d.dst_elems() * 4;
+      l.temp = place(l.temp_bytes);
+    } else {
+      l.pointers = place(3 * d.groups * d.n * d.p() * int64_t(sizeof(void*)));
+    }
+    l.total = end;
+    return l;
+  }
+
+  // The GEMM of one window (or one kernel row of it when dilation_h > 1).
+  GemmShape shape(int64_t rows, const DeviceWeights& w) const {
+    const Geometry& g = geom();
+    const int64_t depth = g.dilation_h == 1 ? g.r * g.s * g.cg : g.s * g.cg;
+    return {rows, g.kg, depth, w.ohwi ? g.r * g.s * g.cg : g.k, w.ohwi, g.hp * g.s * g.cg, g.k};
+  }
+  int64_t kernel_row_steps() const { return geom().dilation_h == 1 ? 1 : geom().r; }
+
+  // Weights of group grp from kernel row i on.
+  const float* weights_at(const DeviceWeights& w, int64_t grp, int64_t i) const {
+    const Geometry& g = geom();
+    const int64_t row_depth = g.s * g.cg;
+    return w.ohwi ? w.data + grp * g.kg * g.r * row_depth + i * row_depth
+                  : w.data + grp * g.kg + i * row_depth * g.k;
+  }
+
+  Status solution_a(float* lowered, const DeviceWeights& w, const float* bias, float* dst,
+                    float* temp) const {
+    const Geometry& g = geom();
+    const int64_t rows = g.n * g.q, ld = g.hp * g.s * g.cg, row_depth = g.s * g.cg;
+    float* out = g.n == 1 || temp == nullptr ? dst : temp;
+    const GemmShape sh = shape(rows, w);
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      for (int64_t i = 0; i < kernel_row_steps(); ++i) {
+        const float* a = lowered + grp * rows * ld + i * g.dilation_h * row_depth;
+        MEC_TRY(gemm_strided_batched(cublas(), tf32(), sh, weights_at(w, grp, i), a,
+                                     g.stride_h * row_depth, i == 0 ? 0.0f : 1.0f, out + grp * g.kg,
+                                     rows * g.k, g.p));
+      }
+    }
+    if (g.n == 1) {
+      if (bias == nullptr) return Status::kSuccess;
+      return cuda_check(add_bias(dst, bias, g.p * g.q, g.k, stream()), "bias kernel");
+    }
+    if (out == dst) {
+      MEC_TRY(cuda_check(cudaMemcpyAsync(lowered, dst, size_t(desc().dst_elems()) * 4,
+                                         cudaMemcpyDeviceToDevice, stream()),
+                         "cudaMemcpyAsync of Solution A's result into L"));
+      out = lowered;
+    }
+    return cuda_check(reorder_rows(out, bias, dst, g.n, g.p, g.q * g.k, g.k, stream()),
+                      "MEC Solution A reordering kernel");
+  }
+
+  Status solution_b(const float* lowered, const DeviceWeights& w, const float* bias, float* dst,
+                    char* pointer_space) const {
+    const Geometry& g = geom();
+    const int64_t batch = g.groups * g.n * g.p;
+    auto** a = reinterpret_cast<const float**>(pointer_space);
+    const float** b = a + batch;
+    auto** c = reinterpret_cast<float**>(pointer_space + 2 * batch * sizeof(void*));
+    const GemmShape sh = shape(g.q, w);
+    for (int64_t i = 0; i < kernel_row_steps(); ++i) {
+      // Stream order makes reusing the arrays for the next i safe.
+      MEC_TRY(cuda_check(mec_b_pointers(g, i, lowered, w.data, w.ohwi, dst, a, b, c, stream()),
+                         "MEC Solution B pointer kernel"));
+      MEC_TRY(gemm_batched(cublas(), tf32(), sh, b, a, i == 0 ? 0.0f : 1.0f, c, batch));
+    }
+    if (bias == nullptr) return Status::kSuccess;
+    return cuda_check(add_bias(dst, bias, g.n * g.p * g.q, g.k, stream()), "bias kernel");
+  }
+
+  const int64_t lowered_floats_;
+};
+
+}  // namespace
+
+Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& context,
+                  std::unique_ptr<detail::PlanImpl>* impl) {
+  const int64_t hp = d.h + d.pad_top + d.pad_bottom;
+  int64_t lowered, bytes;
+  if (!checked_product({d.n, d.q(), hp, d.s, d.c}, &lowered) ||
+      !checked_add(lowered, d.weight_elems() + d.dst_elems() + 1024, &bytes) ||
+      !checked_add(bytes, 6 * d.groups * d.n * d.p(), &bytes) ||
+      !checked_product({bytes, 4}, &bytes)) {
+    return fail(Status::kInvalidArgument,
+                "MEC workspace n*q*(h+pad_top+pad_bottom)*s*c overflows 64-bit bytes");
+  }
+  const int64_t cg = d.c / d.groups, ld = hp * d.s * cg;
+  const GemmShape shape{d.n * d.q(),
+                        d.k / d.groups,
+                        d.r * d.s * cg,
+                        d.k > d.r * d.s * cg ? d.k : d.r * d.s * cg,
+                        false,
+                        ld,
+                        d.k};
+  if (!gemm_fits(shape, d.groups * d.n * d.p())) {
+    return fail(Status::kUnsupported, "MEC GEMM dimensions exceed cuBLAS's 32-bit limit");
+  }
+  if (algorithm == Algorithm::kMec) {
+    const bool use_a = d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
+    algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
+  }
+  impl->reset(new MecPlan(d, algorithm, context, lowered));
+  return Status::kSuccess;
+}
+
+}  // namespace cuda
+}  // namespace mec

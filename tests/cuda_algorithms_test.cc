@@ -1,0 +1,336 @@
+// Every CUDA algorithm against the CPU double-precision reference, on random
+// data with the device dst poisoned with NaN and the workspace with a byte
+// pattern plus guard bytes past workspace_bytes(): awkward shapes in every
+// filter layout, a seeded random sweep, the paper's layers at batch 1 and 32
+// (strict fp32 and TF32), packed weights, misaligned pointers (the scalar
+// kernel paths), and bad input. Every test skips when no GPU is present.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <random>
+
+#include "common/shape_string.h"
+#include "conv_tester.h"
+
+namespace mec {
+namespace testing {
+namespace {
+
+bool have_gpu() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+#define SKIP_WITHOUT_GPU()            \
+  if (!have_gpu()) {                  \
+    GTEST_SKIP() << "no CUDA device"; \
+  }
+
+// A device allocation that frees itself.
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t bytes) : bytes_(bytes) {
+    if (bytes > 0) {
+      EXPECT_EQ(cudaMalloc(&ptr_, bytes), cudaSuccess);
+    }
+  }
+  ~DeviceBuffer() { cudaFree(ptr_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  template <typename T = float>
+  T* get() const {
+    return static_cast<T*>(ptr_);
+  }
+  void upload(const void* host) {
+    EXPECT_EQ(cudaMemcpy(ptr_, host, bytes_, cudaMemcpyHostToDevice), cudaSuccess);
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_;
+};
+
+constexpr size_t kGuardBytes = 256;
+constexpr unsigned char kWorkspaceByte = 0xA5;
+
+struct CheckOptions {
+  bool packed = false;
+  bool tf32 = false;
+  size_t misalign_floats = 0;  // offsets src and dst: exercises the scalar kernels
+  int64_t mec_threshold = -1;  // -1: the context's default
+};
+
+// Runs `algorithm` on the GPU and checks it against the reference; returns
+// the measured error.
+double check_cuda(const Problem& pr, Algorithm algorithm, cudaStream_t stream,
+                  const CheckOptions& opt = {}) {
+  const Conv2dDesc& d = pr.desc;
+  Context ctx;
+  EXPECT_EQ(Context::cuda(&ctx, stream, 0), Status::kSuccess) << last_error();
+  ctx.set_allow_tf32(opt.tf32);
+  if (opt.mec_threshold >= 0) ctx.set_mec_threshold(opt.mec_threshold);
+  std::unique_ptr<Conv2dPlan> plan;
+  Status st = Conv2dPlan::create(d, algorithm, ctx, &plan);
+  EXPECT_EQ(st, Status::kSuccess) << algorithm_name(algorithm) << ": " << last_error() << " on "
+                                  << describe(d);
+  if (st != Status::kSuccess) return HUGE_VAL;
+
+  const size_t off = opt.misalign_floats;
+  DeviceBuffer src((d.src_elems() + off) * 4), weights(d.weight_elems() * 4),
+      bias(std::max<size_t>(pr.bias.size(), 1) * 4), dst((d.dst_elems() + off) * 4);
+  EXPECT_EQ(cudaMemcpy(src.get() + off, pr.src.data(), d.src_elems() * 4, cudaMemcpyHostToDevice),
+            cudaSuccess);
+  weights.upload(pr.weights.data());
+  if (!pr.bias.empty()) {
+    EXPECT_EQ(cudaMemcpy(bias.get(), pr.bias.data(), pr.bias.size() * 4, cudaMemcpyHostToDevice),
+              cudaSuccess);
+  }
+  if (opt.packed) {
+    EXPECT_EQ(plan->set_weights(weights.get()), Status::kSuccess) << last_error();
+    EXPECT_EQ(plan->persistent_bytes(), size_t(d.weight_elems()) * 4);
+    // The plan must not read the caller's weights after set_weights().
+    EXPECT_EQ(cudaMemset(weights.get(), 0xFF, d.weight_elems() * 4), cudaSuccess);
+  }
+  const size_t ws_bytes = plan->workspace_bytes();
+  DeviceBuffer workspace(ws_bytes + kGuardBytes);
+  EXPECT_EQ(cudaMemset(workspace.get<void>(), kWorkspaceByte, ws_bytes + kGuardBytes), cudaSuccess);
+  EXPECT_EQ(cudaMemset(dst.get(), 0xFF, (d.dst_elems() + off) * 4), cudaSuccess);  // NaN
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+  st = plan->run(src.get() + off, opt.packed ? nullptr : weights.get(),
+                 pr.bias.empty() ? nullptr : bias.get(), dst.get() + off,
+                 ws_bytes > 0 ? workspace.get<void>() : nullptr, ws_bytes);
+  EXPECT_EQ(st, Status::kSuccess) << last_error();
+  EXPECT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+
+  std::vector<float> out(d.dst_elems());
+  EXPECT_EQ(cudaMemcpy(out.data(), dst.get() + off, out.size() * 4, cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  std::vector<unsigned char> guard(kGuardBytes);
+  EXPECT_EQ(cudaMemcpy(guard.data(), workspace.get<unsigned char>() + ws_bytes, kGuardBytes,
+                       cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  EXPECT_TRUE(
+      std::all_of(guard.begin(), guard.end(), [](unsigned char b) { return b == kWorkspaceByte; }))
+      << algorithm_name(algorithm) << " wrote past workspace_bytes() on " << describe(d);
+
+  const double err = reference::max_rel_error(out.data(), pr.expected.data(), d.dst_elems());
+  EXPECT_LE(err, tolerance(plan->algorithm(), opt.tf32))
+      << algorithm_name(algorithm) << " (ran as " << algorithm_name(plan->algorithm())
+      << (opt.tf32 ? ", tf32" : "") << (opt.packed ? ", packed" : "") << ") on " << describe(d);
+  return err;
+}
+
+std::vector<Algorithm> cuda_algorithms() {
+  return {Algorithm::kDirect, Algorithm::kIm2col, Algorithm::kMec, Algorithm::kMecA,
+          Algorithm::kMecB};
+}
+
+class CudaAlgorithms : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SKIP_WITHOUT_GPU();
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
+  }
+  void TearDown() override {
+    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+  }
+  cudaStream_t stream_ = nullptr;
+};
+
+TEST_F(CudaAlgorithms, AwkwardShapes) {
+  const ConvTester cases[] = {
+      ConvTester().input(27, 37).channels(23, 19).kernel(3, 3).pad(1).stride(2),
+      ConvTester().batch(3).input(31, 17).channels(5, 7).kernel(5, 2).pad(2, 0, 1, 3),
+      ConvTester().batch(2).input(13, 29).channels(6, 9).kernel(3, 3).dilation(2, 3).pad(2),
+      ConvTester().input(15, 15).channels(8, 12).kernel(3, 3).groups(4).pad(1),
+      ConvTester().batch(2).input(16, 16).channels(32, 32).kernel(3, 3).groups(32).pad(1),
+      ConvTester().batch(3).input(10, 12).channels(16, 24).kernel(3, 3).groups(2).pad(1),
+      ConvTester().input(1, 1).channels(3, 4).kernel(1, 1),
+      ConvTester().batch(5).input(7, 9).channels(1, 1).kernel(7, 9),
+      ConvTester().input(33, 63).channels(17, 65).kernel(1, 1).stride(2, 3),
+      ConvTester().input(9, 9).channels(4, 6).kernel(3, 3).pad(4).stride(3),
+      ConvTester().input(20, 11).channels(3, 5).kernel(4, 3).stride(3, 1).dilation(3, 1),
+      ConvTester().batch(4).input(12, 12).channels(8, 500).kernel(3, 3),  // |O| > |L|
+  };
+  for (const ConvTester& tester : cases) {
+    for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOHWI, FilterLayout::kOIHW}) {
+      Problem problem(ConvTester(tester).layout(layout).desc(), true, 99);
+      for (Algorithm a : cuda_algorithms()) {
+        check_cuda(problem, a, stream_);
+        check_cuda(problem, a, stream_, {.packed = true});
+      }
+    }
+  }
+}
+
+// The scalar kernel paths: channels divisible by 4 but src/dst not 16-byte
+// aligned.
+TEST_F(CudaAlgorithms, MisalignedPointers) {
+  Problem problem(ConvTester().batch(2).input(11, 13).channels(8, 12).kernel(3, 3).pad(1).desc(),
+                  true, 5);
+  for (Algorithm a : cuda_algorithms()) check_cuda(problem, a, stream_, {.misalign_floats = 1});
+}
+
+Conv2dDesc random_desc(std::mt19937& rng) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (;;) {
+    Conv2dDesc d;
+    d.n = pick(1, 4);
+    d.h = pick(1, 23);
+    d.w = pick(1, 23);
+    d.groups = pick(1, 3) == 1 ? pick(2, 4) : 1;
+    d.c = d.groups * (pick(0, 1) ? 4 * pick(1, 4) : pick(1, 9));
+    d.k = d.groups * pick(1, 12);
+    d.r = pick(1, 5);
+    d.s = pick(1, 5);
+    d.pad_top = pick(0, 2);
+    d.pad_bottom = pick(0, 2);
+    d.pad_left = pick(0, 2);
+    d.pad_right = pick(0, 2);
+    d.stride_h = pick(1, 3);
+    d.stride_w = pick(1, 3);
+    d.dilation_h = pick(1, 4) == 1 ? pick(2, 3) : 1;
+    d.dilation_w = pick(1, 4) == 1 ? pick(2, 3) : 1;
+    d.filter_layout = static_cast<FilterLayout>(pick(0, 2));
+    if (validate(d) == Status::kSuccess) return d;
+  }
+}
+
+TEST_F(CudaAlgorithms, RandomSweep) {
+  std::mt19937 rng(20260602);
+  constexpr int kConfigs = 150;
+  double worst = 0.0;
+  for (int i = 0; i < kConfigs; ++i) {
+    Problem problem(random_desc(rng), i % 2 == 0, 2000 + i);
+    for (Algorithm a : cuda_algorithms()) {
+      worst = std::max(worst, check_cuda(problem, a, stream_, {.packed = i % 3 == 0}));
+    }
+  }
+  RecordProperty("worst_rel_error", std::to_string(worst));
+  std::printf("RandomSweep worst error %.3g\n", worst);
+}
+
+std::vector<NamedShape> paper_layers() {
+  std::vector<NamedShape> shapes;
+  std::string error;
+  EXPECT_TRUE(read_shape_file(MEC_SOURCE_DIR "/bench/shapes/paper.txt", &shapes, &error)) << error;
+  EXPECT_EQ(shapes.size(), 12u);
+  return shapes;
+}
+
+// Strict fp32 and TF32 on the same problem (the reference at batch 32 is
+// the expensive part).
+void check_paper_layers(int64_t batch, cudaStream_t stream) {
+  for (NamedShape& shape : paper_layers()) {
+    shape.desc.n = batch;
+    SCOPED_TRACE(shape.name);
+    Problem problem(shape.desc, true, 7);
+    for (bool tf32 : {false, true}) {
+      std::printf("%-5s n%-3lld %-4s", shape.name.c_str(), (long long)batch,
+                  tf32 ? "tf32" : "fp32");
+      for (Algorithm a : cuda_algorithms()) {
+        if (tf32 && a == Algorithm::kDirect) continue;
+        const double err = check_cuda(problem, a, stream, {.tf32 = tf32});
+        std::printf("  %s %.2e", algorithm_name(a), err);
+      }
+      std::printf("\n");
+    }
+  }
+}
+
+TEST_F(CudaAlgorithms, PaperLayersBatch1) { check_paper_layers(1, stream_); }
+TEST_F(CudaAlgorithms, PaperLayersBatch32) { check_paper_layers(32, stream_); }
+
+// kMec resolves by the threshold T and |O| <= |L|, as on CPU.
+TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
+  Conv2dDesc d;
+  std::string e;
+  ASSERT_TRUE(parse_shape("n2h20w20c8k4r3s3", &d, &e)) << e;
+  Context ctx;
+  ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+  EXPECT_GT(ctx.mec_threshold(), 0);
+  std::unique_ptr<Conv2dPlan> plan;
+  ctx.set_mec_threshold(d.q());
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecA);
+  ctx.set_mec_threshold(d.q() - 1);
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+  d.k = 400;
+  ctx.set_mec_threshold(1000);
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+}
+
+// Workspace sizes are the documented formulas (docs/cuda.md).
+TEST_F(CudaAlgorithms, WorkspaceFormulas) {
+  Conv2dDesc d;
+  std::string e;
+  ASSERT_TRUE(parse_shape("n3h20w18c8k16r3s3p1", &d, &e)) << e;
+  Context ctx;
+  ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+  const size_t lowered = size_t(d.n * d.q() * (d.h + 2) * d.s * d.c) * 4;
+  const size_t pointers = size_t(3 * d.n * d.p()) * sizeof(void*);
+  auto bytes = [&](Algorithm a) {
+    std::unique_ptr<Conv2dPlan> plan;
+    EXPECT_EQ(Conv2dPlan::create(d, a, ctx, &plan), Status::kSuccess) << last_error();
+    return plan ? plan->workspace_bytes() : size_t(0);
+  };
+  EXPECT_EQ(bytes(Algorithm::kDirect), 0u);
+  EXPECT_EQ(bytes(Algorithm::kIm2col), size_t(d.n * d.p() * d.q() * 9 * d.c) * 4);
+  EXPECT_EQ(bytes(Algorithm::kMecA), lowered);
+  EXPECT_EQ(bytes(Algorithm::kMecB), (lowered + 255) / 256 * 256 + pointers);
+}
+
+TEST(CudaBadInput, Errors) {
+  SKIP_WITHOUT_GPU();
+  Context ctx;
+  EXPECT_EQ(Context::cuda(nullptr), Status::kInvalidArgument);
+  EXPECT_EQ(Context::cuda(&ctx, nullptr, -1), Status::kInvalidArgument);
+  EXPECT_NE(std::string(last_error()).find("device"), std::string::npos) << last_error();
+  EXPECT_EQ(Context::cuda(&ctx, nullptr, 1 << 20), Status::kInvalidArgument);
+  ASSERT_EQ(Context::cuda(&ctx), Status::kSuccess) << last_error();
+  EXPECT_EQ(ctx.device(), Device::kCuda);
+  EXPECT_FALSE(ctx.allow_tf32());
+
+  Conv2dDesc d;
+  std::string e;
+  ASSERT_TRUE(parse_shape("n2h9w9c4k8r3s3", &d, &e)) << e;
+  std::unique_ptr<Conv2dPlan> plan;
+  EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kFft, ctx, &plan), Status::kUnsupported);
+  EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kWinograd, ctx, &plan), Status::kUnsupported);
+  Conv2dDesc bad = d;
+  bad.stride_h = 0;
+  EXPECT_EQ(Conv2dPlan::create(bad, Algorithm::kMec, ctx, &plan), Status::kInvalidArgument);
+
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMecB, ctx, &plan), Status::kSuccess);
+  DeviceBuffer src(d.src_elems() * 4), w(d.weight_elems() * 4), dst(d.dst_elems() * 4),
+      ws(plan->workspace_bytes());
+  EXPECT_EQ(plan->run(src.get(), w.get(), nullptr, dst.get(), ws.get<void>(),
+                      plan->workspace_bytes() - 1),
+            Status::kInsufficientWorkspace);
+  EXPECT_EQ(
+      plan->run(nullptr, w.get(), nullptr, dst.get(), ws.get<void>(), plan->workspace_bytes()),
+      Status::kInvalidArgument);
+  EXPECT_EQ(
+      plan->run(src.get(), nullptr, nullptr, dst.get(), ws.get<void>(), plan->workspace_bytes()),
+      Status::kInvalidArgument);
+  ASSERT_EQ(plan->set_weights(w.get()), Status::kSuccess) << last_error();
+  EXPECT_EQ(
+      plan->run(src.get(), w.get(), nullptr, dst.get(), ws.get<void>(), plan->workspace_bytes()),
+      Status::kInvalidArgument);
+  // A CUDA error is reported as a status with CUDA's message: a host
+  // pointer as the weights makes the device copy in set_weights() fail.
+  std::vector<float> host_weights(d.weight_elems(), 1.0f);
+  std::unique_ptr<Conv2dPlan> plan2;
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMecA, ctx, &plan2), Status::kSuccess);
+  const Status st = plan2->set_weights(reinterpret_cast<const float*>(0x10));
+  EXPECT_EQ(st, Status::kBackendError);
+  EXPECT_NE(std::string(last_error()).find("CUDA error"), std::string::npos) << last_error();
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace mec

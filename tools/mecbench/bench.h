@@ -1,0 +1,133 @@
+// mecbench's shared pieces: the options, one layer's problem data (random
+// inputs shared by every algorithm and peer, plus the truth they are checked
+// against), the record each timed run produces, and the timing loop.
+//
+// Everything that runs a convolution (ours in run_ours.cc, the peers in
+// peer_*.cc) is prepared as a Runner and timed by time_layer(), so all are
+// timed the same way: one checked run on a NaN-poisoned dst (which doubles
+// as the warm-up), then `reps` timed runs with std::chrono::steady_clock;
+// median and min reported.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/shape_string.h"
+#include "mec/mec.h"
+
+namespace mecbench {
+
+enum class Check { kAuto, kRef, kDirect, kNone };
+
+struct Options {
+  std::vector<mec::NamedShape> layers;  // from --suite and --shape, in order
+  std::vector<std::string> algos;       // our algorithm names, as the CLI spells them
+  std::vector<std::string> peers;       // "onednn", "xnnpack"
+  int64_t batch = 0;                    // 0: keep each shape's n
+  int threads = 0;                      // resolved to all cores by parse_options
+  int reps = 5;
+  int warmup = 0;  // extra untimed runs after the checked run
+  Check check = Check::kAuto;
+  bool packed = true;       // set_weights() before timing (default) or raw weights per run()
+  bool interleave = false;  // rounds of one run per runner (default: reps back to back)
+  std::string json_path;
+};
+
+// Flops at or below which --check auto uses the double reference.
+constexpr double kRefFlopLimit = 2e9;
+
+// A 64-byte aligned float/byte buffer; empty() when size 0 or allocation
+// failed (ok() tells which).
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t bytes) { reset(bytes); }
+  // Frees the old buffer and allocates `bytes` (none for 0).
+  void reset(size_t bytes);
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  void* data() const { return data_.get(); }
+  float* floats() const { return static_cast<float*>(data_.get()); }
+  size_t bytes() const { return bytes_; }
+  bool ok() const { return bytes_ == 0 || data_ != nullptr; }
+
+ private:
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<void, Free> data_;
+  size_t bytes_ = 0;
+};
+
+// One layer at the benchmark's batch: inputs uniform in [-1, 1] (fixed seed),
+// HWIO weights, a bias, and the truth every output is compared with.
+struct Problem {
+  std::string layer;
+  mec::Conv2dDesc desc;
+  std::vector<float> src, weights, bias;
+  std::vector<double> truth;    // empty when checked_against == "none"
+  std::string checked_against;  // "reference", "direct" or "none"
+};
+
+// Fills the inputs and computes the truth per `check` (all cores).
+// Returns false with *error when the truth cannot be computed.
+bool make_problem(const mec::NamedShape& layer, const Options& options, Problem* problem,
+                  std::string* error);
+
+struct Record {
+  std::string layer, shape, algo, variant;
+  std::string status = "ok";  // "ok", "unsupported" or "error"
+  std::string note;           // why, for a status other than ok; or extra facts
+  int64_t batch = 0;
+  int threads = 0;
+  double median_ms = 0, min_ms = 0, gflops = 0;
+  double max_rel_err = 0;  // +inf when an output is NaN/inf (unwritten)
+  int64_t workspace_bytes = 0, persistent_bytes = 0;
+  int64_t indirection_bytes = -1;  // XNNPACK only: measured, see peer_xnnpack.cc
+  std::string checked_against;
+};
+
+// A record for `problem` with the identifying fields filled in.
+Record new_record(const Problem& problem, const std::string& algo, const Options& options);
+
+// Command line (options.cc): 0 to run, 1 after --help, 2 on a bad option
+// (then *error says why).
+int parse_options(int argc, char** argv, Options* options, std::string* error);
+const char* usage();
+
+// One algorithm or peer, prepared on a problem: plan/primitive created,
+// weights packed, workspace and dst allocated (all owned by the closure).
+// run() does one convolution into dst and returns "" or an error message.
+// A runner whose record.status is not "ok" at preparation has no run().
+struct Runner {
+  Record record;
+  float* dst = nullptr;
+  std::function<std::string()> run;
+};
+
+// Prepares our algorithm (run_ours.cc) or a peer (peers.cc).
+Runner prepare_ours(const Problem& problem, const std::string& algo, const Options& options);
+bool peer_available(const std::string& peer);
+Runner prepare_peer(const Problem& problem, const std::string& peer, const Options& options);
+
+// Times a layer's runners (problem.cc): for each, dst poisoned with NaN, one
+// checked run (also the warm-up) and `warmup` more; then each runner's `reps`
+// timed runs back to back or, with options.interleave, `reps` rounds timing
+// one run of every runner in turn (load changes then hit all alike, but
+// threads of one runtime still spinning slow down the next: see
+// docs/mecbench.md). Fills median_ms, min_ms, gflops and max_rel_err.
+void time_layer(const Problem& problem, const Options& options, std::vector<Runner>* runners);
+
+// Output (report.cc).
+void print_table(const std::vector<Record>& records);
+// Per layer (at the benchmark's batch): MEC's workspace |L| against
+// im2col's, from the plans' workspace_bytes().
+void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const Options& options);
+void print_ratio_table(const std::vector<Record>& records, const Options& options);
+bool write_json(const std::string& path, const std::vector<Record>& records, std::string* error);
+
+}  // namespace mecbench

@@ -1,0 +1,16 @@
+# mecbench_cuda: the GPU benchmark (CUDA build only). cuDNN, when its header
+# and library are found, is linked into this tool alone - never into libmec.
+add_executable(mecbench_cuda ${CMAKE_CURRENT_LIST_DIR}/cuda_bench.cc)
+target_link_libraries(mecbench_cuda PRIVATE mec mec_testkit CUDA::cudart)
+find_path(MEC_CUDNN_INCLUDE cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+find_library(MEC_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})
+if(MEC_CUDNN_INCLUDE AND MEC_CUDNN_LIBRARY)
+  target_sources(mecbench_cuda PRIVATE ${CMAKE_CURRENT_LIST_DIR}/cudnn_peer.cc)
+  target_include_directories(mecbench_cuda PRIVATE ${MEC_CUDNN_INCLUDE})
+  target_link_libraries(mecbench_cuda PRIVATE ${MEC_CUDNN_LIBRARY})
+  target_compile_options(mecbench_cuda PRIVATE -Wno-deprecated-declarations)
+  message(STATUS "mecbench_cuda: peer cuDNN ${MEC_CUDNN_LIBRARY}")
+else()
+  target_sources(mecbench_cuda PRIVATE ${CMAKE_CURRENT_LIST_DIR}/cudnn_none.cc)
+  message(STATUS "mecbench_cuda: cuDNN not found: peer cudnn not built")
+endif()

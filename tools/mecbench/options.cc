@@ -1,0 +1,234 @@
+// mecbench's command line. Every value is checked here, before anything
+// runs, so a typo costs nothing: a bad option or value prints one clear line
+// and main() exits with status 2.
+#include <omp.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "bench.h"
+
+namespace mecbench {
+namespace {
+
+const char kUsage[] =
+    "usage: mecbench [options]\n"
+    "Checks and times 2-D convolutions (fp32, NHWC, CPU) of libmec and of peer libraries.\n"
+    "\n"
+    "  --suite NAME|PATH  layers from bench/shapes/NAME.txt (paper, alexnet, vgg16,\n"
+    "                     resnet50, mobilenet_v1) or from a shape file; repeatable.\n"
+    "                     Default when no --shape is given: paper\n"
+    "  --shape [NAME=]STR one layer as a shape string, e.g. n1h56w56c64k64r3s3p1;\n"
+    "                     repeatable, or a comma list\n"
+    "  --algo LIST        our algorithms, comma list of direct,im2col,mec_a,mec_b,mec,\n"
+    "                     auto,fft,winograd, or 'none' (default direct,im2col,mec_a,mec_b,mec)\n"
+    "  --peer LIST        peer libraries built in: onednn,xnnpack (default none)\n"
+    "  --batch N          batch size for every layer (default: the shape's n)\n"
+    "  --threads N        threads for every algorithm and peer (default: all cores)\n"
+    "  --reps N           timed runs; the median and min are reported (default 5)\n"
+    "  --warmup N         extra untimed runs after the checked run (default 0)\n"
+    "  --check MODE       auto|ref|direct|none: what outputs are compared with (default\n"
+    "                     auto: the double reference up to 2 GFLOP per layer, else direct)\n"
+    "  --packed           weights go to set_weights() once, run() gets null (default)\n"
+    "  --unpacked         weights are passed to every run() instead\n"
+    "  --interleave       time in rounds of one run of every algorithm and peer (default:\n"
+    "                     each one's reps back to back); see docs/mecbench.md\n"
+    "  --json FILE        also write all records as a JSON array to FILE\n"
+    "  --help             this text\n"
+    "Shape strings, JSON keys and checking: docs/mecbench.md\n";
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+bool parse_int(const std::string& name, const std::string& text, int64_t min, int64_t max,
+               int64_t* value, std::string* error) {
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || v < min || v > max) {
+    *error = name + " needs an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+             "], got '" + text + "'";
+    return false;
+  }
+  *value = v;
+  return true;
+}
+
+bool add_suite(const std::string& arg, Options* options, std::string* error) {
+  const bool is_path = arg.find('/') != std::string::npos ||
+                       (arg.size() > 4 && arg.compare(arg.size() - 4, 4, ".txt") == 0);
+  const std::string path =
+      is_path ? arg : std::string(MEC_SOURCE_DIR) + "/bench/shapes/" + arg + ".txt";
+  if (!is_path && !std::ifstream(path)) {
+    *error = "unknown suite '" + arg +
+             "' (known: paper, alexnet, vgg16, resnet50, mobilenet_v1, or a path to a shape file)";
+    return false;
+  }
+  return mec::read_shape_file(path, &options->layers, error);
+}
+
+bool add_shapes(const std::string& arg, Options* options, std::string* error) {
+  for (const std::string& item : split_list(arg)) {
+    mec::NamedShape shape;
+    const size_t eq = item.find('=');
+    shape.name = eq == std::string::npos ? "s" + std::to_string(options->layers.size() + 1)
+                                         : item.substr(0, eq);
+    const std::string text = eq == std::string::npos ? item : item.substr(eq + 1);
+    if (!mec::parse_shape(text, &shape.desc, error)) return false;
+    const mec::Status st = mec::validate(shape.desc);
+    if (st != mec::Status::kSuccess) {
+      *error = "shape '" + text + "': " + mec::last_error();
+      return false;
+    }
+    options->layers.push_back(shape);
+  }
+  if (arg.empty()) {
+    *error = "--shape needs a shape string";
+    return false;
+  }
+  return true;
+}
+
+bool set_algos(const std::string& arg, Options* options, std::string* error) {
+  options->algos.clear();
+  if (arg == "none") return true;
+  for (const std::string& name : split_list(arg)) {
+    mec::Algorithm algorithm;
+    if (!mec::parse_algorithm(name.c_str(), &algorithm)) {
+      *error = "unknown algorithm '" + name +
+               "' (known: direct, im2col, mec_a, mec_b, mec, auto, fft, winograd)";
+      return false;
+    }
+    options->algos.push_back(name);
+  }
+  if (options->algos.empty()) {
+    *error = "--algo needs a list of algorithms (or 'none')";
+    return false;
+  }
+  return true;
+}
+
+bool set_peers(const std::string& arg, Options* options, std::string* error) {
+  options->peers = split_list(arg);
+  for (const std::string& peer : options->peers) {
+    if (peer != "onednn" && peer != "xnnpack") {
+      *error = "unknown peer '" + peer + "' (known: onednn, xnnpack)";
+      return false;
+    }
+    if (!peer_available(peer)) {
+      *error = "peer '" + peer + "' is not built in: its library was not found when mecbench " +
+               "was configured (scripts/install-deps.sh installs it; then re-run cmake)";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* usage() { return kUsage; }
+
+int parse_options(int argc, char** argv, Options* options, std::string* error) {
+  options->algos = {"direct", "im2col", "mec_a", "mec_b", "mec"};
+  options->threads = omp_get_num_procs();
+  bool any_layers = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string name = argv[i], value;
+    const size_t eq = name.find('=');
+    const bool inline_value = name.compare(0, 2, "--") == 0 && eq != std::string::npos;
+    if (inline_value) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (name == "--help" || name == "-h") return 1;
+    if (name == "--packed" || name == "--unpacked") {
+      options->packed = name == "--packed";
+      continue;
+    }
+    if (name == "--interleave") {
+      options->interleave = true;
+      continue;
+    }
+    static const char* const kValued[] = {"--suite",   "--shape", "--algo",   "--peer",  "--batch",
+                                          "--threads", "--reps",  "--warmup", "--check", "--json"};
+    bool known = false;
+    for (const char* v : kValued) known = known || name == v;
+    if (!known) {
+      *error = "unknown option '" + name + "' (see --help)";
+      return 2;
+    }
+    if (!inline_value) {
+      if (i + 1 >= argc) {
+        *error = name + " needs a value";
+        return 2;
+      }
+      value = argv[++i];
+    }
+    int64_t n = 0;
+    bool ok = true;
+    if (name == "--suite") {
+      ok = add_suite(value, options, error);
+      any_layers = true;
+    } else if (name == "--shape") {
+      ok = add_shapes(value, options, error);
+      any_layers = true;
+    } else if (name == "--algo") {
+      ok = set_algos(value, options, error);
+    } else if (name == "--peer") {
+      ok = set_peers(value, options, error);
+    } else if (name == "--batch") {
+      ok = parse_int(name, value, 1, int64_t(1) << 20, &options->batch, error);
+    } else if (name == "--threads") {
+      ok = parse_int(name, value, 1, 4096, &n, error);
+      options->threads = int(n);
+    } else if (name == "--reps") {
+      ok = parse_int(name, value, 1, 100000, &n, error);
+      options->reps = int(n);
+    } else if (name == "--warmup") {
+      ok = parse_int(name, value, 0, 100000, &n, error);
+      options->warmup = int(n);
+    } else if (name == "--check") {
+      static const struct {
+        const char* name;
+        Check check;
+      } kChecks[] = {{"auto", Check::kAuto},
+                     {"ref", Check::kRef},
+                     {"direct", Check::kDirect},
+                     {"none", Check::kNone}};
+      ok = false;
+      for (const auto& c : kChecks) {
+        if (value == c.name) {
+          options->check = c.check;
+          ok = true;
+        }
+      }
+      if (!ok) *error = "--check must be auto, ref, direct or none, got '" + value + "'";
+    } else if (name == "--json") {
+      options->json_path = value;
+      ok = !value.empty();
+      if (!ok) *error = "--json needs a file name";
+    }
+    if (!ok) return 2;
+  }
+  if (!any_layers && !add_suite("paper", options, error)) return 2;
+  if (options->layers.empty()) {
+    *error = "no layers to run";
+    return 2;
+  }
+  if (options->algos.empty() && options->peers.empty()) {
+    *error = "nothing to run: --algo none and no --peer";
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace mecbench

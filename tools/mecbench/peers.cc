@@ -1,0 +1,40 @@
+// Which peers this build of mecbench has, and dispatch to them. Each peer
+// lives in its own file, compiled only when CMake found its library
+// (MEC_HAVE_ONEDNN, MEC_HAVE_XNNPACK).
+#include "bench.h"
+
+namespace mecbench {
+
+#ifdef MEC_HAVE_ONEDNN
+Runner prepare_onednn(const Problem& problem, const Options& options);
+#endif
+#ifdef MEC_HAVE_XNNPACK
+Runner prepare_xnnpack(const Problem& problem, const Options& options);
+#endif
+
+bool peer_available(const std::string& peer) {
+#ifdef MEC_HAVE_ONEDNN
+  if (peer == "onednn") return true;
+#endif
+#ifdef MEC_HAVE_XNNPACK
+  if (peer == "xnnpack") return true;
+#endif
+  (void)peer;
+  return false;
+}
+
+Runner prepare_peer(const Problem& problem, const std::string& peer, const Options& options) {
+#ifdef MEC_HAVE_ONEDNN
+  if (peer == "onednn") return prepare_onednn(problem, options);
+#endif
+#ifdef MEC_HAVE_XNNPACK
+  if (peer == "xnnpack") return prepare_xnnpack(problem, options);
+#endif
+  Runner runner;
+  runner.record = new_record(problem, peer, options);
+  runner.record.status = "unsupported";
+  runner.record.note = "peer not built in";
+  return runner;
+}
+
+}  // namespace mecbench

@@ -1,0 +1,161 @@
+// One layer's data and the common timing loop (see bench.h). The truth is
+// computed on every core whatever --threads says: it is not timed, and the
+// double reference is slow.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "bench.h"
+#include "reference/reference_conv.h"
+
+namespace mecbench {
+namespace {
+
+// Raises the OpenMP thread count to every core for its lifetime.
+class AllCores {
+ public:
+  AllCores() : saved_(omp_get_max_threads()) { omp_set_num_threads(omp_get_num_procs()); }
+  ~AllCores() { omp_set_num_threads(saved_); }
+
+ private:
+  int saved_;
+};
+
+void fill_uniform(std::mt19937* rng, std::vector<float>* v) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (float& x : *v) x = uniform(*rng);
+}
+
+bool truth_from_direct(Problem* p, std::string* error) {
+  std::unique_ptr<mec::Conv2dPlan> plan;
+  mec::Status st =
+      mec::Conv2dPlan::create(p->desc, mec::Algorithm::kDirect, mec::Context::cpu(), &plan);
+  std::vector<float> out(p->desc.dst_elems(), std::numeric_limits<float>::quiet_NaN());
+  if (st == mec::Status::kSuccess) {
+    st = plan->run(p->src.data(), p->weights.data(), p->bias.data(), out.data(), nullptr, 0);
+  }
+  if (st != mec::Status::kSuccess) {
+    *error = std::string("direct (for checking) failed: ") + mec::last_error();
+    return false;
+  }
+  p->truth.assign(out.begin(), out.end());
+  return true;
+}
+
+}  // namespace
+
+void AlignedBuffer::reset(size_t bytes) {
+  data_.reset();
+  bytes_ = 0;
+  if (bytes == 0) return;
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  data_.reset(std::aligned_alloc(64, rounded));
+  if (data_) bytes_ = bytes;
+}
+
+bool make_problem(const mec::NamedShape& layer, const Options& options, Problem* p,
+                  std::string* error) {
+  p->layer = layer.name;
+  p->desc = layer.desc;
+  if (options.batch > 0) p->desc.n = options.batch;
+  if (mec::validate(p->desc) != mec::Status::kSuccess) {
+    *error = layer.name + ": " + mec::last_error();
+    return false;
+  }
+  p->desc.filter_layout = mec::FilterLayout::kHWIO;
+  std::mt19937 rng(20170306);
+  p->src.resize(p->desc.src_elems());
+  p->weights.resize(p->desc.weight_elems());
+  p->bias.resize(p->desc.k);
+  fill_uniform(&rng, &p->src);
+  fill_uniform(&rng, &p->weights);
+  fill_uniform(&rng, &p->bias);
+
+  Check check = options.check;
+  if (check == Check::kAuto)
+    check = p->desc.flops() <= kRefFlopLimit ? Check::kRef : Check::kDirect;
+  AllCores all_cores;
+  p->truth.clear();
+  switch (check) {
+    case Check::kRef:
+      p->checked_against = "reference";
+      p->truth.resize(p->desc.dst_elems());
+      mec::reference::conv2d(p->desc, p->src.data(), p->weights.data(), p->bias.data(),
+                             p->truth.data());
+      return true;
+    case Check::kDirect:
+      p->checked_against = "direct";
+      return truth_from_direct(p, error);
+    default:
+      p->checked_against = "none";
+      return true;
+  }
+}
+
+Record new_record(const Problem& p, const std::string& algo, const Options& options) {
+  Record r;
+  r.layer = p.layer;
+  r.shape = mec::format_shape(p.desc);
+  r.algo = algo;
+  r.batch = p.desc.n;
+  r.threads = options.threads;
+  r.checked_against = p.checked_against;
+  return r;
+}
+
+void time_layer(const Problem& p, const Options& options, std::vector<Runner>* runners) {
+  using Clock = std::chrono::steady_clock;
+  const int64_t count = p.desc.dst_elems();
+  std::vector<std::vector<double>> ms(runners->size());
+  // Runs runner i once; on failure marks it and drops its run().
+  auto run_once = [&](size_t i, bool timed) {
+    Runner& r = (*runners)[i];
+    if (!r.run) return;
+    const Clock::time_point start = Clock::now();
+    const std::string error = r.run();
+    const double elapsed = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (!error.empty()) {
+      r.record.status = "error";
+      r.record.note = error;
+      r.run = nullptr;
+    } else if (timed) {
+      ms[i].push_back(elapsed);
+    }
+  };
+  for (size_t i = 0; i < runners->size(); ++i) {
+    Runner& r = (*runners)[i];
+    if (!r.run) continue;
+    std::fill(r.dst, r.dst + count, std::numeric_limits<float>::quiet_NaN());
+    run_once(i, false);
+    if (!r.run) continue;
+    r.record.max_rel_err = p.truth.empty()
+                               ? std::numeric_limits<double>::quiet_NaN()
+                               : mec::reference::max_rel_error(r.dst, p.truth.data(), count);
+    for (int w = 0; w < options.warmup; ++w) run_once(i, false);
+  }
+  if (options.interleave) {
+    for (int rep = 0; rep < options.reps; ++rep) {
+      for (size_t i = 0; i < runners->size(); ++i) run_once(i, true);
+    }
+  } else {
+    for (size_t i = 0; i < runners->size(); ++i) {
+      for (int rep = 0; rep < options.reps; ++rep) run_once(i, true);
+    }
+  }
+  for (size_t i = 0; i < runners->size(); ++i) {
+    Record& record = (*runners)[i].record;
+    if (record.status != "ok") continue;
+    std::vector<double>& t = ms[i];
+    std::sort(t.begin(), t.end());
+    const size_t n = t.size();
+    record.median_ms = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+    record.min_ms = t[0];
+    record.gflops = p.desc.flops() / (record.median_ms * 1e6);
+  }
+}
+
+}  // namespace mecbench

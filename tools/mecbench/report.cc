@@ -1,0 +1,230 @@
+// mecbench's output: the per-run table, MEC's workspace against im2col's,
+// the MEC-over-peer ratio table (stdout), and the JSON records (--json).
+// Workspace ratios come from plans' workspace_bytes(), never from formulas
+// re-derived here, so the tables show what the library really asks for.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "bench.h"
+
+namespace mecbench {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+// Workspace of a plan for `desc`, or -1 when it cannot be created.
+int64_t plan_workspace(const mec::Conv2dDesc& desc, mec::Algorithm algorithm, int threads,
+                       std::string* variant = nullptr) {
+  std::unique_ptr<mec::Conv2dPlan> plan;
+  if (mec::Conv2dPlan::create(desc, algorithm, mec::Context::cpu(threads), &plan) !=
+      mec::Status::kSuccess) {
+    return -1;
+  }
+  if (variant) *variant = mec::algorithm_name(plan->algorithm());
+  return int64_t(plan->workspace_bytes());
+}
+
+std::string algo_label(const Record& r) {
+  return r.variant.empty() ? r.algo : r.algo + " (" + r.variant + ")";
+}
+
+void json_string(FILE* f, const std::string& s) {
+  std::fputc('"', f);
+  for (unsigned char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      std::fprintf(f, "\\%c", ch);
+    } else if (ch < 0x20) {
+      std::fprintf(f, "\\u%04x", ch);
+    } else {
+      std::fputc(ch, f);
+    }
+  }
+  std::fputc('"', f);
+}
+
+void json_number(FILE* f, double v) {
+  if (std::isfinite(v)) {
+    std::fprintf(f, "%.9g", v);
+  } else {
+    std::fputs("null", f);
+  }
+}
+
+}  // namespace
+
+void print_table(const std::vector<Record>& records) {
+  std::map<std::string, int64_t> im2col_bytes;  // by shape
+  int wl = 5, ws = 5, wa = 4;                   // column widths
+  for (const Record& r : records) {
+    wl = std::max(wl, int(r.layer.size()));
+    ws = std::max(ws, int(r.shape.size()));
+    wa = std::max(wa, int(algo_label(r).size()));
+  }
+  std::printf("\n%-*s %-*s %-*s %10s %9s %9s %9s %11s %-6s\n", wl, "layer", ws, "shape", wa, "algo",
+              "median_ms", "GFLOP/s", "ws_MiB", "ws/im2col", "max_rel_err", "vs");
+  for (const Record& r : records) {
+    std::printf("%-*s %-*s %-*s ", wl, r.layer.c_str(), ws, r.shape.c_str(), wa,
+                algo_label(r).c_str());
+    if (r.status != "ok") {
+      std::printf("%s: %s\n", r.status.c_str(), r.note.c_str());
+      continue;
+    }
+    auto it = im2col_bytes.find(r.shape);
+    if (it == im2col_bytes.end()) {
+      mec::Conv2dDesc desc;
+      std::string error;
+      int64_t bytes = -1;
+      if (mec::parse_shape(r.shape, &desc, &error)) {
+        bytes = plan_workspace(desc, mec::Algorithm::kIm2col, r.threads);
+      }
+      it = im2col_bytes.emplace(r.shape, bytes).first;
+    }
+    char ratio[32] = "-";
+    if (it->second > 0)
+      std::snprintf(ratio, sizeof(ratio), "%.3f", double(r.workspace_bytes) / it->second);
+    // The error column; "truth" marks the run the others are checked against.
+    char err[32] = "-";
+    if (r.algo == "direct" && r.checked_against == "direct") {
+      std::snprintf(err, sizeof(err), "truth");
+    } else if (!std::isnan(r.max_rel_err)) {
+      std::snprintf(err, sizeof(err), "%.2e", r.max_rel_err);
+    }
+    const char* against = r.checked_against == "reference" ? "ref" : r.checked_against.c_str();
+    std::printf("%10.3f %9.1f %9.2f %9s %11s %-6s\n", r.median_ms, r.gflops,
+                r.workspace_bytes / kMiB, ratio, err, against);
+  }
+}
+
+void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const Options& options) {
+  std::printf("\nMEC workspace |L| against im2col's (from the plans' workspace_bytes())\n");
+  int wl = 5, ws = 5;
+  for (const mec::NamedShape& layer : layers) {
+    wl = std::max(wl, int(layer.name.size()));
+    ws = std::max(ws, int(mec::format_shape(layer.desc).size()));
+  }
+  std::printf("%-*s %-*s %12s %12s %-8s %10s\n", wl, "layer", ws, "shape", "im2col_MiB", "mec_MiB",
+              "solution", "reduction");
+  for (const mec::NamedShape& layer : layers) {
+    std::string variant = "-";
+    const int64_t im2col = plan_workspace(layer.desc, mec::Algorithm::kIm2col, options.threads);
+    const int64_t mec = plan_workspace(layer.desc, mec::Algorithm::kMec, options.threads, &variant);
+    std::printf("%-*s %-*s ", wl, layer.name.c_str(), ws, mec::format_shape(layer.desc).c_str());
+    if (im2col < 0 || mec < 0) {
+      std::printf("(no plan)\n");
+      continue;
+    }
+    char reduction[32] = "-";
+    if (mec > 0) std::snprintf(reduction, sizeof(reduction), "%.2fx", double(im2col) / mec);
+    std::printf("%12.2f %12.2f %-8s %10s\n", im2col / kMiB, mec / kMiB, variant.c_str(), reduction);
+  }
+}
+
+void print_ratio_table(const std::vector<Record>& records, const Options& options) {
+  if (options.peers.empty()) return;
+  // Index the ok records by (layer, algo); layer order as first seen.
+  std::map<std::pair<std::string, std::string>, const Record*> by_key;
+  std::vector<std::string> layers;
+  for (const Record& r : records) {
+    if (layers.empty() || layers.back() != r.layer) layers.push_back(r.layer);
+    if (r.status == "ok") by_key[{r.layer, r.algo}] = &r;
+  }
+  bool have_mec = false;
+  for (const std::string& a : options.algos) have_mec = have_mec || a == "mec";
+  if (!have_mec) {
+    std::fprintf(stderr, "mecbench: no ratio table: it compares algo 'mec', which did not run\n");
+    return;
+  }
+  std::printf("\nMEC time over peer time (below 1: MEC is faster)\n%-8s %10s", "layer", "mec_ms");
+  for (const std::string& peer : options.peers) {
+    std::printf(" %10s %12s", (peer + "_ms").c_str(), ("mec/" + peer).c_str());
+  }
+  std::printf("\n");
+  std::vector<double> log_sum(options.peers.size(), 0.0), log_sum_min(options.peers.size(), 0.0);
+  std::vector<int> count(options.peers.size(), 0);
+  for (const std::string& layer : layers) {
+    auto mec = by_key.find({layer, "mec"});
+    if (mec == by_key.end()) {
+      std::printf("%-8s %10s\n", layer.c_str(), "-");
+      continue;
+    }
+    std::printf("%-8s %10.3f", layer.c_str(), mec->second->median_ms);
+    for (size_t i = 0; i < options.peers.size(); ++i) {
+      auto peer = by_key.find({layer, options.peers[i]});
+      if (peer == by_key.end()) {
+        std::printf(" %10s %12s", "-", "-");
+        continue;
+      }
+      const double ratio = mec->second->median_ms / peer->second->median_ms;
+      log_sum[i] += std::log(ratio);
+      log_sum_min[i] += std::log(mec->second->min_ms / peer->second->min_ms);
+      ++count[i];
+      std::printf(" %10.3f %12.3f", peer->second->median_ms, ratio);
+    }
+    std::printf("\n");
+  }
+  // The same over the min times: steadier than the medians on a busy machine.
+  for (const auto& row : {std::make_pair("geomean", &log_sum), {"geo(min)", &log_sum_min}}) {
+    std::printf("%-8s %10s", row.first, "");
+    for (size_t i = 0; i < options.peers.size(); ++i) {
+      if (count[i] == 0) {
+        std::printf(" %10s %12s", "", "-");
+      } else {
+        std::printf(" %10s %12.3f", "", std::exp((*row.second)[i] / count[i]));
+      }
+    }
+    std::printf("\n");
+  }
+}
+
+bool write_json(const std::string& path, const std::vector<Record>& records, std::string* error) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    *error = "cannot write " + path;
+    return false;
+  }
+  std::fputs("[\n", f);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    const bool ok = r.status == "ok";
+    const double nan = std::nan("");
+    std::fputs("  {\"layer\": ", f);
+    json_string(f, r.layer);
+    std::fputs(", \"shape\": ", f);
+    json_string(f, r.shape);
+    std::fputs(", \"device\": \"cpu\", \"algo\": ", f);
+    json_string(f, r.algo);
+    std::fputs(", \"variant\": ", f);
+    json_string(f, r.variant);
+    std::fprintf(f, ", \"batch\": %lld, \"threads\": %d, \"median_ms\": ", (long long)r.batch,
+                 r.threads);
+    json_number(f, ok ? r.median_ms : nan);
+    std::fputs(", \"min_ms\": ", f);
+    json_number(f, ok ? r.min_ms : nan);
+    std::fputs(", \"gflops\": ", f);
+    json_number(f, ok ? r.gflops : nan);
+    std::fprintf(f, ", \"workspace_bytes\": %lld, \"persistent_bytes\": %lld",
+                 (long long)r.workspace_bytes, (long long)r.persistent_bytes);
+    if (r.indirection_bytes >= 0) {
+      std::fprintf(f, ", \"indirection_bytes\": %lld", (long long)r.indirection_bytes);
+    }
+    std::fputs(", \"max_rel_err\": ", f);
+    json_number(f, ok ? r.max_rel_err : nan);
+    std::fputs(", \"checked_against\": ", f);
+    json_string(f, r.checked_against);
+    std::fputs(", \"status\": ", f);
+    json_string(f, r.status);
+    std::fputs(", \"note\": ", f);
+    json_string(f, r.note);
+    std::fputs(i + 1 < records.size() ? "},\n" : "}\n", f);
+  }
+  std::fputs("]\n", f);
+  if (std::fclose(f) != 0) {
+    *error = "error writing " + path;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace mecbench

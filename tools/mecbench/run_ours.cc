@@ -1,0 +1,63 @@
+// Prepares one of libmec's algorithms on a problem: plan creation, optional
+// set_weights() (the default: weights packed once into plan memory, as the
+// peers pack theirs), one 64-byte aligned workspace of exactly
+// workspace_bytes() allocated outside the timing. time_layer() times it.
+#include <string>
+
+#include "bench.h"
+
+namespace mecbench {
+namespace {
+
+struct OursState {
+  std::unique_ptr<mec::Conv2dPlan> plan;
+  AlignedBuffer workspace, dst;
+};
+
+}  // namespace
+
+Runner prepare_ours(const Problem& p, const std::string& algo, const Options& options) {
+  Runner runner;
+  Record& r = runner.record;
+  r = new_record(p, algo, options);
+  mec::Algorithm algorithm;
+  mec::parse_algorithm(algo.c_str(), &algorithm);  // names were checked by parse_options
+  auto state = std::make_shared<OursState>();
+  const mec::Status st =
+      mec::Conv2dPlan::create(p.desc, algorithm, mec::Context::cpu(options.threads), &state->plan);
+  if (st != mec::Status::kSuccess) {
+    r.status = st == mec::Status::kUnsupported ? "unsupported" : "error";
+    r.note = mec::last_error();
+    return runner;
+  }
+  mec::Conv2dPlan& plan = *state->plan;
+  if (algorithm == mec::Algorithm::kMec || algorithm == mec::Algorithm::kAuto) {
+    r.variant = mec::algorithm_name(plan.algorithm());
+  }
+  if (options.packed && plan.set_weights(p.weights.data()) != mec::Status::kSuccess) {
+    r.status = "error";
+    r.note = std::string("set_weights: ") + mec::last_error();
+    return runner;
+  }
+  r.workspace_bytes = int64_t(plan.workspace_bytes());
+  r.persistent_bytes = int64_t(plan.persistent_bytes());
+  state->workspace.reset(plan.workspace_bytes());
+  state->dst.reset(p.desc.dst_elems() * sizeof(float));
+  if (!state->workspace.ok() || !state->dst.ok()) {
+    r.status = "error";
+    r.note = "cannot allocate " + std::to_string(r.workspace_bytes) + " bytes of workspace";
+    return runner;
+  }
+  const float* weights = options.packed ? nullptr : p.weights.data();
+  runner.dst = state->dst.floats();
+  runner.run = [state, &p, weights]() -> std::string {
+    const mec::Status s =
+        state->plan->run(p.src.data(), weights, p.bias.data(), state->dst.floats(),
+                         state->workspace.data(), state->workspace.bytes());
+    if (s == mec::Status::kSuccess) return "";
+    return std::string(mec::status_string(s)) + ": " + mec::last_error();
+  };
+  return runner;
+}
+
+}  // namespace mecbench
