@@ -2,11 +2,15 @@
 # packages, via scripts/install-deps.sh), configures, builds and runs.
 #   make test              build and run the whole test suite (ctest)
 #   make bench ARGS="..."  run mecbench (default: the paper suite)
+# Reliability (docs/reliability.md):
+#   make asan              tests under AddressSanitizer + UBSan (build-asan)
+#   make tsan              tests under ThreadSanitizer, Clang + libomp + Archer (build-tsan)
+#   make fuzz FUZZ_TIME=s  the descriptor fuzzer for s seconds (default 600; build-fuzz)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 ARGS ?= --suite paper
 
-.PHONY: all deps configure build test bench clean
+.PHONY: all deps configure build test bench clean asan tsan fuzz
 
 all: build
 
@@ -26,4 +30,39 @@ bench: build
 	@$(BUILD)/tools/mecbench/mecbench $(ARGS)
 
 clean:
-	@rm -rf $(BUILD)
+	@rm -rf $(BUILD) build-asan build-tsan build-fuzz
+
+# Sanitizer builds link the pthread OpenBLAS with one BLAS thread under
+# Clang (its libomp must not meet the OpenMP OpenBLAS's libgomp).
+MULTIARCH := $(shell gcc -print-multiarch)
+CLANG_BLAS := -DMEC_BLAS_LIBRARY=/usr/lib/$(MULTIARCH)/openblas-pthread/libopenblas.so \
+	-DMEC_CBLAS_INCLUDE=/usr/include/$(MULTIARCH)/openblas-pthread
+SAN_ENV := OPENBLAS_NUM_THREADS=1 KMP_BLOCKTIME=0 \
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+FUZZ_TIME ?= 600
+TSAN_CTEST ?= -LE slow
+
+asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEC_BUILD_BENCH=OFF -DMEC_ENABLE_CUDA=OFF \
+		-DMEC_SANITIZE=address,undefined > /dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) -LE slow
+
+tsan: deps
+	@CXX=clang++-14 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DMEC_BUILD_BENCH=OFF -DMEC_ENABLE_CUDA=OFF -DMEC_SANITIZE=thread $(CLANG_BLAS) > /dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && OPENBLAS_NUM_THREADS=1 OMP_TOOL_LIBRARIES=libarcher.so \
+		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
+		LD_LIBRARY_PATH=/usr/lib/llvm-14/lib ctest --output-on-failure -j $(JOBS) $(TSAN_CTEST)
+
+fuzz: deps
+	@CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DMEC_BUILD_BENCH=OFF -DMEC_ENABLE_CUDA=OFF -DMEC_BUILD_TESTS=OFF -DMEC_BUILD_FUZZ=ON \
+		-DMEC_SANITIZE=address,undefined $(CLANG_BLAS) > /dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@mkdir -p build-fuzz/corpus build-fuzz/artifacts
+	@$(SAN_ENV) build-fuzz/fuzz/conv_fuzzer -max_total_time=$(FUZZ_TIME) -timeout=30 -max_len=256 \
+		-rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ \
+		build-fuzz/corpus fuzz/corpus

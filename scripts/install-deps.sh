@@ -10,6 +10,7 @@ packages=(
   libfftw3-dev                       # FFT convolution (fftw3f)
   python3 python3-matplotlib         # scripts/report.py (plots)
   libdnnl-dev libxnnpack-dev libpthreadpool-dev  # mecbench peers (the library never links them)
+  clang-14 libclang-rt-14-dev libomp-14-dev libopenblas-pthread-dev  # make asan/tsan/fuzz
 )
 
 missing=()

@@ -154,4 +154,13 @@ class Conv2dPlan {
   std::unique_ptr<detail::PlanImpl> impl_;
 };
 
+// Convenience: creates a plan, allocates its workspace, runs it once and
+// frees everything. For one-off calls and tests; code that convolves the same
+// shape repeatedly should keep a plan and its workspace. Never aborts on a
+// failed allocation: a workspace that cannot be had is kOutOfMemory (an
+// impossible size is already kInvalidArgument from plan creation), with dst
+// untouched. Pointers as for Conv2dPlan::run (weights required).
+Status conv2d(const Conv2dDesc& desc, Algorithm algorithm, const Context& context, const float* src,
+              const float* weights, const float* bias, float* dst);
+
 }  // namespace mec

@@ -288,10 +288,11 @@ class MecPlan : public detail::PlanImpl {
                   float* dst) const {
     const Conv2dDesc& d = desc();
     const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, ld = row_floats();
-    const int64_t window_step = d.stride_h * d.s * (d.c / d.groups);
+    // y * stride_h (< hp) first: stride_h * s * cg alone may overflow when p == 1.
+    const int64_t row_depth = d.s * (d.c / d.groups);
     parallel_gemm_rows(d.groups * d.n * p, q, threads_, [&](int64_t t, int64_t m0, int64_t m1) {
       const int64_t g = t / (d.n * p), n = t / p % d.n, y = t % p;
-      const float* a = lowered + ((g * d.n + n) * q + m0) * ld + y * window_step;
+      const float* a = lowered + ((g * d.n + n) * q + m0) * ld + y * d.stride_h * row_depth;
       float* c = dst + ((n * p + y) * q + m0) * d.k + g * kg;
       window_gemm(a, m1 - m0, weight_operand(d, prepared, g), c, d.k);
       if (bias) add_bias(c, m1 - m0, kg, d.k, bias + g * kg);
@@ -302,12 +303,12 @@ class MecPlan : public detail::PlanImpl {
                   float* temp) const {
     const Conv2dDesc& d = desc();
     const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, ld = row_floats();
-    const int64_t window_step = d.stride_h * d.s * (d.c / d.groups), rows = d.n * q;
+    const int64_t row_depth = d.s * (d.c / d.groups), rows = d.n * q;
     // With one image, (y, n, x) order is dst's order: no reordering.
     float* out = d.n == 1 ? dst : temp_floats() > 0 ? temp : dst;
     parallel_gemm_rows(d.groups * p, rows, threads_, [&](int64_t t, int64_t m0, int64_t m1) {
       const int64_t g = t / p, y = t % p;
-      const float* a = lowered + (g * rows + m0) * ld + y * window_step;
+      const float* a = lowered + (g * rows + m0) * ld + y * d.stride_h * row_depth;
       float* c = out + (y * rows + m0) * d.k + g * kg;
       window_gemm(a, m1 - m0, weight_operand(d, prepared, g), c, d.k);
       if (bias) add_bias(c, m1 - m0, kg, d.k, bias + g * kg);
