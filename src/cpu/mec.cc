@@ -199,7 +199,10 @@ class MecPlan : public detail::PlanImpl {
       b = hwio_panels(d, ks.nr, hwio);
     }
     ImplicitGemm gm;
-    gm.rows = {lowered, p, q, q * ld, ld, d.stride_h * d.s * cg, d.n * q * ld};
+    // With one output row the row step is never used; stride_h * s * cg
+    // could then overflow (stride_h up to the padded height).
+    const int64_t y_stride = p > 1 ? d.stride_h * d.s * cg : 0;
+    gm.rows = {lowered, p, q, q * ld, ld, y_stride, d.n * q * ld};
     gm.b = b;
     gm.n = kg;
     const bool split_rows = d.dilation_h > 1;
