@@ -1,21 +1,53 @@
 #!/usr/bin/env bash
-# Runs the CUDA tests and mecbench_cuda on a lent GPU machine from a folder
-# holding the worktree, prebuilt binaries (bin/) and the shared libraries
-# the binaries need that such a machine may lack (devlib/). Usage:
-#   bash scripts/cuda-device-run.sh OUTDIR [mecbench_cuda args...]
+# Runs the CUDA tests and `mecbench --device cuda --peer cudnn` on a lent GPU
+# machine, from a folder holding prebuilt binaries (bin/), the shared
+# libraries such a machine lacks (devlib.tar.gz: OpenBLAS and its runtime;
+# cuDNN and cuBLAS are found there) and bench/shapes/. scripts/cuda-pack.sh
+# makes that folder. Usage:
+#   bash cuda-device-run.sh OUTDIR [tests] [memcheck] [bench]
+# bench: batch 1 and 32, fp32 and tf32, each mecbench run once; fp32 also
+# once with MEC_CUDA_GEMM=cublas (Solution B over cuBLAS: "before").
+# Everything lands in OUTDIR/results.tar.gz plus OUTDIR/summary.txt.
 set -uo pipefail
-out=$1; shift
+out=$1
+shift
 here=$(pwd)
-mkdir -p /work && ln -sfn "$here" /work/wt-cuda   # MEC_SOURCE_DIR of the binaries
+res=$here/results
+mkdir -p "$res" /work && ln -sfn "$here" /work/wt-cuda  # MEC_SOURCE_DIR of the binaries
+mkdir -p devlib && tar xzf devlib.tar.gz -C devlib
 cudnn_lib=$(dirname "$(find / -xdev -name 'libcudnn.so.9' 2>/dev/null | head -1)")
 export LD_LIBRARY_PATH=$here/devlib:/usr/local/cuda/lib64:$cudnn_lib:${LD_LIBRARY_PATH:-}
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv
-echo "cudnn: $cudnn_lib"; ls "$cudnn_lib" | head -3
-ldd bin/mecbench_cuda | grep -E "not found|cudnn|cublas"
-if [ "${SKIP_TESTS:-0}" != 1 ]; then
-  timeout 300 bin/cuda_algorithms_test > "$out/tests.log" 2>&1
-  echo "tests rc=$?"
-  grep -E "^\[  (PASSED|FAILED|  OK|SKIPPED) |FAILED|RandomSweep|Failure" "$out/tests.log" | head -40
-fi
-bin/mecbench_cuda --json "$out/bench.json" "$@" 2> "$out/bench.err" | tee "$out/bench.txt"
-echo "bench rc=$?"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv |
+  tee "$res/gpu.txt"
+ldd bin/mecbench | grep -E "not found|cudnn|cublas"
+for step in "$@"; do
+  case $step in
+    tests)
+      timeout 300 bin/cuda_algorithms_test > "$res/tests.log" 2>&1
+      echo "tests rc=$?"
+      grep -E "^\[  (PASSED|FAILED|  OK|SKIPPED) |FAILED|Failure|error" "$res/tests.log" | head -40
+      ;;
+    memcheck)
+      timeout 240 compute-sanitizer --tool memcheck bin/cuda_algorithms_test \
+        --gtest_filter='*Awkward*:*Misaligned*:*RandomSweep*:*WorkspaceFormulas*:*Errors*' \
+        > "$res/memcheck.log" 2>&1
+      echo "memcheck rc=$?"
+      tail -5 "$res/memcheck.log"
+      ;;
+    bench)
+      for b in 1 32; do
+        for run in fp32:cublas fp32: tf32:; do
+          math=${run%:*} gemm=${run#*:}
+          name=b${b}_${math}${gemm:+_$gemm}
+          MEC_CUDA_GEMM=$gemm timeout 200 bin/mecbench --device cuda --peer cudnn --batch $b \
+            --math $math --reps 20 --warmup 3 --suite paper --json "$res/$name.json" \
+            > "$res/$name.txt" 2> "$res/$name.err"
+          echo "$name rc=$?"
+          sed -n '/^MEC time over peer/,$p' "$res/$name.txt" >> "$out/summary.txt"
+        done
+      done
+      ;;
+  esac
+done
+tar czf "$out/results.tar.gz" -C "$here" results
+cat "$out/summary.txt" 2>/dev/null | cut -c1-120

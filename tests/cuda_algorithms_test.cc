@@ -235,6 +235,13 @@ void check_paper_layers(int64_t batch, cudaStream_t stream) {
         const double err = check_cuda(problem, a, stream, {.tf32 = tf32});
         std::printf("  %s %.2e", algorithm_name(a), err);
       }
+      if (!tf32) {
+        // Solution B through our fused GEMM kernel on every layer (T above
+        // every q), not only where the default T picks it: the 64-column
+        // tiles and the scalar (c = 3) loads run here.
+        const double err = check_cuda(problem, Algorithm::kMecB, stream, {.mec_threshold = 100000});
+        std::printf("  mec_b(fused) %.2e", err);
+      }
       std::printf("\n");
     }
   }
@@ -243,7 +250,9 @@ void check_paper_layers(int64_t batch, cudaStream_t stream) {
 TEST_F(CudaAlgorithms, PaperLayersBatch1) { check_paper_layers(1, stream_); }
 TEST_F(CudaAlgorithms, PaperLayersBatch32) { check_paper_layers(32, stream_); }
 
-// kMec resolves by the threshold T and |O| <= |L|, as on CPU.
+// kMec: Solution B when our fused GEMM kernel applies (strict fp32,
+// groups == 1, dilation_h == 1); otherwise by the threshold T and
+// |O| <= |L|, as on CPU (shown here in TF32 mode).
 TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   Conv2dDesc d;
   std::string e;
@@ -252,6 +261,10 @@ TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
   EXPECT_GT(ctx.mec_threshold(), 0);
   std::unique_ptr<Conv2dPlan> plan;
+  ctx.set_mec_threshold(d.q());
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+  ctx.set_allow_tf32(true);
   ctx.set_mec_threshold(d.q());
   ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kMecA);

@@ -39,6 +39,7 @@ if(MEC_HAVE_CUDA)
     src/cuda/im2col.cc
     src/cuda/kernels.cu
     src/cuda/mec.cc
+    src/cuda/mec_gemm.cu
   )
   target_compile_definitions(mec PUBLIC MEC_HAVE_CUDA=1)
   target_compile_options(mec PRIVATE

@@ -14,12 +14,25 @@
 // Solution B (mec_b): ONE cublasGemmBatchedEx over every (g, n, y) with
 // M = q, written in place; its pointer arrays are built by a kernel in the
 // workspace (3 pointers per GEMM, after L).
-// kMec picks A when q <= T (Context::mec_threshold) and |O| <= |L|, else B.
+// In strict fp32 with groups == 1, dilation_h == 1 and HWIO weights, B's
+// GEMMs are instead ONE kernel of our own (mec_gemm.h) that tiles across
+// (n, y) and reads the windows of L in place; same workspace.
+// (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS:
+// a switch for benchmarking the two side by side.)
+// It is used where cuBLAS's per-row GEMMs are small, q <= T
+// (Context::mec_threshold); above T cuBLAS's batched GEMM was faster on the
+// H100 (docs/cuda.md). kMec: where the kernel applies, B (for q <= T it
+// beat A at batch 32, and above T B over cuBLAS beats A); otherwise A when
+// q <= T and |O| <= |L|, else B.
+#include <cstdlib>
+#include <cstring>
+
 #include "common/checked.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_plan.h"
 #include "cuda/cuda_plans.h"
 #include "cuda/gemm.h"
+#include "cuda/mec_gemm.h"
 
 namespace mec {
 namespace cuda {
@@ -28,8 +41,10 @@ namespace {
 class MecPlan : public CudaPlan {
  public:
   MecPlan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
-          int64_t lowered_floats)
-      : CudaPlan(desc, algorithm, context), lowered_floats_(lowered_floats) {}
+          int64_t lowered_floats, bool fused)
+      : CudaPlan(desc, algorithm, context), lowered_floats_(lowered_floats), fused_(fused) {
+    if (fused_) config_ = mec_gemm_config(geom(), context.cuda_resources()->multiprocessors);
+  }
 
   size_t workspace_bytes() const override { return size_t(layout().total); }
 
@@ -126,6 +141,10 @@ class MecPlan : public CudaPlan {
     auto** a = reinterpret_cast<const float**>(pointer_space);
     const float** b = a + batch;
     auto** c = reinterpret_cast<float**>(pointer_space + 2 * batch * sizeof(void*));
+    if (fused_ && !w.ohwi) {
+      return cuda_check(mec_gemm(g, config_, lowered, w.data, bias, dst, stream()),
+                        "MEC Solution B GEMM kernel");
+    }
     const GemmShape sh = shape(g.q, w);
     for (int64_t i = 0; i < kernel_row_steps(); ++i) {
       // Stream order makes reusing the arrays for the next i safe.
@@ -138,6 +157,8 @@ class MecPlan : public CudaPlan {
   }
 
   const int64_t lowered_floats_;
+  const bool fused_;
+  MecGemmConfig config_;
 };
 
 }  // namespace
@@ -164,11 +185,18 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   if (!gemm_fits(shape, d.groups * d.n * d.p())) {
     return fail(Status::kUnsupported, "MEC GEMM dimensions exceed cuBLAS's 32-bit limit");
   }
+  const char* gemm_env = std::getenv("MEC_CUDA_GEMM");
+  const bool fusable = d.groups == 1 && d.dilation_h == 1 && !context.allow_tf32() &&
+                       d.n * d.p() * d.q() < (int64_t(1) << 31) &&
+                       d.r * d.s * d.c < (int64_t(1) << 31) &&
+                       !(gemm_env != nullptr && std::strcmp(gemm_env, "cublas") == 0);
   if (algorithm == Algorithm::kMec) {
-    const bool use_a = d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
+    const bool use_a = !fusable && d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  impl->reset(new MecPlan(d, algorithm, context, lowered));
+  impl->reset(
+      new MecPlan(d, algorithm, context, lowered,
+                  fusable && algorithm == Algorithm::kMecB && d.q() <= context.mec_threshold()));
   return Status::kSuccess;
 }
 

@@ -6,7 +6,8 @@
 // peer_*.cc) is prepared as a Runner and timed by time_layer(), so all are
 // timed the same way: one checked run on a NaN-poisoned dst (which doubles
 // as the warm-up), then `reps` timed runs with std::chrono::steady_clock;
-// median and min reported.
+// median and min reported. With --device cuda the same runners are timed by
+// time_layer_cuda() (cuda_device.cc) with CUDA events instead.
 #pragma once
 
 #include <cstdint>
@@ -24,11 +25,15 @@ namespace mecbench {
 enum class Check { kAuto, kRef, kDirect, kNone };
 
 struct Options {
-  std::vector<mec::NamedShape> layers;  // from --suite and --shape, in order
-  std::vector<std::string> algos;       // our algorithm names, as the CLI spells them
-  std::vector<std::string> peers;       // "onednn", "xnnpack"
-  int64_t batch = 0;                    // 0: keep each shape's n
-  int threads = 0;                      // resolved to all cores by parse_options
+  std::vector<mec::NamedShape> layers;             // from --suite and --shape, in order
+  std::vector<std::string> algos;                  // our algorithm names, as the CLI spells them
+  std::vector<std::string> peers;                  // "onednn", "xnnpack" (cpu); "cudnn" (cuda)
+  std::string device = "cpu";                      // "cpu" or "cuda"
+  std::string math = "fp32";                       // cuda: "fp32" (strict) or "tf32"
+  int64_t threshold = -1;                          // cuda: Context::set_mec_threshold when >= 0
+  int64_t max_peer_workspace = int64_t(16) << 30;  // cuda: cuDNN algorithms above are skipped
+  int64_t batch = 0;                               // 0: keep each shape's n
+  int threads = 0;                                 // resolved to all cores by parse_options
   int reps = 5;
   int warmup = 0;  // extra untimed runs after the checked run
   Check check = Check::kAuto;
@@ -66,12 +71,17 @@ class AlignedBuffer {
 
 // One layer at the benchmark's batch: inputs uniform in [-1, 1] (fixed seed),
 // HWIO weights, a bias, and the truth every output is compared with.
+struct DeviceInputs;  // cuda_device.cc: src, weights on the GPU
+
 struct Problem {
   std::string layer;
   mec::Conv2dDesc desc;
   std::vector<float> src, weights, bias;
-  std::vector<double> truth;    // empty when checked_against == "none"
-  std::string checked_against;  // "reference", "direct" or "none"
+  std::vector<double> truth;    // NHWC; empty when checked_against == "none"
+  std::string checked_against;  // "reference", "reference_image0", "direct" or "none"
+  // cuda: the device copies (bias is empty there: cuDNN's forward has none,
+  // so neither side adds one), and truth covers image 0 only.
+  std::shared_ptr<const DeviceInputs> device;
 };
 
 // Fills the inputs and computes the truth per `check` (all cores).
@@ -81,6 +91,7 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
 
 struct Record {
   std::string layer, shape, algo, variant;
+  std::string device = "cpu", math = "fp32";
   std::string status = "ok";  // "ok", "unsupported" or "error"
   std::string note;           // why, for a status other than ok; or extra facts
   int64_t batch = 0;
@@ -104,16 +115,33 @@ const char* usage();
 // weights packed, workspace and dst allocated (all owned by the closure).
 // run() does one convolution into dst and returns "" or an error message.
 // A runner whose record.status is not "ok" at preparation has no run().
+//
+// cuda: dst is a device pointer; fetch0() copies the output's image 0 to
+// the host in NHWC; acquire()/release() (optional) hold big per-runner
+// memory (cuDNN's workspaces) only while that runner is timed.
 struct Runner {
   Record record;
   float* dst = nullptr;
   std::function<std::string()> run;
+  std::function<std::string(float*)> fetch0;
+  std::function<std::string()> acquire;
+  std::function<void()> release;
 };
 
 // Prepares our algorithm (run_ours.cc) or a peer (peers.cc).
 Runner prepare_ours(const Problem& problem, const std::string& algo, const Options& options);
+// A peer gives one runner, or (cudnn) one per algorithm and layout.
 bool peer_available(const std::string& peer);
-Runner prepare_peer(const Problem& problem, const std::string& peer, const Options& options);
+std::vector<Runner> prepare_peer(const Problem& problem, const std::string& peer,
+                                 const Options& options);
+
+// The CUDA side (cuda_device.cc, only in a CUDA build): whether it is
+// built, the device copies of a problem's inputs, our CUDA plans as runners,
+// and the CUDA-event timing loop (same contract as time_layer()).
+bool cuda_built();
+bool upload_problem(Problem* problem, std::string* error);
+Runner prepare_ours_cuda(const Problem& problem, const std::string& algo, const Options& options);
+void time_layer_cuda(const Problem& problem, const Options& options, std::vector<Runner>* runners);
 
 // Times a layer's runners (problem.cc): for each, dst poisoned with NaN, one
 // checked run (also the warm-up) and `warmup` more; then each runner's `reps`

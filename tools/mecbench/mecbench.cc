@@ -14,8 +14,11 @@
 
 namespace {
 
-const char* check_name(mecbench::Check check) {
-  switch (check) {
+const char* check_name(const mecbench::Options& options) {
+  if (options.device == "cuda") {
+    return options.check == mecbench::Check::kNone ? "nothing" : "the double reference (image 0)";
+  }
+  switch (options.check) {
     case mecbench::Check::kRef:
       return "the double reference";
     case mecbench::Check::kDirect:
@@ -29,10 +32,11 @@ const char* check_name(mecbench::Check check) {
 
 void progress(const mecbench::Record& r) {
   if (r.status == "ok") {
-    std::fprintf(stderr, "  %-10s %10.3f ms  %8.1f GFLOP/s  err %.2e\n", r.algo.c_str(),
-                 r.median_ms, r.gflops, r.max_rel_err);
+    std::fprintf(stderr, "  %-10s %-28s %10.4f ms  %8.1f GFLOP/s  err %.2e\n", r.algo.c_str(),
+                 r.variant.c_str(), r.median_ms, r.gflops, r.max_rel_err);
   } else {
-    std::fprintf(stderr, "  %-10s %s: %s\n", r.algo.c_str(), r.status.c_str(), r.note.c_str());
+    std::fprintf(stderr, "  %-10s %-28s %s: %s\n", r.algo.c_str(), r.variant.c_str(),
+                 r.status.c_str(), r.note.c_str());
   }
 }
 
@@ -54,11 +58,11 @@ int main(int argc, char** argv) {
   // from the Context, oneDNN and OpenBLAS's OpenMP build from OpenMP.
   omp_set_num_threads(options.threads);
   std::printf(
-      "# mecbench: %zu layers, threads %d, batch %s, median of %d reps, weights %s, "
-      "checked against %s\n",
-      options.layers.size(), options.threads,
+      "# mecbench: %zu layers, device %s, math %s, threads %d, batch %s, median of %d reps, "
+      "weights %s, checked against %s\n",
+      options.layers.size(), options.device.c_str(), options.math.c_str(), options.threads,
       options.batch ? std::to_string(options.batch).c_str() : "per shape", options.reps,
-      options.packed ? "packed by set_weights()" : "passed to run()", check_name(options.check));
+      options.packed ? "packed by set_weights()" : "passed to run()", check_name(options));
 
   std::vector<mecbench::Record> records;
   std::vector<mec::NamedShape> layers;  // at the benchmark's batch
@@ -82,9 +86,15 @@ int main(int argc, char** argv) {
       runners.push_back(mecbench::prepare_ours(problem, algo, options));
     }
     for (const std::string& peer : options.peers) {
-      runners.push_back(mecbench::prepare_peer(problem, peer, options));
+      for (mecbench::Runner& runner : mecbench::prepare_peer(problem, peer, options)) {
+        runners.push_back(std::move(runner));
+      }
     }
-    mecbench::time_layer(problem, options, &runners);
+    if (options.device == "cuda") {
+      mecbench::time_layer_cuda(problem, options, &runners);
+    } else {
+      mecbench::time_layer(problem, options, &runners);
+    }
     for (const mecbench::Runner& runner : runners) {
       records.push_back(runner.record);
       progress(runner.record);

@@ -15,7 +15,8 @@ namespace {
 
 const char kUsage[] =
     "usage: mecbench [options]\n"
-    "Checks and times 2-D convolutions (fp32, NHWC, CPU) of libmec and of peer libraries.\n"
+    "Checks and times 2-D convolutions (fp32, NHWC, CPU or CUDA) of libmec and of peer\n"
+    "libraries.\n"
     "\n"
     "  --suite NAME|PATH  layers from bench/shapes/NAME.txt (paper, alexnet, vgg16,\n"
     "                     resnet50, mobilenet_v1) or from a shape file; repeatable.\n"
@@ -24,7 +25,11 @@ const char kUsage[] =
     "                     repeatable, or a comma list\n"
     "  --algo LIST        our algorithms, comma list of direct,im2col,mec_a,mec_b,mec,\n"
     "                     auto,fft,winograd, or 'none' (default direct,im2col,mec_a,mec_b,mec)\n"
-    "  --peer LIST        peer libraries built in: onednn,xnnpack (default none)\n"
+    "  --peer LIST        peer libraries built in: onednn,xnnpack (cpu), cudnn (cuda)\n"
+    "                     (default none)\n"
+    "  --device D         cpu (default) or cuda (device 0; needs a CUDA build)\n"
+    "  --math M           cuda: fp32 (strict, default) or tf32 (tensor cores)\n"
+    "  --threshold T      cuda: MEC's threshold T (Context::set_mec_threshold)\n"
     "  --batch N          batch size for every layer (default: the shape's n)\n"
     "  --threads N        threads for every algorithm and peer (default: all cores)\n"
     "  --reps N           timed runs; the median and min are reported (default 5)\n"
@@ -119,11 +124,18 @@ bool set_algos(const std::string& arg, Options* options, std::string* error) {
   return true;
 }
 
-bool set_peers(const std::string& arg, Options* options, std::string* error) {
-  options->peers = split_list(arg);
+// Checked after every option is read: which peers exist depends on --device.
+bool check_peers(Options* options, std::string* error) {
+  const bool cuda = options->device == "cuda";
   for (const std::string& peer : options->peers) {
-    if (peer != "onednn" && peer != "xnnpack") {
-      *error = "unknown peer '" + peer + "' (known: onednn, xnnpack)";
+    const bool cpu_peer = peer == "onednn" || peer == "xnnpack";
+    if (!cpu_peer && peer != "cudnn") {
+      *error = "unknown peer '" + peer + "' (known: onednn, xnnpack, cudnn)";
+      return false;
+    }
+    if (cpu_peer == cuda) {
+      *error = "peer '" + peer + "' runs on " + (cuda ? "the cpu" : "cuda") + ", not on --device " +
+               options->device;
       return false;
     }
     if (!peer_available(peer)) {
@@ -160,9 +172,9 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       options->interleave = true;
       continue;
     }
-    static const char* const kValued[] = {"--suite", "--shape",   "--algo", "--peer",
-                                          "--batch", "--threads", "--reps", "--warmup",
-                                          "--check", "--json",    "--gemm"};
+    static const char* const kValued[] = {
+        "--suite",  "--shape", "--algo", "--peer",   "--batch", "--threads",   "--reps",
+        "--warmup", "--check", "--json", "--device", "--math",  "--threshold", "--gemm"};
     bool known = false;
     for (const char* v : kValued) known = known || name == v;
     if (!known) {
@@ -187,7 +199,17 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
     } else if (name == "--algo") {
       ok = set_algos(value, options, error);
     } else if (name == "--peer") {
-      ok = set_peers(value, options, error);
+      options->peers = split_list(value);
+    } else if (name == "--device") {
+      options->device = value;
+      ok = value == "cpu" || value == "cuda";
+      if (!ok) *error = "--device must be cpu or cuda, got '" + value + "'";
+    } else if (name == "--math") {
+      options->math = value;
+      ok = value == "fp32" || value == "tf32";
+      if (!ok) *error = "--math must be fp32 or tf32, got '" + value + "'";
+    } else if (name == "--threshold") {
+      ok = parse_int(name, value, 0, int64_t(1) << 30, &options->threshold, error);
     } else if (name == "--batch") {
       ok = parse_int(name, value, 1, int64_t(1) << 20, &options->batch, error);
     } else if (name == "--threads") {
@@ -227,6 +249,20 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
     if (!ok) return 2;
   }
   if (!any_layers && !add_suite("paper", options, error)) return 2;
+  if (options->device == "cuda") {
+    if (!cuda_built()) {
+      *error = "--device cuda: this mecbench was built without CUDA";
+      return 2;
+    }
+    if (options->interleave) {
+      *error = "--interleave is for the cpu (cuda runs are timed with CUDA events)";
+      return 2;
+    }
+  } else if (options->math != "fp32" || options->threshold >= 0) {
+    *error = "--math and --threshold are for --device cuda";
+    return 2;
+  }
+  if (!check_peers(options, error)) return 2;
   if (options->layers.empty()) {
     *error = "no layers to run";
     return 2;

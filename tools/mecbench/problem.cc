@@ -70,16 +70,32 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
   std::mt19937 rng(20170306);
   p->src.resize(p->desc.src_elems());
   p->weights.resize(p->desc.weight_elems());
-  p->bias.resize(p->desc.k);
+  const bool cuda = options.device == "cuda";
+  p->bias.resize(cuda ? 0 : p->desc.k);
   fill_uniform(&rng, &p->src);
   fill_uniform(&rng, &p->weights);
   fill_uniform(&rng, &p->bias);
 
+  AllCores all_cores;
+  p->truth.clear();
+  if (cuda) {
+    // The double reference on image 0 (every image runs the same code; the
+    // unit tests check whole batches).
+    if (!upload_problem(p, error)) return false;
+    if (options.check == Check::kNone) {
+      p->checked_against = "none";
+      return true;
+    }
+    mec::Conv2dDesc one = p->desc;
+    one.n = 1;
+    p->truth.resize(one.dst_elems());
+    mec::reference::conv2d(one, p->src.data(), p->weights.data(), nullptr, p->truth.data());
+    p->checked_against = "reference_image0";
+    return true;
+  }
   Check check = options.check;
   if (check == Check::kAuto)
     check = p->desc.flops() <= kRefFlopLimit ? Check::kRef : Check::kDirect;
-  AllCores all_cores;
-  p->truth.clear();
   switch (check) {
     case Check::kRef:
       p->checked_against = "reference";
@@ -102,7 +118,9 @@ Record new_record(const Problem& p, const std::string& algo, const Options& opti
   r.shape = mec::format_shape(p.desc);
   r.algo = algo;
   r.batch = p.desc.n;
-  r.threads = options.threads;
+  r.device = options.device;
+  r.math = options.math;
+  r.threads = options.device == "cuda" ? 0 : options.threads;
   r.checked_against = p.checked_against;
   return r;
 }

@@ -3,6 +3,7 @@
 // Workspace ratios come from plans' workspace_bytes(), never from formulas
 // re-derived here, so the tables show what the library really asks for.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -14,12 +15,15 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// Workspace of a plan for `desc`, or -1 when it cannot be created.
+// Workspace of a plan for `desc` on `device`, or -1 when it cannot be created.
 int64_t plan_workspace(const mec::Conv2dDesc& desc, mec::Algorithm algorithm, int threads,
-                       std::string* variant = nullptr) {
+                       const std::string& device, std::string* variant = nullptr) {
+  mec::Context context = mec::Context::cpu(threads);
+  if (device == "cuda" && mec::Context::cuda(&context, nullptr, 0) != mec::Status::kSuccess) {
+    return -1;
+  }
   std::unique_ptr<mec::Conv2dPlan> plan;
-  if (mec::Conv2dPlan::create(desc, algorithm, mec::Context::cpu(threads), &plan) !=
-      mec::Status::kSuccess) {
+  if (mec::Conv2dPlan::create(desc, algorithm, context, &plan) != mec::Status::kSuccess) {
     return -1;
   }
   if (variant) *variant = mec::algorithm_name(plan->algorithm());
@@ -77,7 +81,7 @@ void print_table(const std::vector<Record>& records) {
       std::string error;
       int64_t bytes = -1;
       if (mec::parse_shape(r.shape, &desc, &error)) {
-        bytes = plan_workspace(desc, mec::Algorithm::kIm2col, r.threads);
+        bytes = plan_workspace(desc, mec::Algorithm::kIm2col, r.threads, r.device);
       }
       it = im2col_bytes.emplace(r.shape, bytes).first;
     }
@@ -108,8 +112,10 @@ void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const O
               "solution", "reduction");
   for (const mec::NamedShape& layer : layers) {
     std::string variant = "-";
-    const int64_t im2col = plan_workspace(layer.desc, mec::Algorithm::kIm2col, options.threads);
-    const int64_t mec = plan_workspace(layer.desc, mec::Algorithm::kMec, options.threads, &variant);
+    const int64_t im2col =
+        plan_workspace(layer.desc, mec::Algorithm::kIm2col, options.threads, options.device);
+    const int64_t mec =
+        plan_workspace(layer.desc, mec::Algorithm::kMec, options.threads, options.device, &variant);
     std::printf("%-*s %-*s ", wl, layer.name.c_str(), ws, mec::format_shape(layer.desc).c_str());
     if (im2col < 0 || mec < 0) {
       std::printf("(no plan)\n");
@@ -123,12 +129,13 @@ void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const O
 
 void print_ratio_table(const std::vector<Record>& records, const Options& options) {
   if (options.peers.empty()) return;
-  // Index the ok records by (layer, algo); layer order as first seen.
-  std::map<std::pair<std::string, std::string>, const Record*> by_key;
+  // Ours by (layer, algo); a peer's fastest ok record by (layer, peer), and
+  // its fastest whose workspace is at most mec's. Layer order as first seen.
+  std::map<std::pair<std::string, std::string>, const Record*> ours, fastest, within;
   std::vector<std::string> layers;
   for (const Record& r : records) {
     if (layers.empty() || layers.back() != r.layer) layers.push_back(r.layer);
-    if (r.status == "ok") by_key[{r.layer, r.algo}] = &r;
+    if (r.status == "ok" && r.algo == "mec") ours[{r.layer, r.algo}] = &r;
   }
   bool have_mec = false;
   for (const std::string& a : options.algos) have_mec = have_mec || a == "mec";
@@ -136,42 +143,85 @@ void print_ratio_table(const std::vector<Record>& records, const Options& option
     std::fprintf(stderr, "mecbench: no ratio table: it compares algo 'mec', which did not run\n");
     return;
   }
-  std::printf("\nMEC time over peer time (below 1: MEC is faster)\n%-8s %10s", "layer", "mec_ms");
+  for (const Record& r : records) {
+    auto mec = ours.find({r.layer, "mec"});
+    if (r.status != "ok" || r.algo == "mec" || mec == ours.end()) continue;
+    bool is_peer = false;
+    for (const std::string& peer : options.peers) is_peer = is_peer || r.algo == peer;
+    if (!is_peer) continue;
+    const Record*& f = fastest[{r.layer, r.algo}];
+    if (!f || r.median_ms < f->median_ms) f = &r;
+    if (r.workspace_bytes <= mec->second->workspace_bytes) {
+      const Record*& w = within[{r.layer, r.algo}];
+      if (!w || r.median_ms < w->median_ms) w = &r;
+    }
+  }
+  // Peers with variants (cudnn) also get the columns of their fastest
+  // variant within mec's workspace.
+  const bool variants = options.device == "cuda";
+  std::printf(
+      "\nMEC time over peer time (below 1: MEC is faster; a peer with variants: its fastest%s)\n",
+      variants ? "; 'within': its fastest with workspace <= mec's" : "");
+  std::printf("%-8s %10s", "layer", "mec_ms");
   for (const std::string& peer : options.peers) {
     std::printf(" %10s %12s", (peer + "_ms").c_str(), ("mec/" + peer).c_str());
+    if (variants)
+      std::printf(" %-24s %10s %12s %-24s", "variant", "within_ms", "mec/within", "variant");
   }
   std::printf("\n");
-  std::vector<double> log_sum(options.peers.size(), 0.0), log_sum_min(options.peers.size(), 0.0);
-  std::vector<int> count(options.peers.size(), 0);
+  // Sums of log ratios per peer: [0] median fastest, [1] min fastest, [2] median within.
+  std::vector<std::array<double, 3>> log_sum(options.peers.size(), {0, 0, 0});
+  std::vector<std::array<int, 3>> count(options.peers.size(), {0, 0, 0});
   for (const std::string& layer : layers) {
-    auto mec = by_key.find({layer, "mec"});
-    if (mec == by_key.end()) {
+    auto mec = ours.find({layer, "mec"});
+    if (mec == ours.end()) {
       std::printf("%-8s %10s\n", layer.c_str(), "-");
       continue;
     }
-    std::printf("%-8s %10.3f", layer.c_str(), mec->second->median_ms);
+    const Record& m = *mec->second;
+    std::printf("%-8s %10.4f", layer.c_str(), m.median_ms);
     for (size_t i = 0; i < options.peers.size(); ++i) {
-      auto peer = by_key.find({layer, options.peers[i]});
-      if (peer == by_key.end()) {
+      auto f = fastest.find({layer, options.peers[i]});
+      auto w = within.find({layer, options.peers[i]});
+      if (f == fastest.end()) {
         std::printf(" %10s %12s", "-", "-");
-        continue;
+      } else {
+        const double ratio = m.median_ms / f->second->median_ms;
+        log_sum[i][0] += std::log(ratio);
+        log_sum[i][1] += std::log(m.min_ms / f->second->min_ms);
+        ++count[i][0];
+        ++count[i][1];
+        std::printf(" %10.4f %12.3f", f->second->median_ms, ratio);
       }
-      const double ratio = mec->second->median_ms / peer->second->median_ms;
-      log_sum[i] += std::log(ratio);
-      log_sum_min[i] += std::log(mec->second->min_ms / peer->second->min_ms);
-      ++count[i];
-      std::printf(" %10.3f %12.3f", peer->second->median_ms, ratio);
+      if (!variants) continue;
+      std::printf(" %-24s", f == fastest.end() ? "-" : f->second->variant.c_str());
+      if (w == within.end()) {
+        std::printf(" %10s %12s %-24s", "-", "-", "-");
+      } else {
+        const double ratio = m.median_ms / w->second->median_ms;
+        log_sum[i][2] += std::log(ratio);
+        ++count[i][2];
+        std::printf(" %10.4f %12.3f %-24s", w->second->median_ms, ratio,
+                    w->second->variant.c_str());
+      }
     }
     std::printf("\n");
   }
-  // The same over the min times: steadier than the medians on a busy machine.
-  for (const auto& row : {std::make_pair("geomean", &log_sum), {"geo(min)", &log_sum_min}}) {
-    std::printf("%-8s %10s", row.first, "");
+  // The min-time row is steadier than the medians on a busy machine.
+  auto geo = [&](size_t i, int j) {
+    return count[i][j] ? std::exp(log_sum[i][j] / count[i][j]) : std::nan("");
+  };
+  for (int row = 0; row < 2; ++row) {
+    std::printf("%-8s %10s", row == 0 ? "geomean" : "geo(min)", "");
     for (size_t i = 0; i < options.peers.size(); ++i) {
-      if (count[i] == 0) {
-        std::printf(" %10s %12s", "", "-");
-      } else {
-        std::printf(" %10s %12.3f", "", std::exp((*row.second)[i] / count[i]));
+      std::printf(" %10s %12.3f", "", geo(i, row));
+      if (variants) {
+        std::printf(" %-24s %10s", "", "");
+        if (row == 0) {
+          std::printf(" %12.3f %-24s", geo(i, 2), "");
+        } else {
+          std::printf(" %12s %-24s", "", "");
+        }
       }
     }
     std::printf("\n");
@@ -193,7 +243,11 @@ bool write_json(const std::string& path, const std::vector<Record>& records, std
     json_string(f, r.layer);
     std::fputs(", \"shape\": ", f);
     json_string(f, r.shape);
-    std::fputs(", \"device\": \"cpu\", \"algo\": ", f);
+    std::fputs(", \"device\": ", f);
+    json_string(f, r.device);
+    std::fputs(", \"math\": ", f);
+    json_string(f, r.math);
+    std::fputs(", \"algo\": ", f);
     json_string(f, r.algo);
     std::fputs(", \"variant\": ", f);
     json_string(f, r.variant);

@@ -17,6 +17,7 @@ struct OursState {
 }  // namespace
 
 Runner prepare_ours(const Problem& p, const std::string& algo, const Options& options) {
+  if (options.device == "cuda") return prepare_ours_cuda(p, algo, options);
   Runner runner;
   Record& r = runner.record;
   r = new_record(p, algo, options);

@@ -1,0 +1,186 @@
+// mecbench --device cuda: our CUDA plans as runners, the problem's inputs
+// on the GPU, and the CUDA-event timing loop shared by ours and cuDNN.
+// Timing: per runner, dst poisoned with NaN, one checked run (image 0
+// against the double reference), `warmup` more runs, then `reps` runs
+// enqueued back to back on one stream with a CUDA event between
+// consecutive runs; median and min of the intervals. Runners are timed one
+// after another, each holding its big memory (acquire/release) only then.
+#include "cuda_device.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "reference/reference_conv.h"
+
+namespace mecbench {
+
+DeviceInputs::~DeviceInputs() {
+  cudaFree(src);
+  cudaFree(weights);
+}
+
+cudaStream_t bench_stream() {
+  static cudaStream_t stream = [] {
+    cudaStream_t s = nullptr;
+    cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    return s;
+  }();
+  return stream;
+}
+
+std::string cuda_error(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return "";
+  cudaGetLastError();
+  return std::string(what) + ": CUDA error " + cudaGetErrorString(e);
+}
+
+bool cuda_built() { return true; }
+
+bool upload_problem(Problem* p, std::string* error) {
+  auto in = std::make_shared<DeviceInputs>();
+  std::string err = cuda_error(cudaMalloc(&in->src, p->src.size() * 4), "cudaMalloc src");
+  if (err.empty()) err = cuda_error(cudaMalloc(&in->weights, p->weights.size() * 4), "weights");
+  if (err.empty())
+    err = cuda_error(cudaMemcpy(in->src, p->src.data(), p->src.size() * 4, cudaMemcpyHostToDevice),
+                     "copy");
+  if (err.empty())
+    err = cuda_error(
+        cudaMemcpy(in->weights, p->weights.data(), p->weights.size() * 4, cudaMemcpyHostToDevice),
+        "copy");
+  if (!err.empty()) {
+    *error = p->layer + ": " + err;
+    return false;
+  }
+  p->device = in;
+  return true;
+}
+
+namespace {
+
+struct OursState {
+  std::unique_ptr<mec::Conv2dPlan> plan;
+  void* workspace = nullptr;
+  float* dst = nullptr;
+  ~OursState() {
+    plan.reset();
+    cudaFree(workspace);
+    cudaFree(dst);
+  }
+};
+
+}  // namespace
+
+Runner prepare_ours_cuda(const Problem& p, const std::string& algo, const Options& options) {
+  Runner runner;
+  Record& r = runner.record;
+  r = new_record(p, algo, options);
+  mec::Algorithm algorithm;
+  mec::parse_algorithm(algo.c_str(), &algorithm);
+  auto state = std::make_shared<OursState>();
+  mec::Context ctx;
+  mec::Status st = mec::Context::cuda(&ctx, bench_stream(), 0);
+  if (st == mec::Status::kSuccess) {
+    ctx.set_allow_tf32(options.math == "tf32");
+    if (options.threshold >= 0) ctx.set_mec_threshold(options.threshold);
+    st = mec::Conv2dPlan::create(p.desc, algorithm, ctx, &state->plan);
+  }
+  if (st != mec::Status::kSuccess) {
+    r.status = st == mec::Status::kUnsupported ? "unsupported" : "error";
+    r.note = mec::last_error();
+    return runner;
+  }
+  mec::Conv2dPlan& plan = *state->plan;
+  if (algorithm == mec::Algorithm::kMec || algorithm == mec::Algorithm::kAuto) {
+    r.variant = mec::algorithm_name(plan.algorithm());
+  }
+  if (options.packed && plan.set_weights(p.device->weights) != mec::Status::kSuccess) {
+    r.status = "error";
+    r.note = std::string("set_weights: ") + mec::last_error();
+    return runner;
+  }
+  r.workspace_bytes = int64_t(plan.workspace_bytes());
+  r.persistent_bytes = int64_t(plan.persistent_bytes());
+  std::string err = cuda_error(cudaMalloc(&state->dst, p.desc.dst_elems() * 4), "cudaMalloc dst");
+  if (err.empty() && r.workspace_bytes > 0)
+    err = cuda_error(cudaMalloc(&state->workspace, r.workspace_bytes), "cudaMalloc workspace");
+  if (!err.empty()) {
+    r.status = "error";
+    r.note = err;
+    return runner;
+  }
+  const float* weights = options.packed ? nullptr : p.device->weights;
+  const float* src = p.device->src;
+  const size_t ws = size_t(r.workspace_bytes);
+  runner.dst = state->dst;
+  runner.run = [state, src, weights, ws]() -> std::string {
+    const mec::Status s = state->plan->run(src, weights, nullptr, state->dst, state->workspace, ws);
+    if (s == mec::Status::kSuccess) return "";
+    return std::string(mec::status_string(s)) + ": " + mec::last_error();
+  };
+  const size_t image = size_t(p.desc.p() * p.desc.q() * p.desc.k);
+  runner.fetch0 = [state, image](float* host) {
+    return cuda_error(cudaMemcpy(host, state->dst, image * 4, cudaMemcpyDeviceToHost),
+                      "copy dst to host");
+  };
+  return runner;
+}
+
+void time_layer_cuda(const Problem& p, const Options& options, std::vector<Runner>* runners) {
+  const cudaStream_t stream = bench_stream();
+  const int64_t image = p.desc.p() * p.desc.q() * p.desc.k;
+  std::vector<float> host(image);
+  std::vector<cudaEvent_t> events(options.reps + 1);
+  for (cudaEvent_t& e : events) cudaEventCreate(&e);
+  for (Runner& runner : *runners) {
+    Record& r = runner.record;
+    if (!runner.run) continue;
+    auto fail = [&](const std::string& why) {
+      // cuDNN can accept a problem at its workspace query and refuse it at run.
+      r.status = why.find("NOT_SUPPORTED") != std::string::npos ? "unsupported" : "error";
+      r.note = why;
+    };
+    std::string err = runner.acquire ? runner.acquire() : "";
+    if (!err.empty()) {
+      fail(err);
+      continue;
+    }
+    err = cuda_error(cudaMemsetAsync(runner.dst, 0xFF, size_t(p.desc.dst_elems()) * 4, stream),
+                     "poisoning dst");
+    if (err.empty()) err = runner.run();
+    if (err.empty()) err = cuda_error(cudaStreamSynchronize(stream), "checked run");
+    if (err.empty()) err = runner.fetch0(host.data());
+    if (err.empty()) {
+      r.max_rel_err = p.truth.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                      : mec::reference::max_rel_error(host.data(), p.truth.data(),
+                                                                      int64_t(p.truth.size()));
+    }
+    for (int w = 0; err.empty() && w < options.warmup; ++w) err = runner.run();
+    if (err.empty()) err = cuda_error(cudaEventRecord(events[0], stream), "event");
+    for (int i = 0; err.empty() && i < options.reps; ++i) {
+      err = runner.run();
+      if (err.empty()) err = cuda_error(cudaEventRecord(events[i + 1], stream), "event");
+    }
+    const std::string sync = cuda_error(cudaStreamSynchronize(stream), "timed runs");
+    if (err.empty()) err = sync;
+    if (runner.release) runner.release();
+    if (!err.empty()) {
+      fail(err);
+      continue;
+    }
+    std::vector<double> ms(options.reps);
+    for (int i = 0; i < options.reps; ++i) {
+      float t = 0;
+      cudaEventElapsedTime(&t, events[i], events[i + 1]);
+      ms[i] = t;
+    }
+    std::sort(ms.begin(), ms.end());
+    const size_t n = ms.size();
+    r.median_ms = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+    r.min_ms = ms[0];
+    r.gflops = p.desc.flops() / (r.median_ms * 1e6);
+  }
+  for (cudaEvent_t& e : events) cudaEventDestroy(e);
+}
+
+}  // namespace mecbench
