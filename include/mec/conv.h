@@ -73,7 +73,8 @@ struct CudaResources;  // src/cuda/cuda_context.h: stream, cuBLAS handle, ...
 }  // namespace detail
 
 // Execution resources and tunables. A CPU context holds the number of OpenMP
-// threads that run() may use (0 means omp_get_max_threads()) and MEC's
+// threads that run() may use (0 means omp_get_max_threads(); at most 8 per
+// processor, more are clamped) and MEC's
 // threshold T: kMec picks Solution A when q <= T and |O| <= |L|, else B.
 // The default T is measured per device (docs/algorithms.md, docs/cuda.md).
 //

@@ -3,6 +3,7 @@
 // it; every size that follows from a valid descriptor fits in int64_t bytes.
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/checked.h"
@@ -15,6 +16,7 @@ namespace {
 // Measured on the development machine (docs/mec.md): q at or below
 // which Solution A beats Solution B on CPU.
 constexpr int64_t kCpuMecThreshold = 32;
+constexpr int kMaxThreadsPerCore = 8;
 
 int64_t out_size(int64_t in, int64_t pad0, int64_t pad1, int64_t k, int64_t stride,
                  int64_t dilation) {
@@ -140,7 +142,10 @@ bool parse_algorithm(const char* name, Algorithm* algorithm) {
 Context Context::cpu(int threads) {
   Context ctx;
   ctx.device_ = Device::kCpu;
-  ctx.threads_ = threads > 0 ? threads : omp_get_max_threads();
+  // More threads than kMaxThreadsPerCore per processor only costs (and
+  // libgomp crashes when asked for hundreds of thousands): clamp.
+  const int most = kMaxThreadsPerCore * std::max(1, omp_get_num_procs());
+  ctx.threads_ = std::min(threads > 0 ? threads : omp_get_max_threads(), most);
   ctx.mec_threshold_ = kCpuMecThreshold;
   return ctx;
 }

@@ -13,12 +13,19 @@ Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& c
       return create_direct(desc, context, impl);
     case Algorithm::kIm2col:
       return create_im2col(desc, context, impl);
-    case Algorithm::kAuto:
+    case Algorithm::kAuto: {
+      // MEC first; a shape it cannot plan (e.g. a BLAS leading dimension
+      // beyond 32 bits) falls back to im2col, then to direct, which plans
+      // every valid descriptor.
+      Status st = create_mec(desc, Algorithm::kMec, context, impl);
+      if (st == Status::kUnsupported) st = create_im2col(desc, context, impl);
+      if (st == Status::kUnsupported) st = create_direct(desc, context, impl);
+      return st;
+    }
     case Algorithm::kMec:
     case Algorithm::kMecA:
     case Algorithm::kMecB:
-      return create_mec(desc, algorithm == Algorithm::kAuto ? Algorithm::kMec : algorithm, context,
-                        impl);
+      return create_mec(desc, algorithm, context, impl);
     case Algorithm::kFft:
       return create_fft(desc, context, impl);
     case Algorithm::kWinograd:

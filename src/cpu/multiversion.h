@@ -6,7 +6,8 @@
 // Helpers they call must be always_inline so they are compiled per clone.
 #pragma once
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+// GCC only: Clang 14 (the TSan and fuzz builds) cannot clone templates.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(MEC_NO_MULTIVERSION)
 #define MEC_MULTIVERSION \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
