@@ -128,6 +128,7 @@ class MecPlan : public detail::PlanImpl {
         std::fill(body + iy * run + j1 * cg, body + (iy + 1) * run, 0.0f);
       }
     }
+    if (j0 == j1 || iy0 == iy1) return;  // the window misses the image: zeros only
     // + (ix0 + tap) * c per tap
     const float* in = src + ((n * d.h + iy0) * d.w) * d.c + g * cg;
     float* out = body + iy0 * run;
