@@ -48,6 +48,7 @@ class CudaPlan : public detail::PlanImpl {
   Status prepare_weights(const float* weights, float* scratch, DeviceWeights* out) const;
 
   cudaStream_t stream() const { return resources_->stream; }
+  int device() const { return resources_->device; }
   cublasHandle_t cublas() const { return resources_->cublas; }
   bool tf32() const { return tf32_; }
   const Geometry& geom() const { return geom_; }
