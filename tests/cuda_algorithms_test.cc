@@ -406,24 +406,40 @@ TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
 }
 
-// kWinograd: the CPU's rule in strict fp32 (F(4x4) for cv6 at batch 1,
-// F(2x2) for cv12's 7x7 output), always F(2x2) with TF32 allowed.
+// FFT with a kernel so large that the FFT plane (270 x 270) has more
+// positions than a grid's y dimension (65535): the gather/scatter launches
+// are split. Strided and dilated variants too.
+TEST_F(CudaAlgorithms, FftLargeKernel) {
+  const ConvTester cases[] = {
+      ConvTester().input(260, 260).channels(1, 2).kernel(130, 130),
+      ConvTester().batch(2).input(61, 67).channels(3, 5).kernel(20, 17).stride(3, 2).pad(2),
+      ConvTester().input(40, 40).channels(2, 3).kernel(5, 5).dilation(4, 3).stride(2, 3),
+  };
+  for (const ConvTester& tester : cases) {
+    Problem problem(tester.desc(), true, 77);
+    check_cuda(problem, Algorithm::kFft, stream_);
+    check_cuda(problem, Algorithm::kFft, stream_, {.packed = true});
+  }
+}
+
+// kWinograd: the CPU's rule in strict fp32 (F(4x4) for cv9 at batch 1,
+// F(2x2) for cv12's 5x5 output), always F(2x2) with TF32 allowed.
 TEST_F(CudaAlgorithms, WinogradChoice) {
   Context ctx;
   ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
-  Conv2dDesc cv6, cv12;
+  Conv2dDesc cv9, cv12;
   std::string e;
-  ASSERT_TRUE(parse_shape("n1h12w12c256k512r3s3", &cv6, &e)) << e;
+  ASSERT_TRUE(parse_shape("n1h56w56c64k64r3s3", &cv9, &e)) << e;
   ASSERT_TRUE(parse_shape("n1h7w7c512k512r3s3", &cv12, &e)) << e;
   std::unique_ptr<Conv2dPlan> plan;
-  ASSERT_EQ(Conv2dPlan::create(cv6, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
+  ASSERT_EQ(Conv2dPlan::create(cv9, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF4);
   ASSERT_EQ(Conv2dPlan::create(cv12, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF2);
   ctx.set_allow_tf32(true);
-  ASSERT_EQ(Conv2dPlan::create(cv6, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
+  ASSERT_EQ(Conv2dPlan::create(cv9, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF2);
-  ASSERT_EQ(Conv2dPlan::create(cv6, Algorithm::kWinogradF4, ctx, &plan), Status::kSuccess);
+  ASSERT_EQ(Conv2dPlan::create(cv9, Algorithm::kWinogradF4, ctx, &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF4);
 }
 

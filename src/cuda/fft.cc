@@ -1,8 +1,13 @@
 // FFT convolution on CUDA over cuFFT, tiled by overlap-save like
-// src/cpu/fft.cc (same tile choice, cpu/fft_tiling.h; same semantics: any
-// kernel, dilation as a sparse larger kernel, stride > 1 by computing the
-// stride-1 outputs and keeping every stride-th one). Per block of T tiles
-// (all groups at once):
+// src/cpu/fft.cc (same tile choice, cpu/fft_tiling.h; any kernel, dilation
+// as a sparse larger kernel). Stride differs from the CPU: along an axis
+// without dilation a stride u > 1 is turned into a stride-1 correlation by
+// polyphase decomposition (space-to-depth: u phases become u times the
+// channels, the kernel ceil(r/u) long; fft_kernels.h), so no output is
+// computed to be thrown away; along a dilated axis the stride-1 outputs are
+// computed and every u-th kept, as on CPU. Below, c and cg are the
+// effective channel counts (times the polyphase factors). Per block of T
+// tiles (all groups at once):
 //   R = padded input tiles, [y][x][t][ch]                gather kernel
 //   X[f][t][ch] = FFT(R)          one cufftExecR2C, batch T*c, istride T*c
 //   Y[f][t][g*kg+ko] = sum_ci X[f][t][g*cg+ci] * conj(W[f][g*kg+ko][ci])
@@ -19,7 +24,7 @@
 // cufftSetWorkArea, so run() allocates nothing. cufftSetWorkArea changes the
 // cuFFT plan, so the (set work area, exec) pairs of concurrent run() calls
 // on one plan are serialised by a mutex; the work itself is only enqueued.
-// T: min(all tiles, max(16, kBlockBytes / bytes per tile)), then evened out
+// T: min(all tiles, max(16, B / bytes per tile)), B = 256 MiB, evened out
 // over the blocks (the last block's missing tiles are zeros, not computed
 // again). Workspace (bytes, each region 256-aligned), F = nh*(nw/2+1):
 //   8*F*k*cg (W; 0 after set_weights())
@@ -42,7 +47,7 @@ namespace mec {
 namespace cuda {
 namespace {
 
-constexpr int64_t kBlockBytes = int64_t(256) << 20;
+constexpr int64_t kBlockMib = 256;  // tile_block_bytes()
 constexpr int64_t kMinTiles = 16;
 
 Status cufft_check(cufftResult e, const char* what) {
@@ -88,9 +93,9 @@ class FftPlan : public CudaPlan {
 
   Status make_ffts() {
     const Geometry& g = geom();
-    MEC_TRY(forward_.make(b_.nh, b_.nw, b_.batch * g.c, CUFFT_R2C, stream()));
+    MEC_TRY(forward_.make(b_.nh, b_.nw, b_.batch * b_.ce, CUFFT_R2C, stream()));
     MEC_TRY(inverse_.make(b_.nh, b_.nw, b_.batch * g.k, CUFFT_C2R, stream()));
-    return kernel_.make(b_.nh, b_.nw, g.k * g.cg, CUFFT_R2C, stream());
+    return kernel_.make(b_.nh, b_.nw, g.k * b_.cge, CUFFT_R2C, stream());
   }
 
   int64_t freqs() const { return b_.nh * (b_.nw / 2 + 1); }
@@ -109,9 +114,10 @@ class FftPlan : public CudaPlan {
       end = at + bytes;
       return at;
     };
-    l.w = place(packed ? 0 : 8 * freqs() * g.k * g.cg);
-    l.real = place(4 * plane * std::max({b_.batch * g.c, b_.batch * g.k, packed ? 0 : g.k * g.cg}));
-    l.x = place(8 * freqs() * b_.batch * g.c);
+    l.w = place(packed ? 0 : 8 * freqs() * g.k * b_.cge);
+    l.real =
+        place(4 * plane * std::max({b_.batch * b_.ce, b_.batch * g.k, packed ? 0 : g.k * b_.cge}));
+    l.x = place(8 * freqs() * b_.batch * b_.ce);
     l.y = place(8 * freqs() * b_.batch * g.k);
     l.work = place(int64_t(std::max({forward_.work, inverse_.work, packed ? 0 : kernel_.work})));
     l.total = end;
@@ -121,7 +127,7 @@ class FftPlan : public CudaPlan {
   size_t workspace_bytes() const override { return size_t(layout().total); }
   bool has_packed_weights() const override { return w_ != nullptr; }
   size_t persistent_bytes() const override {
-    return w_ != nullptr ? size_t(8 * freqs() * geom().k * geom().cg) : 0;
+    return w_ != nullptr ? size_t(8 * freqs() * geom().k * b_.cge) : 0;
   }
 
   // The kernel spectra into plan memory, through a temporary buffer for the
@@ -131,10 +137,10 @@ class FftPlan : public CudaPlan {
     MEC_TRY(cuda_check(cudaSetDevice(device()), "cudaSetDevice"));
     float* w = w_;
     if (w == nullptr) {
-      MEC_TRY(cuda_check(cudaMalloc(&w, size_t(8 * freqs() * g.k * g.cg)),
+      MEC_TRY(cuda_check(cudaMalloc(&w, size_t(8 * freqs() * g.k * b_.cge)),
                          "cudaMalloc of the plan's kernel spectra"));
     }
-    const int64_t real_bytes = align_bytes(4 * b_.nh * b_.nw * g.k * g.cg);
+    const int64_t real_bytes = align_bytes(4 * b_.nh * b_.nw * g.k * b_.cge);
     char* temp = nullptr;
     Status st = cuda_check(cudaMalloc(&temp, size_t(real_bytes + int64_t(kernel_.work) + 256)),
                            "cudaMalloc of set_weights()'s temporary planes");
@@ -165,7 +171,7 @@ class FftPlan : public CudaPlan {
       MEC_TRY(transform_kernels(weights, real, scratch, work));
       w = reinterpret_cast<const cufftComplex*>(scratch);
     }
-    const int64_t f = freqs(), t = b_.batch;
+    const int64_t f = freqs(), t = b_.batch, c = b_.ce, cg = b_.cge;
     const cuComplex one{1.0f, 0.0f}, zero{0.0f, 0.0f};
     const cublasComputeType_t compute = tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     for (int64_t t0 = 0; t0 < b_.total; t0 += t) {
@@ -180,10 +186,10 @@ class FftPlan : public CudaPlan {
         // (cg x T, ld c): W_f's row-major [ko][ci] block read with OP_C.
         MEC_TRY(cublas_check(
             cublasGemmStridedBatchedEx(cublas(), CUBLAS_OP_C, CUBLAS_OP_N, int(g.kg), int(t),
-                                       int(g.cg), &one, w + grp * g.kg * g.cg, CUDA_C_32F,
-                                       int(g.cg), g.k * g.cg, x + grp * g.cg, CUDA_C_32F, int(g.c),
-                                       t * g.c, &zero, y + grp * g.kg, CUDA_C_32F, int(g.k),
-                                       t * g.k, int(f), compute, CUBLAS_GEMM_DEFAULT),
+                                       int(cg), &one, w + grp * g.kg * cg, CUDA_C_32F, int(cg),
+                                       g.k * cg, x + grp * cg, CUDA_C_32F, int(c), t * c, &zero,
+                                       y + grp * g.kg, CUDA_C_32F, int(g.k), t * g.k, int(f),
+                                       compute, CUBLAS_GEMM_DEFAULT),
             "cublasGemmStridedBatchedEx (complex)"));
       }
       MEC_TRY(exec(
@@ -205,7 +211,7 @@ class FftPlan : public CudaPlan {
 
   // W[f][ko][ci] (scaled by 1/(nh*nw)) from the weights, through `real`.
   Status transform_kernels(const float* weights, float* real, float* w, void* work) const {
-    MEC_TRY(cuda_check(fft_gather_kernels(geom(), kernel_strides(desc()), b_.nh, b_.nw,
+    MEC_TRY(cuda_check(fft_gather_kernels(geom(), b_, kernel_strides(desc()),
                                           1.0f / float(b_.nh * b_.nw), weights, real, stream()),
                        "FFT kernel gather"));
     return exec(
@@ -224,18 +230,35 @@ class FftPlan : public CudaPlan {
 Status create_fft(const Conv2dDesc& d, const Context& context,
                   std::unique_ptr<detail::PlanImpl>* impl) {
   const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
-  const int64_t extent_h = (d.r - 1) * d.dilation_h + 1, extent_w = (d.s - 1) * d.dilation_w + 1;
-  const int64_t out_h = (d.p() - 1) * d.stride_h + 1, out_w = (d.q() - 1) * d.stride_w + 1;
-  const cpu::FftTiling t = cpu::choose_fft_tiling(extent_h, extent_w, out_h, out_w, cg, kg);
-  FftBlock b{t.nh, t.nw, t.th, t.tw, t.tiles_h, t.tiles_w, 0, 0, 0};
+  FftBlock b{};
+  // Per axis: polyphase (u = stride) without dilation, else subsampling.
+  b.uh = d.dilation_h == 1 ? d.stride_h : 1;
+  b.uw = d.dilation_w == 1 ? d.stride_w : 1;
+  b.vh = d.stride_h / b.uh;
+  b.vw = d.stride_w / b.uw;
+  int64_t cge;
+  if (!checked_product({cg, b.uh, b.uw}, &cge) || !checked_product({cge, d.groups}, &b.ce)) {
+    return fail(Status::kInvalidArgument, "fft channel count times the stride overflows");
+  }
+  b.cge = cge;
+  const int64_t extent_h = b.uh > 1 ? (d.r + b.uh - 1) / b.uh : (d.r - 1) * d.dilation_h + 1;
+  const int64_t extent_w = b.uw > 1 ? (d.s + b.uw - 1) / b.uw : (d.s - 1) * d.dilation_w + 1;
+  const int64_t out_h = (d.p() - 1) * b.vh + 1, out_w = (d.q() - 1) * b.vw + 1;
+  const cpu::FftTiling t = cpu::choose_fft_tiling(extent_h, extent_w, out_h, out_w, cge, kg);
+  b.nh = t.nh;
+  b.nw = t.nw;
+  b.th = t.th;
+  b.tw = t.tw;
+  b.tiles_h = t.tiles_h;
+  b.tiles_w = t.tiles_w;
   int64_t per_tile, bytes, kernel_bytes;
   const int64_t plane = t.nh * t.nw, freqs = t.nh * (t.nw / 2 + 1);
   if (!checked_product({d.n, t.tiles_h, t.tiles_w}, &b.total) ||
-      !checked_product({4, plane + 2 * freqs, d.c + d.k}, &per_tile) ||
-      !checked_product({8 * plane, d.k, cg}, &kernel_bytes)) {
+      !checked_product({4, plane + 2 * freqs, b.ce + d.k}, &per_tile) ||
+      !checked_product({8 * plane, d.k, cge}, &kernel_bytes)) {
     return fail(Status::kInvalidArgument, "fft tile count overflows");
   }
-  b.batch = std::min(b.total, std::max(kMinTiles, kBlockBytes / per_tile));
+  b.batch = std::min(b.total, std::max(kMinTiles, tile_block_bytes(kBlockMib) / per_tile));
   const int64_t blocks = (b.total + b.batch - 1) / b.batch;
   b.batch = (b.total + blocks - 1) / blocks;
   if (!checked_product({b.batch, per_tile}, &bytes) ||
@@ -243,7 +266,7 @@ Status create_fft(const Conv2dDesc& d, const Context& context,
     return fail(Status::kInvalidArgument, "fft workspace overflows 64-bit bytes");
   }
   // cuBLAS's ints: the GEMM sizes, leading dimensions and batch.
-  if (b.batch * std::max(d.c, d.k) > INT_MAX || d.k * cg > INT_MAX || freqs > INT_MAX) {
+  if (b.batch * std::max(b.ce, d.k) > INT_MAX || d.k * cge > INT_MAX || freqs > INT_MAX) {
     return fail(Status::kUnsupported, "fft GEMM dimensions exceed cuBLAS's 32-bit limit");
   }
   std::unique_ptr<FftPlan> plan(new FftPlan(d, context, b));

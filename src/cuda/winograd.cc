@@ -9,7 +9,7 @@
 // U = G g G^T is made by a kernel from weights in any layout: at
 // set_weights() into plan memory (a*a*k*cg floats, persistent_bytes()), or
 // per run into the workspace.
-// Blocks: T = min(all tiles, max(kMinTiles, kBlockBytes / bytes per tile)),
+// Blocks: T = min(all tiles, max(kMinTiles, B / bytes per tile)), B = 128 MiB,
 // bytes per tile 4*a*a*(c+k). Workspace (bytes), regions 256-aligned:
 //   align256(4*a*a*k*cg) (U; 0 after set_weights())
 //   + align256(4*a*a*T*c) (V) + 4*a*a*T*k (M).
@@ -30,9 +30,10 @@ namespace mec {
 namespace cuda {
 namespace {
 
-// 128 MiB of V and M per block: enough tiles for the GEMMs to fill the GPU
-// (thousands of rows) while bounding the workspace on big batches.
-constexpr int64_t kBlockBytes = int64_t(128) << 20;
+// 128 MiB of V and M per block (tile_block_bytes): enough tiles for the
+// GEMMs to fill the GPU (thousands of rows) while bounding the workspace on
+// big batches.
+constexpr int64_t kBlockMib = 128;
 constexpr int64_t kMinTiles = 16;
 
 class WinogradPlan : public CudaPlan {
@@ -142,7 +143,8 @@ Status create_winograd(const Conv2dDesc& d, Algorithm algorithm, const Context& 
       !checked_product({4, a, a, d.k, d.c / d.groups}, &u_bytes)) {
     return fail(Status::kInvalidArgument, "winograd tile or kernel count overflows");
   }
-  const int64_t block = std::min(total, std::max(kMinTiles, kBlockBytes / per_tile));
+  const int64_t block =
+      std::min(total, std::max(kMinTiles, tile_block_bytes(kBlockMib) / per_tile));
   if (!checked_product({block, per_tile}, &bytes) || !checked_add(bytes, u_bytes + 1024, &bytes)) {
     return fail(Status::kInvalidArgument, "winograd workspace overflows 64-bit bytes");
   }
