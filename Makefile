@@ -1,14 +1,15 @@
 # The two commands of the README. Each installs what is missing (Debian
 # packages, via scripts/install-deps.sh), configures, builds and runs.
 #   make test              build and run the whole test suite (ctest)
-#   make bench ARGS="..."  run mecbench (default: the paper suite)
+#   make bench             the paper's experiments, every algorithm and peer, both
+#                          settings, report and plots in results/ (scripts/bench-report.sh)
+#   make bench ARGS="..."  run mecbench with these arguments
 # Reliability (docs/reliability.md):
 #   make asan              tests under AddressSanitizer + UBSan (build-asan)
 #   make tsan              tests under ThreadSanitizer, Clang + libomp + Archer (build-tsan)
 #   make fuzz FUZZ_TIME=s  the descriptor fuzzer for s seconds (default 600; build-fuzz)
 BUILD ?= build
 JOBS ?= $(shell nproc)
-ARGS ?= --suite paper
 
 .PHONY: all deps configure build test bench clean asan tsan fuzz
 
@@ -27,7 +28,11 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
 bench: build
+ifeq ($(strip $(ARGS)),)
+	@BUILD=$(BUILD) bash scripts/bench-report.sh
+else
 	@$(BUILD)/tools/mecbench/mecbench $(ARGS)
+endif
 
 clean:
 	@rm -rf $(BUILD) build-asan build-tsan build-fuzz

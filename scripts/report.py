@@ -39,6 +39,8 @@ MIB = 1024.0 * 1024.0
 ALGO_ORDER = ["mec", "mec_a", "mec_b", "im2col", "fft", "winograd", "winograd_f2",
               "winograd_f4", "direct", "auto"]
 INDIRECT = ["im2col", "fft", "winograd", "winograd_f2", "winograd_f4"]
+# Libraries users would pick instead (mecbench --peer): direct methods.
+PEERS = ["onednn", "xnnpack"]
 # One colour per algorithm in every plot.
 COLORS = {"mec": "C0", "im2col": "C1", "fft": "C2", "winograd": "C3", "direct": "C4",
           "auto": "C5", "winograd_f2": "C6", "winograd_f4": "C7", "mec_a": "C8", "mec_b": "C9"}
@@ -220,7 +222,8 @@ def claims(groups):
         cell = {(r["layer"], r["algo"]): r for r in recs if r["status"] == "ok"}
         layers = sorted({r["layer"] for r in recs}, key=layer_key)
         lines.append(f"\n**{setting_name(key)}**\n")
-        for other in [a for a in INDIRECT + ["direct"] if any(r["algo"] == a for r in recs)]:
+        others = INDIRECT + ["direct"] + PEERS
+        for other in [a for a in others if any(r["algo"] == a for r in recs)]:
             pairs = [(l, cell[(l, "mec")], cell[(l, other)]) for l in layers
                      if (l, "mec") in cell and (l, other) in cell]
             if not pairs:
@@ -232,7 +235,7 @@ def claims(groups):
             geo = math.exp(sum(math.log(m["median_ms"] / o["median_ms"]) for _, m, o in pairs)
                            / len(pairs))
             mem = (f"less memory on {len(less)}/{len(pairs)} layers"
-                   if other != "direct" else "direct needs no workspace")
+                   if other in INDIRECT else f"{other} needs (almost) no workspace")
             lines.append(f"- MEC vs {other}: {mem}; faster on {len(faster)}/{len(pairs)} "
                          f"(geomean time ratio mec/{other} = {geo:.2f})"
                          + (f"; slower on {', '.join(slower)}" if slower else ""))

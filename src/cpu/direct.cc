@@ -125,21 +125,25 @@ MEC_INLINE void pixel_block(const Args& a, const ChunkWeights& cw, int64_t n, in
   const int64_t ix_last = (x0 + XB - 1) * d.stride_w + (d.s - 1) * d.dilation_w - d.pad_left;
   const bool inside = ix_first >= 0 && ix_last < d.w;
   const bool merge = UNIT_K && inside && d.groups == 1 && d.dilation_w == 1 && ws.s == cg * ws.c;
+  // Source step between the block's pixels, taken only where all XB of them
+  // lie inside the row: then (XB - 1) * stride_w < w and it cannot overflow
+  // (stride_w * c alone may: strides run up to the padded width).
+  const int64_t in_step = XB > 1 && inside ? d.stride_w * d.c : 0;
   for (int64_t i = 0; i < d.r; ++i) {
     const int64_t iy = y * d.stride_h + i * d.dilation_h - d.pad_top;
     if (iy < 0 || iy >= d.h) continue;
     const float* row = a.src + (n * d.h + iy) * d.w * d.c + g * cg;
     const float* wi = cw.w + i * ws.r;
     if (merge) {  // taps j and channels form one contiguous run of s*c
-      accumulate<XB, KB, UNIT_K>(row + ix_first * d.c, d.stride_w * d.c, wi, ws.c, ws.k, d.s * cg,
-                                 acc);
+      accumulate<XB, KB, UNIT_K>(row + ix_first * d.c, in_step, wi, ws.c, ws.k, d.s * cg, acc);
       continue;
     }
     for (int64_t j = 0; j < d.s; ++j) {
       const int64_t ix0 = x0 * d.stride_w + j * d.dilation_w - d.pad_left;
       const float* wj = wi + j * ws.s;
       if (ix0 >= 0 && ix0 + (XB - 1) * d.stride_w < d.w) {
-        accumulate<XB, KB, UNIT_K>(row + ix0 * d.c, d.stride_w * d.c, wj, ws.c, ws.k, cg, acc);
+        accumulate<XB, KB, UNIT_K>(row + ix0 * d.c, XB > 1 ? d.stride_w * d.c : 0, wj, ws.c, ws.k,
+                                   cg, acc);
         continue;
       }
       for (int x = 0; x < XB; ++x) {

@@ -50,6 +50,10 @@ namespace {
 
 constexpr int64_t kBlockBytes = int64_t(8) << 20;  // target size of X + Y
 constexpr int64_t kMinTiles = 16;
+// Shapes FFT declines (kUnsupported): beyond these it is never the method
+// to use, and tile planning or the wasted stride-1 work would explode.
+constexpr int64_t kMaxKernelExtent = 1024, kMaxStrideProduct = 64;
+constexpr size_t kPlanningFloats = 64;
 
 std::mutex& fftw_planner_mutex() {
   static std::mutex m;
@@ -80,13 +84,12 @@ class FftPlan : public detail::PlanImpl {
     const int n[2] = {int(t_.nh), int(t_.nw)};
     const int spectrum[2] = {int(t_.nh), int(t_.nw / 2 + 1)};
     const unsigned flags = FFTW_ESTIMATE | FFTW_UNALIGNED;
-    // Planning arrays: FFTW_ESTIMATE never touches them, but they must be
-    // distinct (out of place) and span what the strides address.
-    const int64_t tile_floats = staging_floats();
-    const int64_t x_floats = 2 * t_.freqs * block_ * cg, y_floats = 2 * t_.freqs * block_ * kg;
-    const int64_t w_floats = kernel_floats_per_group();
-    float* real = fftwf_alloc_real(size_t(tile_floats));
-    float* cplx = fftwf_alloc_real(size_t(std::max({x_floats, y_floats, w_floats})));
+    // Planning arrays: with FFTW_ESTIMATE the planner never reads or writes
+    // them (FFTW manual, "Planner Flags"); it only needs two distinct
+    // pointers, the input and the output of an out-of-place transform.
+    // Small ones, so that planning allocates nothing like the workspace.
+    float* real = fftwf_alloc_real(kPlanningFloats);
+    float* cplx = fftwf_alloc_real(kPlanningFloats);
     bool ok = real && cplx;
     if (ok) {
       std::lock_guard<std::mutex> lock(fftw_planner_mutex());
@@ -142,10 +145,11 @@ class FftPlan : public detail::PlanImpl {
     float* staging = w_scratch + (has_packed_weights() ? 0 : kernel_floats_per_group());
     float* slots = staging + threads_ * staging_floats();
     for (int64_t g = 0; g < d.groups; ++g) {
-      const float* w = packed_weights() + g * kernel_floats_per_group();
-      if (!has_packed_weights()) {
+      const float* w = w_scratch;
+      if (has_packed_weights()) {
+        w = packed_weights() + g * kernel_floats_per_group();
+      } else {
         transform_kernels(weights, g, w_scratch, staging);
-        w = w_scratch;
       }
       if (slots_ == 1) {
         // Few tiles: every block is shared by all threads, phase by phase.
@@ -294,6 +298,18 @@ Status create_fft(const Conv2dDesc& d, const Context& context,
   const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
   const int64_t extent_h = (d.r - 1) * d.dilation_h + 1, extent_w = (d.s - 1) * d.dilation_w + 1;
   const int64_t out_h = (d.p() - 1) * d.stride_h + 1, out_w = (d.q() - 1) * d.stride_w + 1;
+  if (d.stride_h > kMaxStrideProduct || d.stride_w > kMaxStrideProduct ||
+      d.stride_h * d.stride_w > kMaxStrideProduct) {
+    return fail(Status::kUnsupported,
+                "fft computes the stride-1 result and subsamples it: strides %lldx%lld would "
+                "waste more than %lldx the work",
+                (long long)d.stride_h, (long long)d.stride_w, (long long)kMaxStrideProduct);
+  }
+  if (extent_h > kMaxKernelExtent || extent_w > kMaxKernelExtent) {
+    return fail(Status::kUnsupported,
+                "fft supports kernel extents (dilation included) up to %lld, got %lldx%lld",
+                (long long)kMaxKernelExtent, (long long)extent_h, (long long)extent_w);
+  }
   const FftTiling t = choose_fft_tiling(extent_h, extent_w, out_h, out_w, cg, kg);
   int64_t total, per_tile, floats, persistent;
   if (!checked_product({d.n, t.tiles_h, t.tiles_w}, &total) ||

@@ -2,6 +2,7 @@
 #include "cpu/fft_tiling.h"
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 namespace mec {
@@ -22,7 +23,10 @@ int64_t nice_ceil(int64_t n) {
 
 // Candidate FFT sizes along one axis, from the kernel extent up to the cap.
 std::vector<int64_t> candidates(int64_t extent, int64_t out) {
-  const int64_t cover = nice_ceil(out + extent - 1);  // one tile for the axis
+  // One tile for the whole axis, considered only for modest axes (the next
+  // 7-smooth size of a huge one is far away).
+  const int64_t whole = out + extent - 1;
+  const int64_t cover = whole <= (int64_t(1) << 16) ? nice_ceil(whole) : INT64_MAX;
   int64_t cap = nice_ceil(2 * extent);
   if (cap < 32) cap = 32;
   if (cap > cover) cap = cover;

@@ -205,10 +205,12 @@ class MecPlan : public detail::PlanImpl {
     gm.rows = {lowered, p, q, q * ld, ld, y_stride, d.n * q * ld};
     gm.b = b;
     gm.n = kg;
-    const bool split_rows = d.dilation_h > 1;
+    // Dilated rows: r segments of depth s*cg, dilation_h rows of L apart
+    // ((r - 1) * dilation_h < hp, so the step cannot overflow when r > 1).
+    const bool split_rows = d.dilation_h > 1 && d.r > 1;
     gm.segments = split_rows ? d.r : 1;
     gm.segment_depth = split_rows ? d.s * cg : d.r * d.s * cg;
-    gm.segment_a_stride = d.dilation_h * d.s * cg;
+    gm.segment_a_stride = split_rows ? d.dilation_h * d.s * cg : 0;
     gm.c = dst;
     gm.ldc = d.k;
     gm.bias = bias;
@@ -227,7 +229,7 @@ class MecPlan : public detail::PlanImpl {
       const int64_t image_floats = d.groups * q * ld;
       const bool banded = per_task == 1 && image_floats * int64_t(sizeof(float)) > kBandedBytes;
       const int64_t band =
-          std::max((kTaskPixels + q - 1) / q, (kBandInputRows + d.stride_h - 1) / d.stride_h);
+          std::max((kTaskPixels + q - 1) / q, (kBandInputRows - 1) / d.stride_h + 1);
 #pragma omp parallel num_threads(threads)
       {
         float* slot = lowered + omp_get_thread_num() * per_task * image_floats;

@@ -169,10 +169,11 @@ class WinogradPlan : public detail::PlanImpl {
     float* slots = u_scratch + (has_packed_weights() ? 0 : kernel_floats_per_group());
     const int64_t blocks = (tiling_.total + tiling_.block - 1) / tiling_.block;
     for (int64_t g = 0; g < d.groups; ++g) {
-      const float* u = packed_weights() + g * kernel_floats_per_group();
-      if (!has_packed_weights()) {
+      const float* u = u_scratch;
+      if (has_packed_weights()) {
+        u = packed_weights() + g * kernel_floats_per_group();
+      } else {
         transform_kernels(weights, g, u_scratch);
-        u = u_scratch;
       }
       if (tiling_.slots == 1) {
         // Few tiles: every block is shared by all threads, phase by phase.

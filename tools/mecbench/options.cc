@@ -24,7 +24,8 @@ const char kUsage[] =
     "  --shape [NAME=]STR one layer as a shape string, e.g. n1h56w56c64k64r3s3p1;\n"
     "                     repeatable, or a comma list\n"
     "  --algo LIST        our algorithms, comma list of direct,im2col,mec_a,mec_b,mec,\n"
-    "                     auto,fft,winograd, or 'none' (default direct,im2col,mec_a,mec_b,mec)\n"
+    "                     auto,fft,winograd,winograd_f2,winograd_f4, or 'none'\n"
+    "                     (default direct,im2col,mec_a,mec_b,mec,fft,winograd)\n"
     "  --peer LIST        peer libraries built in: onednn,xnnpack (cpu), cudnn (cuda)\n"
     "                     (default none)\n"
     "  --device D         cpu (default) or cuda (device 0; needs a CUDA build)\n"
@@ -152,7 +153,7 @@ bool check_peers(Options* options, std::string* error) {
 const char* usage() { return kUsage; }
 
 int parse_options(int argc, char** argv, Options* options, std::string* error) {
-  options->algos = {"direct", "im2col", "mec_a", "mec_b", "mec"};
+  options->algos = {"direct", "im2col", "mec_a", "mec_b", "mec", "fft", "winograd"};
   options->threads = omp_get_num_procs();
   bool any_layers = false;
   for (int i = 1; i < argc; ++i) {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make bench` without ARGS: the paper's experiments on this machine. Runs
+# mecbench on cv1-cv12 at the paper's two settings - mini-batch 1 on one
+# thread (its mobile setting) and mini-batch 32 on all cores (its server
+# setting) - for every algorithm and both CPU peers, then the k/s sweep (MEC
+# and im2col), and turns the JSON into results/report.md and PNG plots with
+# scripts/report.py. Tables go to stdout as each run finishes.
+#
+# OMP_NUM_THREADS=1 for the one-thread runs keeps every library's own
+# thread pool (FFTW, OpenBLAS, oneDNN, XNNPACK) on one core too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bench=${BUILD:-build}/tools/mecbench/mecbench
+out=${RESULTS:-results}
+reps=${REPS:-5}
+cores=$(nproc)
+algos=direct,im2col,mec_a,mec_b,mec,fft,winograd
+mkdir -p "$out"
+
+echo "== cv1-cv12, batch 1, 1 thread (the paper's mobile setting)"
+OMP_NUM_THREADS=1 "$bench" --suite paper --algo "$algos" --peer onednn,xnnpack --batch 1 \
+  --threads 1 --reps "$reps" --json "$out/paper_b1_t1.json"
+echo
+echo "== cv1-cv12, batch 32, $cores threads (the paper's server setting)"
+"$bench" --suite paper --algo "$algos" --peer onednn,xnnpack --batch 32 --threads "$cores" \
+  --reps "$reps" --json "$out/paper_b32_t$cores.json"
+echo
+echo "== k/s sweep: MEC and im2col, batch 1, 1 thread"
+OMP_NUM_THREADS=1 "$bench" --suite ks_sweep --algo mec,im2col --batch 1 --threads 1 \
+  --reps "$reps" --json "$out/ks_sweep.json" > "$out/ks_sweep.txt"
+echo "(table in $out/ks_sweep.txt)"
+
+python3 scripts/report.py --build "${BUILD:-build}" --paper "$out/paper_b1_t1.json" \
+  --paper "$out/paper_b32_t$cores.json" --ks "$out/ks_sweep.json" --out "$out"
+echo "report: $out/report.md, plots $out/workspace.png $out/runtime.png $out/ks.png"
