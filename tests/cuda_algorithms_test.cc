@@ -422,6 +422,45 @@ TEST_F(CudaAlgorithms, FftLargeKernel) {
   }
 }
 
+// run() allocates no device memory: after a first run (which may load
+// kernel modules lazily), further runs leave the device's free memory as it
+// was. cuFFT's work area is in our workspace (cufftSetAutoAllocation(0)).
+TEST_F(CudaAlgorithms, RunAllocatesNothing) {
+  Problem pr(ConvTester().batch(3).input(30, 26).channels(16, 24).kernel(3, 3).pad(1).desc(), true,
+             13);
+  const Conv2dDesc& d = pr.desc;
+  Context ctx;
+  ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+  DeviceBuffer src(d.src_elems() * 4), w(d.weight_elems() * 4), dst(d.dst_elems() * 4);
+  src.upload(pr.src.data());
+  w.upload(pr.weights.data());
+  for (Algorithm a : {Algorithm::kFft, Algorithm::kWinogradF2, Algorithm::kWinogradF4,
+                      Algorithm::kMecA, Algorithm::kMecB, Algorithm::kIm2col}) {
+    for (bool packed : {false, true}) {
+      std::unique_ptr<Conv2dPlan> plan;
+      ASSERT_EQ(Conv2dPlan::create(d, a, ctx, &plan), Status::kSuccess) << last_error();
+      if (packed) {
+        ASSERT_EQ(plan->set_weights(w.get()), Status::kSuccess) << last_error();
+      }
+      DeviceBuffer ws(plan->workspace_bytes());
+      const float* weights = packed ? nullptr : w.get();
+      auto run = [&] {
+        EXPECT_EQ(plan->run(src.get(), weights, nullptr, dst.get(), ws.get<void>(),
+                            plan->workspace_bytes()),
+                  Status::kSuccess)
+            << last_error();
+        EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+      };
+      run();
+      size_t free_before = 0, free_after = 0, total = 0;
+      ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
+      for (int i = 0; i < 3; ++i) run();
+      ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
+      EXPECT_EQ(free_before, free_after) << algorithm_name(a) << (packed ? " packed" : "");
+    }
+  }
+}
+
 // kWinograd: the CPU's rule in strict fp32 (F(4x4) for cv9 at batch 1,
 // F(2x2) for cv12's 5x5 output), always F(2x2) with TF32 allowed.
 TEST_F(CudaAlgorithms, WinogradChoice) {
@@ -506,6 +545,14 @@ TEST(CudaBadInput, Errors) {
   std::unique_ptr<Conv2dPlan> plan;
   EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kFft, ctx, &plan), Status::kSuccess);
   EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
+  // FFT declines what the CPU's declines: stride product above 64, kernel
+  // extent above 1024 (here 1025 through dilation).
+  for (const char* shape : {"n1h200w200c1k1r1s1u65", "n1h2000w9c1k1r2s1dh1024"}) {
+    Conv2dDesc other;
+    ASSERT_TRUE(parse_shape(shape, &other, &e)) << e;
+    EXPECT_EQ(Conv2dPlan::create(other, Algorithm::kFft, ctx, &plan), Status::kUnsupported)
+        << shape;
+  }
   for (const char* shape :
        {"n2h9w9c4k8r5s5", "n2h9w9c4k8r3s3u2", "n2h9w9c4k8r3s3d2", "n1h9w9c4k8r3s1"}) {
     Conv2dDesc other;

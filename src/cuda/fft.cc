@@ -49,6 +49,11 @@ namespace {
 
 constexpr int64_t kBlockMib = 256;  // tile_block_bytes()
 constexpr int64_t kMinTiles = 16;
+// Shapes FFT declines (kUnsupported), as on CPU (src/cpu/fft.cc): a stride
+// product above 64 (polyphase multiplies the channels by it, subsampling
+// the work) or an effective kernel extent above 1024 (tile planning and the
+// kernel spectra explode; FFT is never the method there).
+constexpr int64_t kMaxKernelExtent = 1024, kMaxStrideProduct = 64;
 
 Status cufft_check(cufftResult e, const char* what) {
   if (e == CUFFT_SUCCESS) return Status::kSuccess;
@@ -230,6 +235,11 @@ class FftPlan : public CudaPlan {
 Status create_fft(const Conv2dDesc& d, const Context& context,
                   std::unique_ptr<detail::PlanImpl>* impl) {
   const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
+  if (d.stride_h > kMaxStrideProduct || d.stride_w > kMaxStrideProduct ||
+      d.stride_h * d.stride_w > kMaxStrideProduct) {
+    return fail(Status::kUnsupported, "fft supports stride products up to %lld, got %lldx%lld",
+                (long long)kMaxStrideProduct, (long long)d.stride_h, (long long)d.stride_w);
+  }
   FftBlock b{};
   // Per axis: polyphase (u = stride) without dilation, else subsampling.
   b.uh = d.dilation_h == 1 ? d.stride_h : 1;
@@ -243,6 +253,12 @@ Status create_fft(const Conv2dDesc& d, const Context& context,
   b.cge = cge;
   const int64_t extent_h = b.uh > 1 ? (d.r + b.uh - 1) / b.uh : (d.r - 1) * d.dilation_h + 1;
   const int64_t extent_w = b.uw > 1 ? (d.s + b.uw - 1) / b.uw : (d.s - 1) * d.dilation_w + 1;
+  if (extent_h > kMaxKernelExtent || extent_w > kMaxKernelExtent) {
+    return fail(Status::kUnsupported,
+                "fft supports kernel extents (dilation included, after the polyphase split) up to "
+                "%lld, got %lldx%lld",
+                (long long)kMaxKernelExtent, (long long)extent_h, (long long)extent_w);
+  }
   const int64_t out_h = (d.p() - 1) * b.vh + 1, out_w = (d.q() - 1) * b.vw + 1;
   const cpu::FftTiling t = cpu::choose_fft_tiling(extent_h, extent_w, out_h, out_w, cge, kg);
   b.nh = t.nh;
