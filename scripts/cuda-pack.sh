@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Packs what scripts/cuda-device-run.sh needs into DIR (default
 # /work/main/.devcarry, the folder the device tool carries): binaries of a
-# CUDA build without the CPU peers (BUILD, default build-dev: configured with
+# CUDA build (BUILD, default build-dev: configured with
 # -DCMAKE_DISABLE_FIND_PACKAGE_dnnl=ON, XNNPACK off, so that what travels
-# stays under 64 MiB), OpenBLAS and its runtime, the shape files.
+# stays under 64 MiB; XNNPACK, if found anyway, travels as a library), OpenBLAS
+# and its runtime, the shape files.
 set -euo pipefail
 build=${BUILD:-build-dev}
 dir=${1:-/work/main/.devcarry}
@@ -11,7 +12,7 @@ rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/bench" /tmp/mec-devlib
 cp "$build/tools/mecbench/mecbench" "$build/tests/cuda_algorithms_test" "$dir/bin/"
 cp -r bench/shapes "$dir/bench/"
 cp scripts/cuda-device-run.sh "$dir/run.sh"
-for lib in $(ldd "$dir/bin/mecbench" | awk '/openblas|gfortran|quadmath|gomp/ {print $3}'); do
+for lib in $(ldd "$dir/bin/mecbench" | awk '/openblas|gfortran|quadmath|gomp|XNNPACK|pthreadpool|cpuinfo/ {print $3}'); do
   cp -L "$lib" /tmp/mec-devlib/
 done
 tar czf "$dir/devlib.tar.gz" -C /tmp/mec-devlib .

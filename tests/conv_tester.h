@@ -50,8 +50,12 @@ inline double tolerance(Algorithm algorithm) {
 // With TF32 tensor-core math (Context::set_allow_tf32) the GEMM operands keep
 // 10 mantissa bits: errors near 1e-4..5e-4 of max |ref| on the paper layers
 // (docs/cuda.md); direct kernels ignore the flag and keep fp32's bound.
+// Winograd F(4x4) on CUDA in TF32 (only when asked for explicitly: kWinograd
+// then resolves to F(2x2)) multiplies the operand rounding by its transforms:
+// 9.2e-3 worst on cv6-cv12 at batch 1 and 32 (docs/cuda.md), bound ~3x that.
 inline double tolerance(Algorithm algorithm, bool tf32) {
   if (!tf32 || algorithm == Algorithm::kDirect) return tolerance(algorithm);
+  if (algorithm == Algorithm::kWinogradF4) return 3e-2;
   return 2e-3;
 }
 

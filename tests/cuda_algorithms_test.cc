@@ -3,7 +3,11 @@
 // pattern plus guard bytes past workspace_bytes(): awkward shapes in every
 // filter layout, a seeded random sweep, the paper's layers at batch 1 and 32
 // (strict fp32 and TF32), packed weights, misaligned pointers (the scalar
-// kernel paths), and bad input. Every test skips when no GPU is present.
+// kernel paths), and bad input; FFT (cuFFT) and Winograd F(2x2)/F(4x4) on
+// the same checks where they apply (Winograd: 3x3, stride 1, dilation 1,
+// else kUnsupported); mec::conv2d() on a CUDA context, including a workspace
+// the device cannot hold (kOutOfMemory). Every test skips when no GPU is
+// present.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -60,6 +64,16 @@ struct CheckOptions {
   int64_t mec_threshold = -1;  // -1: the context's default
 };
 
+bool transforms_weights(Algorithm a) {
+  return a == Algorithm::kFft || a == Algorithm::kWinograd || a == Algorithm::kWinogradF2 ||
+         a == Algorithm::kWinogradF4;
+}
+
+bool winograd_applies(const Conv2dDesc& d) {
+  return d.r == 3 && d.s == 3 && d.stride_h == 1 && d.stride_w == 1 && d.dilation_h == 1 &&
+         d.dilation_w == 1;
+}
+
 // Runs `algorithm` on the GPU and checks it against the reference; returns
 // the measured error.
 double check_cuda(const Problem& pr, Algorithm algorithm, cudaStream_t stream,
@@ -87,7 +101,13 @@ double check_cuda(const Problem& pr, Algorithm algorithm, cudaStream_t stream,
   }
   if (opt.packed) {
     EXPECT_EQ(plan->set_weights(weights.get()), Status::kSuccess) << last_error();
-    EXPECT_EQ(plan->persistent_bytes(), size_t(d.weight_elems()) * 4);
+    // Plain algorithms keep a copy of the weights; FFT and Winograd their
+    // transforms (checked against the formulas in WorkspaceFormulas).
+    if (!transforms_weights(plan->algorithm())) {
+      EXPECT_EQ(plan->persistent_bytes(), size_t(d.weight_elems()) * 4);
+    } else {
+      EXPECT_GT(plan->persistent_bytes(), 0u);
+    }
     // The plan must not read the caller's weights after set_weights().
     EXPECT_EQ(cudaMemset(weights.get(), 0xFF, d.weight_elems() * 4), cudaSuccess);
   }
@@ -123,8 +143,27 @@ double check_cuda(const Problem& pr, Algorithm algorithm, cudaStream_t stream,
 }
 
 std::vector<Algorithm> cuda_algorithms() {
-  return {Algorithm::kDirect, Algorithm::kIm2col, Algorithm::kMec, Algorithm::kMecA,
-          Algorithm::kMecB};
+  return {Algorithm::kDirect, Algorithm::kIm2col, Algorithm::kMec,
+          Algorithm::kMecA,   Algorithm::kMecB,   Algorithm::kFft};
+}
+
+std::vector<Algorithm> winograd_algorithms() {
+  return {Algorithm::kWinograd, Algorithm::kWinogradF2, Algorithm::kWinogradF4};
+}
+
+// Winograd where it applies; elsewhere plan creation must say kUnsupported.
+void check_winograd(const Problem& pr, cudaStream_t stream, const CheckOptions& opt = {}) {
+  for (Algorithm a : winograd_algorithms()) {
+    if (winograd_applies(pr.desc)) {
+      check_cuda(pr, a, stream, opt);
+      continue;
+    }
+    Context ctx;
+    ASSERT_EQ(Context::cuda(&ctx, stream, 0), Status::kSuccess) << last_error();
+    std::unique_ptr<Conv2dPlan> plan;
+    EXPECT_EQ(Conv2dPlan::create(pr.desc, a, ctx, &plan), Status::kUnsupported)
+        << describe(pr.desc);
+  }
 }
 
 class CudaAlgorithms : public ::testing::Test {
@@ -161,6 +200,8 @@ TEST_F(CudaAlgorithms, AwkwardShapes) {
         check_cuda(problem, a, stream_);
         check_cuda(problem, a, stream_, {.packed = true});
       }
+      check_winograd(problem, stream_);
+      check_winograd(problem, stream_, {.packed = true});
     }
   }
 }
@@ -171,6 +212,7 @@ TEST_F(CudaAlgorithms, MisalignedPointers) {
   Problem problem(ConvTester().batch(2).input(11, 13).channels(8, 12).kernel(3, 3).pad(1).desc(),
                   true, 5);
   for (Algorithm a : cuda_algorithms()) check_cuda(problem, a, stream_, {.misalign_floats = 1});
+  check_winograd(problem, stream_, {.misalign_floats = 1});
 }
 
 Conv2dDesc random_desc(std::mt19937& rng) {
@@ -212,6 +254,89 @@ TEST_F(CudaAlgorithms, RandomSweep) {
   std::printf("RandomSweep worst error %.3g\n", worst);
 }
 
+// Winograd's shapes: 3x3, stride 1, dilation 1, with random sizes, padding
+// (up to 3, beyond the kernel), groups, layouts, bias and packed weights;
+// FFT on the same problems.
+TEST_F(CudaAlgorithms, WinogradSweep) {
+  std::mt19937 rng(20261123);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  constexpr int kConfigs = 80;
+  double worst[3] = {0, 0, 0};
+  for (int i = 0; i < kConfigs; ++i) {
+    Conv2dDesc d;
+    d.n = pick(1, 4);
+    d.h = pick(1, 30);
+    d.w = pick(1, 30);
+    d.groups = pick(1, 3) == 1 ? pick(2, 4) : 1;
+    d.c = d.groups * pick(1, 12);
+    d.k = d.groups * pick(1, 12);
+    d.r = d.s = 3;
+    d.pad_top = pick(0, 3);
+    d.pad_bottom = pick(0, 3);
+    d.pad_left = pick(0, 3);
+    d.pad_right = pick(0, 3);
+    d.filter_layout = static_cast<FilterLayout>(pick(0, 2));
+    if (validate(d) != Status::kSuccess) continue;
+    Problem problem(d, i % 2 == 0, 5000 + i);
+    const CheckOptions opt{.packed = i % 3 == 0};
+    int j = 0;
+    for (Algorithm a : winograd_algorithms()) {
+      worst[j] = std::max(worst[j], check_cuda(problem, a, stream_, opt));
+      ++j;
+    }
+    check_cuda(problem, Algorithm::kFft, stream_, opt);
+  }
+  std::printf("WinogradSweep worst error: winograd %.3g, f2 %.3g, f4 %.3g\n", worst[0], worst[1],
+              worst[2]);
+}
+
+// mec::conv2d() on a CUDA context: the workspace is device memory that the
+// call allocates and frees; a workspace the device cannot hold is
+// kOutOfMemory (never an abort), and the context works afterwards.
+TEST_F(CudaAlgorithms, Conv2dConvenience) {
+  Context ctx;
+  ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+  Conv2dDesc huge;
+  std::string e;
+  ASSERT_TRUE(parse_shape("n262144h32w32c64k64r3s3p1", &huge, &e)) << e;
+  size_t free_bytes = 0, total_bytes = 0;
+  ASSERT_EQ(cudaMemGetInfo(&free_bytes, &total_bytes), cudaSuccess);
+  for (Algorithm a : {Algorithm::kIm2col, Algorithm::kMecA, Algorithm::kMecB}) {
+    std::unique_ptr<Conv2dPlan> plan;
+    ASSERT_EQ(Conv2dPlan::create(huge, a, ctx, &plan), Status::kSuccess) << last_error();
+    // The tensors are never read: the workspace is allocated first, and it
+    // exceeds the device (so the fake pointers below are never touched).
+    ASSERT_GT(plan->workspace_bytes(), total_bytes) << algorithm_name(a);
+    const float* fake = reinterpret_cast<const float*>(uintptr_t(4096));
+    const Status st = conv2d(huge, a, ctx, fake, fake, nullptr, const_cast<float*>(fake));
+    EXPECT_TRUE(st == Status::kOutOfMemory || st == Status::kInvalidArgument)
+        << algorithm_name(a) << ": " << status_string(st) << " " << last_error();
+    EXPECT_NE(std::string(last_error()).find("workspace"), std::string::npos) << last_error();
+  }
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+
+  // A normal call afterwards, against the reference.
+  Problem pr(ConvTester().batch(2).input(13, 11).channels(8, 12).kernel(3, 3).pad(1).desc(), true,
+             31);
+  const Conv2dDesc& d = pr.desc;
+  DeviceBuffer src(d.src_elems() * 4), w(d.weight_elems() * 4), bias(d.k * 4),
+      dst(d.dst_elems() * 4);
+  src.upload(pr.src.data());
+  w.upload(pr.weights.data());
+  bias.upload(pr.bias.data());
+  for (Algorithm a : {Algorithm::kMec, Algorithm::kFft, Algorithm::kWinograd, Algorithm::kDirect}) {
+    ASSERT_EQ(cudaMemset(dst.get(), 0xFF, d.dst_elems() * 4), cudaSuccess);
+    ASSERT_EQ(conv2d(d, a, ctx, src.get(), w.get(), bias.get(), dst.get()), Status::kSuccess)
+        << algorithm_name(a) << ": " << last_error();
+    // conv2d() has waited for the stream before returning.
+    std::vector<float> out(d.dst_elems());
+    ASSERT_EQ(cudaMemcpy(out.data(), dst.get(), out.size() * 4, cudaMemcpyDeviceToHost),
+              cudaSuccess);
+    EXPECT_LE(reference::max_rel_error(out.data(), pr.expected.data(), d.dst_elems()), tolerance(a))
+        << algorithm_name(a);
+  }
+}
+
 std::vector<NamedShape> paper_layers() {
   std::vector<NamedShape> shapes;
   std::string error;
@@ -230,7 +355,11 @@ void check_paper_layers(int64_t batch, cudaStream_t stream) {
     for (bool tf32 : {false, true}) {
       std::printf("%-5s n%-3lld %-4s", shape.name.c_str(), (long long)batch,
                   tf32 ? "tf32" : "fp32");
-      for (Algorithm a : cuda_algorithms()) {
+      std::vector<Algorithm> algorithms = cuda_algorithms();
+      if (winograd_applies(shape.desc)) {
+        for (Algorithm a : winograd_algorithms()) algorithms.push_back(a);
+      }
+      for (Algorithm a : algorithms) {
         if (tf32 && a == Algorithm::kDirect) continue;
         const double err = check_cuda(problem, a, stream, {.tf32 = tf32});
         std::printf("  %s %.2e", algorithm_name(a), err);
@@ -277,6 +406,82 @@ TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
 }
 
+// FFT with a kernel so large that the FFT plane (270 x 270) has more
+// positions than a grid's y dimension (65535): the gather/scatter launches
+// are split. Strided and dilated variants too.
+TEST_F(CudaAlgorithms, FftLargeKernel) {
+  const ConvTester cases[] = {
+      ConvTester().input(260, 260).channels(1, 2).kernel(130, 130),
+      ConvTester().batch(2).input(61, 67).channels(3, 5).kernel(20, 17).stride(3, 2).pad(2),
+      ConvTester().input(40, 40).channels(2, 3).kernel(5, 5).dilation(4, 3).stride(2, 3),
+  };
+  for (const ConvTester& tester : cases) {
+    Problem problem(tester.desc(), true, 77);
+    check_cuda(problem, Algorithm::kFft, stream_);
+    check_cuda(problem, Algorithm::kFft, stream_, {.packed = true});
+  }
+}
+
+// run() allocates no device memory: after a first run (which may load
+// kernel modules lazily), further runs leave the device's free memory as it
+// was. cuFFT's work area is in our workspace (cufftSetAutoAllocation(0)).
+TEST_F(CudaAlgorithms, RunAllocatesNothing) {
+  Problem pr(ConvTester().batch(3).input(30, 26).channels(16, 24).kernel(3, 3).pad(1).desc(), true,
+             13);
+  const Conv2dDesc& d = pr.desc;
+  Context ctx;
+  ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+  DeviceBuffer src(d.src_elems() * 4), w(d.weight_elems() * 4), dst(d.dst_elems() * 4);
+  src.upload(pr.src.data());
+  w.upload(pr.weights.data());
+  for (Algorithm a : {Algorithm::kFft, Algorithm::kWinogradF2, Algorithm::kWinogradF4,
+                      Algorithm::kMecA, Algorithm::kMecB, Algorithm::kIm2col}) {
+    for (bool packed : {false, true}) {
+      std::unique_ptr<Conv2dPlan> plan;
+      ASSERT_EQ(Conv2dPlan::create(d, a, ctx, &plan), Status::kSuccess) << last_error();
+      if (packed) {
+        ASSERT_EQ(plan->set_weights(w.get()), Status::kSuccess) << last_error();
+      }
+      DeviceBuffer ws(plan->workspace_bytes());
+      const float* weights = packed ? nullptr : w.get();
+      auto run = [&] {
+        EXPECT_EQ(plan->run(src.get(), weights, nullptr, dst.get(), ws.get<void>(),
+                            plan->workspace_bytes()),
+                  Status::kSuccess)
+            << last_error();
+        EXPECT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+      };
+      run();
+      size_t free_before = 0, free_after = 0, total = 0;
+      ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
+      for (int i = 0; i < 3; ++i) run();
+      ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
+      EXPECT_EQ(free_before, free_after) << algorithm_name(a) << (packed ? " packed" : "");
+    }
+  }
+}
+
+// kWinograd: the CPU's rule in strict fp32 (F(4x4) for cv9 at batch 1,
+// F(2x2) for cv12's 5x5 output), always F(2x2) with TF32 allowed.
+TEST_F(CudaAlgorithms, WinogradChoice) {
+  Context ctx;
+  ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+  Conv2dDesc cv9, cv12;
+  std::string e;
+  ASSERT_TRUE(parse_shape("n1h56w56c64k64r3s3", &cv9, &e)) << e;
+  ASSERT_TRUE(parse_shape("n1h7w7c512k512r3s3", &cv12, &e)) << e;
+  std::unique_ptr<Conv2dPlan> plan;
+  ASSERT_EQ(Conv2dPlan::create(cv9, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF4);
+  ASSERT_EQ(Conv2dPlan::create(cv12, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF2);
+  ctx.set_allow_tf32(true);
+  ASSERT_EQ(Conv2dPlan::create(cv9, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF2);
+  ASSERT_EQ(Conv2dPlan::create(cv9, Algorithm::kWinogradF4, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF4);
+}
+
 // Workspace sizes are the documented formulas (docs/cuda.md).
 TEST_F(CudaAlgorithms, WorkspaceFormulas) {
   Conv2dDesc d;
@@ -295,6 +500,32 @@ TEST_F(CudaAlgorithms, WorkspaceFormulas) {
   EXPECT_EQ(bytes(Algorithm::kIm2col), size_t(d.n * d.p() * d.q() * 9 * d.c) * 4);
   EXPECT_EQ(bytes(Algorithm::kMecA), lowered);
   EXPECT_EQ(bytes(Algorithm::kMecB), (lowered + 255) / 256 * 256 + pointers);
+  // Winograd (docs/cuda.md): U + V + M for one block of all T tiles here.
+  auto align = [](size_t b) { return (b + 255) / 256 * 256; };
+  for (int m : {2, 4}) {
+    const size_t a2 = size_t((m + 2) * (m + 2));
+    const size_t tiles = size_t(d.n * ((d.p() + m - 1) / m) * ((d.q() + m - 1) / m));
+    const size_t u = 4 * a2 * d.k * d.c, v = 4 * a2 * tiles * d.c, mm = 4 * a2 * tiles * d.k;
+    const Algorithm alg = m == 2 ? Algorithm::kWinogradF2 : Algorithm::kWinogradF4;
+    EXPECT_EQ(bytes(alg), align(u) + align(v) + mm);
+    std::unique_ptr<Conv2dPlan> plan;
+    ASSERT_EQ(Conv2dPlan::create(d, alg, ctx, &plan), Status::kSuccess);
+    DeviceBuffer w(d.weight_elems() * 4);
+    ASSERT_EQ(cudaMemset(w.get(), 0, d.weight_elems() * 4), cudaSuccess);
+    ASSERT_EQ(plan->set_weights(w.get()), Status::kSuccess) << last_error();
+    EXPECT_EQ(plan->persistent_bytes(), u);
+    EXPECT_EQ(plan->workspace_bytes(), align(v) + mm);
+  }
+  // FFT: the regions before cuFFT's work area (whose size cuFFT decides);
+  // after set_weights() the kernel spectra (8*F*k*c) move to plan memory.
+  std::unique_ptr<Conv2dPlan> fft;
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kFft, ctx, &fft), Status::kSuccess) << last_error();
+  const size_t before = fft->workspace_bytes();
+  DeviceBuffer w(d.weight_elems() * 4);
+  ASSERT_EQ(cudaMemset(w.get(), 0, d.weight_elems() * 4), cudaSuccess);
+  ASSERT_EQ(fft->set_weights(w.get()), Status::kSuccess) << last_error();
+  EXPECT_GT(fft->persistent_bytes(), 0u);
+  EXPECT_GE(before, fft->workspace_bytes() + fft->persistent_bytes());
 }
 
 TEST(CudaBadInput, Errors) {
@@ -312,8 +543,25 @@ TEST(CudaBadInput, Errors) {
   std::string e;
   ASSERT_TRUE(parse_shape("n2h9w9c4k8r3s3", &d, &e)) << e;
   std::unique_ptr<Conv2dPlan> plan;
-  EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kFft, ctx, &plan), Status::kUnsupported);
-  EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kWinograd, ctx, &plan), Status::kUnsupported);
+  EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kFft, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kWinograd, ctx, &plan), Status::kSuccess);
+  // FFT declines what the CPU's declines: stride product above 64, kernel
+  // extent above 1024 (here 1025 through dilation).
+  for (const char* shape : {"n1h200w200c1k1r1s1u65", "n1h2000w9c1k1r2s1dh1024"}) {
+    Conv2dDesc other;
+    ASSERT_TRUE(parse_shape(shape, &other, &e)) << e;
+    EXPECT_EQ(Conv2dPlan::create(other, Algorithm::kFft, ctx, &plan), Status::kUnsupported)
+        << shape;
+  }
+  for (const char* shape :
+       {"n2h9w9c4k8r5s5", "n2h9w9c4k8r3s3u2", "n2h9w9c4k8r3s3d2", "n1h9w9c4k8r3s1"}) {
+    Conv2dDesc other;
+    ASSERT_TRUE(parse_shape(shape, &other, &e)) << e;
+    for (Algorithm a : winograd_algorithms()) {
+      EXPECT_EQ(Conv2dPlan::create(other, a, ctx, &plan), Status::kUnsupported) << shape;
+      EXPECT_NE(std::string(last_error()).find("3x3"), std::string::npos) << last_error();
+    }
+  }
   Conv2dDesc bad = d;
   bad.stride_h = 0;
   EXPECT_EQ(Conv2dPlan::create(bad, Algorithm::kMec, ctx, &plan), Status::kInvalidArgument);

@@ -3,10 +3,14 @@
 // batch, a ulimit, a sanitizer's allocation cap) becomes kOutOfMemory
 // instead of std::bad_alloc or an abort. Pointers are checked before
 // anything is allocated, and nothing reads a tensor before the allocation
-// succeeded.
+// succeeded. A CUDA context's workspace is device memory instead
+// (common/device_memory.h: cudaMalloc, kOutOfMemory when the device refuses);
+// the call then waits for the context's stream before freeing it, so the
+// convenience path synchronises where Conv2dPlan::run() does not.
 #include <memory>
 #include <new>
 
+#include "common/device_memory.h"
 #include "common/status_detail.h"
 #include "mec/conv.h"
 
@@ -30,6 +34,16 @@ Status conv2d(const Conv2dDesc& desc, Algorithm algorithm, const Context& contex
   Status st = Conv2dPlan::create(desc, algorithm, context, &plan);
   if (st != Status::kSuccess) return st;
   const size_t bytes = plan->workspace_bytes();
+  if (context.device() == Device::kCuda) {
+    void* device_workspace = nullptr;
+    if (bytes > 0) {
+      st = detail::device_allocate(context, bytes, &device_workspace);
+      if (st != Status::kSuccess) return st;
+    }
+    st = plan->run(src, weights, bias, dst, device_workspace, bytes);
+    const Status released = detail::device_release(context, device_workspace);
+    return st != Status::kSuccess ? st : released;
+  }
   std::unique_ptr<void, WorkspaceDeleter> workspace;
   if (bytes > 0) {
     workspace.reset(::operator new(bytes, kWorkspaceAlignment, std::nothrow));

@@ -34,17 +34,22 @@ if(MEC_HAVE_CUDA)
   target_sources(mec PRIVATE
     src/cuda/cuda_context.cc
     src/cuda/cuda_plans.cc
+    src/cuda/device_memory.cc
     src/cuda/direct.cc
     src/cuda/gemm.cc
     src/cuda/im2col.cc
     src/cuda/kernels.cu
     src/cuda/mec.cc
     src/cuda/mec_gemm.cu
+    src/cuda/winograd.cc
+    src/cuda/winograd_kernels.cu
+    src/cuda/fft.cc
+    src/cuda/fft_kernels.cu
   )
   target_compile_definitions(mec PUBLIC MEC_HAVE_CUDA=1)
   target_compile_options(mec PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra --expt-relaxed-constexpr>)
-  target_link_libraries(mec PRIVATE CUDA::cudart CUDA::cublas)
+  target_link_libraries(mec PRIVATE CUDA::cudart CUDA::cublas CUDA::cufft)
 else()
   message(STATUS "mec: CUDA backend OFF (MEC_ENABLE_CUDA=${MEC_ENABLE_CUDA}, CUDA compiler: ${CMAKE_CUDA_COMPILER})")
   target_sources(mec PRIVATE src/common/no_cuda.cc)

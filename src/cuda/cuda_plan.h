@@ -9,6 +9,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "common/plan_impl.h"
@@ -48,6 +49,7 @@ class CudaPlan : public detail::PlanImpl {
   Status prepare_weights(const float* weights, float* scratch, DeviceWeights* out) const;
 
   cudaStream_t stream() const { return resources_->stream; }
+  int device() const { return resources_->device; }
   cublasHandle_t cublas() const { return resources_->cublas; }
   bool tf32() const { return tf32_; }
   const Geometry& geom() const { return geom_; }
@@ -58,6 +60,15 @@ class CudaPlan : public detail::PlanImpl {
   Geometry geom_;
   float* device_weights_ = nullptr;
 };
+
+// Bytes of tile buffers per block for FFT and Winograd: `default_mib` MiB,
+// or MEC_CUDA_BLOCK_MIB from the environment at plan creation (a switch for
+// measuring the block size, like MEC_CUDA_GEMM).
+inline int64_t tile_block_bytes(int64_t default_mib) {
+  const char* e = std::getenv("MEC_CUDA_BLOCK_MIB");
+  const int64_t mib = e != nullptr ? std::atoll(e) : 0;
+  return (mib > 0 && mib < (int64_t(1) << 20) ? mib : default_mib) << 20;
+}
 
 // Rounds a byte count up to a multiple of 256 (cudaMalloc's alignment), so
 // that every region of a workspace starts 256-byte aligned.

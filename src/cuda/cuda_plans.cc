@@ -87,11 +87,11 @@ Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& c
       return create_mec(desc, algorithm == Algorithm::kAuto ? Algorithm::kMec : algorithm, context,
                         impl);
     case Algorithm::kFft:
+      return create_fft(desc, context, impl);
     case Algorithm::kWinograd:
     case Algorithm::kWinogradF2:
     case Algorithm::kWinogradF4:
-      return fail(Status::kUnsupported, "algorithm %s is not implemented on CUDA yet",
-                  algorithm_name(algorithm));
+      return create_winograd(desc, algorithm, context, impl);
   }
   return fail(Status::kInvalidArgument, "algorithm is not an Algorithm value");
 }

@@ -20,6 +20,11 @@ Status create_im2col(const Conv2dDesc& desc, const Context& context,
 // algorithm is kMec, kMecA or kMecB.
 Status create_mec(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                   std::unique_ptr<detail::PlanImpl>* impl);
+// algorithm is kWinograd, kWinogradF2 or kWinogradF4.
+Status create_winograd(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+                       std::unique_ptr<detail::PlanImpl>* impl);
+Status create_fft(const Conv2dDesc& desc, const Context& context,
+                  std::unique_ptr<detail::PlanImpl>* impl);
 
 }  // namespace cuda
 }  // namespace mec

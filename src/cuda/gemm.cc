@@ -25,13 +25,20 @@ bool gemm_fits(const GemmShape& s, int64_t batch) {
 Status gemm_strided_batched(cublasHandle_t handle, bool tf32, const GemmShape& s, const float* w,
                             const float* a, int64_t stride_a, float beta, float* c,
                             int64_t stride_c, int64_t batch) {
+  return gemm_strided_batched(handle, tf32, s, w, 0, a, stride_a, beta, c, stride_c, batch);
+}
+
+Status gemm_strided_batched(cublasHandle_t handle, bool tf32, const GemmShape& s, const float* w,
+                            int64_t stride_w, const float* a, int64_t stride_a, float beta,
+                            float* c, int64_t stride_c, int64_t batch) {
   const float alpha = 1.0f;
-  return cublas_check(cublasGemmStridedBatchedEx(
-                          handle, s.w_transposed ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N,
-                          int(s.kg), int(s.rows), int(s.depth), &alpha, w, CUDA_R_32F, int(s.ldw),
-                          0, a, CUDA_R_32F, int(s.lda), stride_a, &beta, c, CUDA_R_32F, int(s.ldc),
-                          stride_c, int(batch), compute_type(tf32), CUBLAS_GEMM_DEFAULT),
-                      "cublasGemmStridedBatchedEx");
+  return cublas_check(
+      cublasGemmStridedBatchedEx(handle, s.w_transposed ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N,
+                                 int(s.kg), int(s.rows), int(s.depth), &alpha, w, CUDA_R_32F,
+                                 int(s.ldw), stride_w, a, CUDA_R_32F, int(s.lda), stride_a, &beta,
+                                 c, CUDA_R_32F, int(s.ldc), stride_c, int(batch),
+                                 compute_type(tf32), CUBLAS_GEMM_DEFAULT),
+      "cublasGemmStridedBatchedEx");
 }
 
 Status gemm_batched(cublasHandle_t handle, bool tf32, const GemmShape& s, const float* const* w,

@@ -32,6 +32,12 @@ Status gemm_strided_batched(cublasHandle_t handle, bool tf32, const GemmShape& s
                             const float* w, const float* a, int64_t stride_a, float beta, float* c,
                             int64_t stride_c, int64_t batch);
 
+// The same with weights that advance too, by stride_w floats per product
+// (Winograd's a*a*groups products, each with its own transformed kernel).
+Status gemm_strided_batched(cublasHandle_t handle, bool tf32, const GemmShape& shape,
+                            const float* w, int64_t stride_w, const float* a, int64_t stride_a,
+                            float beta, float* c, int64_t stride_c, int64_t batch);
+
 // `batch` products through device arrays of pointers.
 Status gemm_batched(cublasHandle_t handle, bool tf32, const GemmShape& shape, const float* const* w,
                     const float* const* a, float beta, float* const* c, int64_t batch);
