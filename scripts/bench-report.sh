@@ -30,6 +30,10 @@ OMP_NUM_THREADS=1 "$bench" --suite ks_sweep --algo mec,im2col --batch 1 --thread
   --reps "$reps" --json "$out/ks_sweep.json" > "$out/ks_sweep.txt"
 echo "(table in $out/ks_sweep.txt)"
 
-python3 scripts/report.py --build "${BUILD:-build}" --paper "$out/paper_b1_t1.json" \
+# Debian's python3 has python3-matplotlib (scripts/install-deps.sh); prefer it
+# over another python3 earlier on the PATH.
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+"$python" scripts/report.py --build "${BUILD:-build}" --paper "$out/paper_b1_t1.json" \
   --paper "$out/paper_b32_t$cores.json" --ks "$out/ks_sweep.json" --out "$out"
 echo "report: $out/report.md, plots $out/workspace.png $out/runtime.png $out/ks.png"
