@@ -21,6 +21,7 @@
 
 #include "common/checked.h"
 #include "common/status_detail.h"
+#include "common/winograd_rule.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/gemm.h"
 #include "cpu/multiversion.h"
@@ -309,27 +310,8 @@ Status make_plan(const Conv2dDesc& d, Algorithm algorithm, const Context& contex
 
 Status create_winograd(const Conv2dDesc& d, Algorithm algorithm, const Context& context,
                        std::unique_ptr<detail::PlanImpl>* impl) {
-  if (d.r != 3 || d.s != 3 || d.stride_h != 1 || d.stride_w != 1 || d.dilation_h != 1 ||
-      d.dilation_w != 1) {
-    return fail(Status::kUnsupported,
-                "winograd supports only 3x3 kernels with stride 1 and dilation 1 (got %lldx%lld, "
-                "stride %lldx%lld, dilation %lldx%lld)",
-                (long long)d.r, (long long)d.s, (long long)d.stride_h, (long long)d.stride_w,
-                (long long)d.dilation_h, (long long)d.dilation_w);
-  }
-  if (algorithm == Algorithm::kWinograd) {
-    // The variant with less GEMM work over the padded tile grid. F(4x4) does
-    // 36 products per 16 outputs, F(2x2) 16 per 4, but F(4x4) wastes more on
-    // outputs that are not a multiple of 4, and with few tiles each of the
-    // a*a GEMMs is bound by reading its cg x kg transformed kernel (F(4x4)'s
-    // are 2.25x larger): below kMinTiles rows a GEMM costs as if it had
-    // kMinTiles. Accuracy: F(4x4)'s error is ~10x F(2x2)'s but still within
-    // 2e-5 of max|dst| on every layer we measured (docs/algorithms.md).
-    const int64_t p = d.p(), q = d.q();
-    const int64_t f2 = 16 * std::max(kMinTiles, d.n * ((p + 1) / 2) * ((q + 1) / 2));
-    const int64_t f4 = 36 * std::max(kMinTiles, d.n * ((p + 3) / 4) * ((q + 3) / 4));
-    algorithm = f4 <= f2 ? Algorithm::kWinogradF4 : Algorithm::kWinogradF2;
-  }
+  if (Status st = detail::check_winograd_shape(d); st != Status::kSuccess) return st;
+  if (algorithm == Algorithm::kWinograd) algorithm = detail::choose_winograd_variant(d, kMinTiles);
   if (algorithm == Algorithm::kWinogradF4) {
     return make_plan<WinogradF4>(d, algorithm, context, impl);
   }

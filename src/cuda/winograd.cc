@@ -20,6 +20,7 @@
 #include <climits>
 
 #include "common/checked.h"
+#include "common/winograd_rule.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_plan.h"
 #include "cuda/cuda_plans.h"
@@ -113,14 +114,7 @@ class WinogradPlan : public CudaPlan {
 
 Status create_winograd(const Conv2dDesc& d, Algorithm algorithm, const Context& context,
                        std::unique_ptr<detail::PlanImpl>* impl) {
-  if (d.r != 3 || d.s != 3 || d.stride_h != 1 || d.stride_w != 1 || d.dilation_h != 1 ||
-      d.dilation_w != 1) {
-    return fail(Status::kUnsupported,
-                "winograd supports only 3x3 kernels with stride 1 and dilation 1 (got %lldx%lld, "
-                "stride %lldx%lld, dilation %lldx%lld)",
-                (long long)d.r, (long long)d.s, (long long)d.stride_h, (long long)d.stride_w,
-                (long long)d.dilation_h, (long long)d.dilation_w);
-  }
+  if (Status st = detail::check_winograd_shape(d); st != Status::kSuccess) return st;
   const int64_t p = d.p(), q = d.q();
   if (algorithm == Algorithm::kWinograd && context.allow_tf32()) {
     // TF32 operands (10-bit mantissas) times F(4x4)'s transforms (factors up
@@ -129,12 +123,7 @@ Status create_winograd(const Conv2dDesc& d, Algorithm algorithm, const Context& 
     // explicitly still runs in TF32 (tolerance in tests/conv_tester.h).
     algorithm = Algorithm::kWinogradF2;
   }
-  if (algorithm == Algorithm::kWinograd) {
-    // The CPU's rule (src/cpu/winograd.cc).
-    const int64_t f2 = 16 * std::max(kMinTiles, d.n * ((p + 1) / 2) * ((q + 1) / 2));
-    const int64_t f4 = 36 * std::max(kMinTiles, d.n * ((p + 3) / 4) * ((q + 3) / 4));
-    algorithm = f4 <= f2 ? Algorithm::kWinogradF4 : Algorithm::kWinogradF2;
-  }
+  if (algorithm == Algorithm::kWinograd) algorithm = detail::choose_winograd_variant(d, kMinTiles);
   const int m = algorithm == Algorithm::kWinogradF4 ? 4 : 2;
   const int64_t a = m + 2, tiles_h = (p + m - 1) / m, tiles_w = (q + m - 1) / m;
   int64_t total, per_tile, u_bytes, bytes;
