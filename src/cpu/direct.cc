@@ -22,9 +22,9 @@
 #include <algorithm>
 
 #include "common/status_detail.h"
+#include "common/weight_strides.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/multiversion.h"
-#include "cpu/weight_strides.h"
 
 namespace mec {
 namespace cpu {

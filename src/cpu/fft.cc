@@ -38,11 +38,11 @@
 
 #include "common/checked.h"
 #include "common/status_detail.h"
+#include "common/weight_strides.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/fft_tiling.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
-#include "cpu/weight_strides.h"
 
 namespace mec {
 namespace cpu {

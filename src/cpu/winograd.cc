@@ -21,12 +21,12 @@
 
 #include "common/checked.h"
 #include "common/status_detail.h"
+#include "common/weight_strides.h"
 #include "common/winograd_rule.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/gemm.h"
 #include "cpu/multiversion.h"
 #include "cpu/parallel.h"
-#include "cpu/weight_strides.h"
 #include "cpu/winograd_transforms.h"
 
 namespace mec {

@@ -216,7 +216,7 @@ class FftPlan : public CudaPlan {
 
   // W[f][ko][ci] (scaled by 1/(nh*nw)) from the weights, through `real`.
   Status transform_kernels(const float* weights, float* real, float* w, void* work) const {
-    MEC_TRY(cuda_check(fft_gather_kernels(geom(), b_, kernel_strides(desc()),
+    MEC_TRY(cuda_check(fft_gather_kernels(geom(), b_, weight_strides(desc()),
                                           1.0f / float(b_.nh * b_.nw), weights, real, stream()),
                        "FFT kernel gather"));
     return exec(

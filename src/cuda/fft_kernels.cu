@@ -66,7 +66,7 @@ __global__ void gather_inputs_kernel(Geometry g, FftBlock b, const float* __rest
 
 // rows: (pos = blockIdx.y < nh*nw, ko < k); channels ci' < cge.
 template <typename I>
-__global__ void gather_kernels_kernel(Geometry g, FftBlock b, KernelStrides ws, float scale,
+__global__ void gather_kernels_kernel(Geometry g, FftBlock b, WeightStrides ws, float scale,
                                       const float* __restrict__ w, float* __restrict__ real,
                                       int pos0) {
   const I ko = I(blockIdx.x) * blockDim.y + threadIdx.y, pos = I(blockIdx.y) + pos0;
@@ -134,7 +134,7 @@ cudaError_t fft_gather_inputs(const Geometry& g, const FftBlock& b, const float*
   return cudaGetLastError();
 }
 
-cudaError_t fft_gather_kernels(const Geometry& g, const FftBlock& b, const KernelStrides& ws,
+cudaError_t fft_gather_kernels(const Geometry& g, const FftBlock& b, const WeightStrides& ws,
                                float scale, const float* weights, float* real,
                                cudaStream_t stream) {
   const int lanes = lanes_for(b.cge);

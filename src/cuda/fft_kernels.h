@@ -43,7 +43,7 @@ cudaError_t fft_gather_inputs(const Geometry& g, const FftBlock& b, const float*
                               cudaStream_t stream);
 // real[y][x][ko][ci'] = the (dilated, phase-split) kernel ko, ci' scaled by
 // `scale`, zero elsewhere in the nh x nw plane; ci' < cge.
-cudaError_t fft_gather_kernels(const Geometry& g, const FftBlock& b, const KernelStrides& ws,
+cudaError_t fft_gather_kernels(const Geometry& g, const FftBlock& b, const WeightStrides& ws,
                                float scale, const float* weights, float* real, cudaStream_t stream);
 // dst = real[y][x][t][ko] at the stride-1 outputs the tile covers that the
 // stride keeps (+ bias).

@@ -71,7 +71,7 @@ class WinogradPlan : public CudaPlan {
       MEC_TRY(cuda_check(cudaMalloc(&u_, size_t(4 * u_floats())),
                          "cudaMalloc of the plan's transformed kernels"));
     }
-    MEC_TRY(cuda_check(winograd_kernels(geom(), m_, kernel_strides(desc()), weights, u_, stream()),
+    MEC_TRY(cuda_check(winograd_kernels(geom(), m_, weight_strides(desc()), weights, u_, stream()),
                        "Winograd kernel transform"));
     return cuda_check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize after set_weights");
   }
@@ -84,7 +84,7 @@ class WinogradPlan : public CudaPlan {
     if (u == nullptr) {
       float* scratch = reinterpret_cast<float*>(workspace);
       MEC_TRY(
-          cuda_check(winograd_kernels(g, m_, kernel_strides(desc()), weights, scratch, stream()),
+          cuda_check(winograd_kernels(g, m_, weight_strides(desc()), weights, scratch, stream()),
                      "Winograd kernel transform"));
       u = scratch;
     }

@@ -87,7 +87,7 @@ struct F<4> {
 
 // U[xi][g][ci][ko] for every (g, ci, ko); ko is the fastest index.
 template <int M, typename I>
-__global__ void kernels_kernel(Geometry geo, KernelStrides ws, const float* __restrict__ w,
+__global__ void kernels_kernel(Geometry geo, WeightStrides ws, const float* __restrict__ w,
                                float* __restrict__ u, I total) {
   constexpr int kA = F<M>::kA;
   const I kg = I(geo.kg), cg = I(geo.cg), k = I(geo.k);
@@ -178,19 +178,6 @@ __global__ void outputs_kernel(Geometry geo, WinogradTiles tl, const float* __re
 
 }  // namespace
 
-KernelStrides kernel_strides(const Conv2dDesc& d) {
-  const int64_t cg = d.c / d.groups;
-  switch (d.filter_layout) {
-    case FilterLayout::kOHWI:
-      return {d.r * d.s * cg, d.s * cg, cg, 1};
-    case FilterLayout::kOIHW:
-      return {cg * d.r * d.s, d.s, 1, d.r * d.s};
-    case FilterLayout::kHWIO:
-      break;
-  }
-  return {1, d.s * cg * d.k, cg * d.k, d.k};
-}
-
 // The 32-bit variants need every flattened index (and every V/M/U offset)
 // below 2^31; `span` is the largest.
 #define MEC_WINOGRAD_LAUNCH(kernel, work, span, ...)                                             \
@@ -207,7 +194,7 @@ KernelStrides kernel_strides(const Conv2dDesc& d) {
     }                                                                                            \
   } while (0)
 
-cudaError_t winograd_kernels(const Geometry& g, int m, const KernelStrides& ws,
+cudaError_t winograd_kernels(const Geometry& g, int m, const WeightStrides& ws,
                              const float* weights, float* u, cudaStream_t stream) {
   const int64_t a = m + 2, work = g.k * g.cg;
   if (work == 0) return cudaSuccess;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "common/weight_strides.h"
 #include "cuda/kernels.h"
 
 namespace mec {
@@ -25,13 +26,7 @@ struct WinogradTiles {
   int64_t t0, count;         // this block: tiles t0 .. t0 + count of all images
 };
 
-// Element strides of the weights along (k, r, s, c-in-group), any layout.
-struct KernelStrides {
-  int64_t k, r, s, c;
-};
-KernelStrides kernel_strides(const Conv2dDesc& d);
-
-cudaError_t winograd_kernels(const Geometry& g, int m, const KernelStrides& ws,
+cudaError_t winograd_kernels(const Geometry& g, int m, const WeightStrides& ws,
                              const float* weights, float* u, cudaStream_t stream);
 cudaError_t winograd_inputs(const Geometry& g, const WinogradTiles& t, const float* src, float* v,
                             cudaStream_t stream);

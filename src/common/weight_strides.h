@@ -1,6 +1,7 @@
 // Internal: element strides of a filter tensor along (k, r, s, c_in_group)
-// for each FilterLayout, so that direct, FFT and Winograd read the weights
-// in place, whatever their layout, without a repacking buffer.
+// for each FilterLayout, so that direct, FFT and Winograd (CPU and CUDA)
+// read the weights in place, whatever their layout, without a repacking
+// buffer.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,6 @@
 #include "mec/conv.h"
 
 namespace mec {
-namespace cpu {
 
 struct WeightStrides {
   int64_t k, r, s, c;
@@ -27,5 +27,4 @@ inline WeightStrides weight_strides(const Conv2dDesc& d) {
   return {1, d.s * cg * d.k, cg * d.k, d.k};
 }
 
-}  // namespace cpu
 }  // namespace mec
