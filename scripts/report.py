@@ -43,7 +43,8 @@ INDIRECT = ["im2col", "fft", "winograd", "winograd_f2", "winograd_f4"]
 PEERS = ["onednn", "xnnpack"]
 # One colour per algorithm in every plot.
 COLORS = {"mec": "C0", "im2col": "C1", "fft": "C2", "winograd": "C3", "direct": "C4",
-          "auto": "C5", "winograd_f2": "C6", "winograd_f4": "C7", "mec_a": "C8", "mec_b": "C9"}
+          "auto": "C5", "winograd_f2": "C6", "winograd_f4": "C7", "mec_a": "C8", "mec_b": "C9",
+          "onednn": "0.25", "xnnpack": "0.6"}
 
 
 def parse_shape(text):
