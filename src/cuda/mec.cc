@@ -24,6 +24,7 @@
 // H100 (docs/cuda.md). kMec: where the kernel applies, B (for q <= T it
 // beat A at batch 32, and above T B over cuBLAS beats A); otherwise A when
 // q <= T and |O| <= |L|, else B.
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -43,7 +44,16 @@ class MecPlan : public CudaPlan {
   MecPlan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
           int64_t lowered_floats, bool fused)
       : CudaPlan(desc, algorithm, context), lowered_floats_(lowered_floats), fused_(fused) {
-    if (fused_) config_ = mec_gemm_config(geom(), context.cuda_resources()->multiprocessors);
+    if (!fused_) return;
+    // MEC_CUDA_TILE=MxN forces a tile shape (benchmarking, tests).
+    int force_m = 0, force_n = 0;
+    const char* tile = std::getenv("MEC_CUDA_TILE");
+    if (tile != nullptr && std::sscanf(tile, "%dx%d", &force_m, &force_n) == 2 &&
+        !((force_m == 32 || force_m == 64 || force_m == 128) &&
+          (force_n == 64 || force_n == 128))) {
+      force_m = force_n = 0;
+    }
+    config_ = mec_gemm_config(geom(), context.cuda_resources()->multiprocessors, force_m, force_n);
   }
 
   size_t workspace_bytes() const override { return size_t(layout().total); }

@@ -19,13 +19,17 @@ namespace cuda {
 
 // How one shape is launched: chosen once per plan.
 struct MecGemmConfig {
+  int block_m = 128;        // rows per block (32, 64 or 128)
   int block_n = 128;        // columns of k per block (64 or 128)
   int splits = 1;           // K split over blocks (> 1: dst is zeroed and summed atomically)
   int64_t split_depth = 0;  // depth per split, a multiple of 8
 };
 
-// A config that fills `sms` multiprocessors for the geometry.
-MecGemmConfig mec_gemm_config(const Geometry& g, int sms);
+// The tile shape (of 128x128, 128x64, 64x128, 64x64, 32x128, 32x64) with
+// the least estimated time on `sms` multiprocessors, K split to fill them;
+// force_m > 0 takes the force_m x force_n tile instead (a benchmarking
+// switch: MEC_CUDA_TILE=MxN at plan creation).
+MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0);
 
 // dst = windows of L times the HWIO weights (+ bias, may be null).
 cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& config, const float* lowered,
