@@ -1,6 +1,7 @@
 // MEC Solution B's GEMM as one kernel (see mec_gemm.h). A classic FFMA
-// SGEMM tile: 256 threads compute a 128 x BN block of dst, each an 8 x BN/16
-// sub-block held in registers, over K in steps of 8 staged through two
+// SGEMM tile: 256 threads compute a BM x BN block of dst (BM = 128, 64 or
+// 32; BN = 128 or 64), each a BM/16 x BN/16 sub-block held in registers,
+// over K in steps of 1024/BM (one 4-float A load per thread) staged through two
 // shared-memory buffers (the next step's global loads are in registers
 // while the current step is multiplied, one barrier per step). The only
 // non-GEMM part is the A loader: thread row m = (n, y, x) reads from
@@ -9,7 +10,6 @@
 // blocks and add into a zeroed dst with atomicAdd (fp32 sums in another
 // order; still fp32 arithmetic throughout).
 #include <algorithm>
-#include <cmath>
 
 #include "cuda/mec_gemm.h"
 
@@ -191,35 +191,18 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms) {
 
 MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force_n) {
   if (force_m > 0) return split_for(g, force_m, force_n, sms);
-  // Estimated cycles: waves of two blocks per SM, each block's FFMAs at a
-  // rate that drops with the per-thread tile (more shared-memory loads per
-  // FMA), a fixed cost per block, and the atomic adds of a split K.
-  struct Shape {
-    int m, n;
-    double rate;
-  };
-  const Shape shapes[] = {{128, 128, 1.0}, {128, 64, 0.85}, {64, 128, 0.85},
-                          {64, 64, 0.7},   {32, 128, 0.6},  {32, 64, 0.5}};
-  const double rows = double(g.n * g.p * g.q), cols = double(g.k);
-  MecGemmConfig best;
-  double best_cost = 0;
-  for (const Shape& sh : shapes) {
-    if (sh.n == 128 && g.k <= 64) continue;
-    const MecGemmConfig c = split_for(g, sh.m, sh.n, sms);
-    const double blocks = std::ceil(rows / sh.m) * std::ceil(cols / sh.n) * c.splits;
-    const double waves = std::ceil(blocks / (2.0 * sms));
-    double cost = waves * (double(sh.m) * sh.n * double(c.split_depth) / (64 * sh.rate) + 1500);
-    if (c.splits > 1) cost += 2000 + c.splits * rows * cols / 128;
-    if (best_cost == 0 || cost < best_cost) {
-      best = c;
-      best_cost = cost;
-    }
-  }
-  return best;
+  // Run 6 (docs/cuda.md): at batch 1 the 64 x 64 tile was the fastest or
+  // within 10% of it on every paper layer, 32 x 64 where a 64-row tile is
+  // mostly empty; the 128-row tiles stay where the product is large (run 4's
+  // batch-32 numbers).
+  const int64_t rows = g.n * g.p * g.q;
+  if (rows >= kSmallRows) return split_for(g, 128, g.k <= 64 ? 64 : 128, sms);
+  return split_for(g, rows <= 32 ? 32 : 64, 64, sms);
 }
 
 cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* lowered,
-                     const float* weights, const float* bias, float* dst, cudaStream_t stream) {
+                     const float* weights, const float* bias, float* dst, cudaStream_t stream,
+                     bool dst_zeroed) {
   Args a;
   a.lowered = lowered;
   a.weights = weights;
@@ -234,7 +217,7 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
   a.ystep = g.stride_h * g.s * g.c;
   a.split_depth = int(c.split_depth);
   a.atomic = c.splits > 1;
-  if (a.atomic) {
+  if (a.atomic && !dst_zeroed) {
     const cudaError_t e = cudaMemsetAsync(dst, 0, size_t(a.m) * size_t(a.n) * 4, stream);
     if (e != cudaSuccess) return e;
   }
@@ -249,14 +232,8 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
     case 128064:
       launch<128, 64>(a, vec, grid, stream);
       break;
-    case 64128:
-      launch<64, 128>(a, vec, grid, stream);
-      break;
     case 64064:
       launch<64, 64>(a, vec, grid, stream);
-      break;
-    case 32128:
-      launch<32, 128>(a, vec, grid, stream);
       break;
     case 32064:
       launch<32, 64>(a, vec, grid, stream);
