@@ -11,6 +11,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "common/shape_string.h"
@@ -202,6 +203,31 @@ TEST_F(CudaAlgorithms, AwkwardShapes) {
       }
       check_winograd(problem, stream_);
       check_winograd(problem, stream_, {.packed = true});
+    }
+  }
+}
+
+// Every tile shape of our MEC GEMM kernel (forced with MEC_CUDA_TILE at
+// plan creation), with and without a split K, vector (c % 4 == 0) and
+// scalar A loads, K not a multiple of the tile's K step, bias, packed.
+TEST_F(CudaAlgorithms, MecGemmTiles) {
+  const ConvTester cases[] = {
+      ConvTester().input(23, 19).channels(3, 70).kernel(5, 4).pad(1, 2, 0, 1).stride(2, 1),
+      ConvTester().batch(2).input(9, 11).channels(36, 130).kernel(3, 3).pad(1),
+      ConvTester().batch(4).input(40, 40).channels(4, 66).kernel(3, 3),  // no split
+      ConvTester().input(5, 5).channels(520, 33).kernel(3, 3).pad(1),    // deep, few rows
+  };
+  const char* tiles[] = {"128x128", "128x64", "64x64", "32x64"};
+  for (const ConvTester& tester : cases) {
+    Problem problem(tester.desc(), true, 17);
+    for (const char* tile : tiles) {
+      ASSERT_EQ(setenv("MEC_CUDA_TILE", tile, 1), 0);
+      const double err = check_cuda(problem, Algorithm::kMecB, stream_, {.mec_threshold = 100000});
+      const double packed_err =
+          check_cuda(problem, Algorithm::kMecB, stream_, {.packed = true, .mec_threshold = 100000});
+      unsetenv("MEC_CUDA_TILE");
+      EXPECT_LE(std::max(err, packed_err), tolerance(Algorithm::kMecB, false))
+          << tile << " on " << describe(problem.desc);
     }
   }
 }

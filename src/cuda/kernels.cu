@@ -66,7 +66,8 @@ struct Vec<4> {
 
 template <typename I, int V>
 __global__ void mec_lower_kernel(Geometry g, const float* __restrict__ src,
-                                 float* __restrict__ lowered, I total) {
+                                 float* __restrict__ lowered, I total, float* __restrict__ zero,
+                                 I zero_total) {
   using S = std::make_signed_t<I>;
   using T = typename Vec<V>::T;
   const I cgv = I(g.cg / V), s = I(g.s), hp = I(g.hp), q = I(g.q), n = I(g.n);
@@ -90,6 +91,7 @@ __global__ void mec_lower_kernel(Geometry g, const float* __restrict__ src,
     }
     reinterpret_cast<T*>(lowered)[e] = v;
   }
+  MEC_GRID_LOOP(I, e, zero_total) { zero[e] = 0.0f; }
 }
 
 template <typename I, int V>
@@ -236,9 +238,10 @@ void launch_indexed(int64_t largest, Args... args) {
 
 template <typename I, int V>
 struct MecLower {
-  static void go(const Geometry& g, const float* src, float* lowered, int64_t total,
-                 cudaStream_t stream) {
-    mec_lower_kernel<I, V><<<blocks_for(total), kThreads, 0, stream>>>(g, src, lowered, I(total));
+  static void go(const Geometry& g, const float* src, float* lowered, int64_t total, float* zero,
+                 int64_t zero_total, cudaStream_t stream) {
+    mec_lower_kernel<I, V><<<blocks_for(std::max(total, zero_total)), kThreads, 0, stream>>>(
+        g, src, lowered, I(total), zero, I(zero_total));
   }
 };
 template <typename I, int V>
@@ -266,13 +269,14 @@ struct Reorder {
 
 }  // namespace
 
-cudaError_t mec_lower(const Geometry& g, const float* src, float* lowered, cudaStream_t stream) {
+cudaError_t mec_lower(const Geometry& g, const float* src, float* lowered, cudaStream_t stream,
+                      float* zero, int64_t zero_floats) {
   const int64_t elems = g.groups * g.n * g.q * g.hp * g.s * g.cg;
-  const int64_t largest = std::max(elems, g.n * g.h * g.w * g.c);
+  const int64_t largest = std::max({elems, g.n * g.h * g.w * g.c, zero_floats});
   if (g.cg % 4 == 0 && aligned16(src) && aligned16(lowered)) {
-    launch_indexed<MecLower, 4>(largest, g, src, lowered, elems / 4, stream);
+    launch_indexed<MecLower, 4>(largest, g, src, lowered, elems / 4, zero, zero_floats, stream);
   } else {
-    launch_indexed<MecLower, 1>(largest, g, src, lowered, elems, stream);
+    launch_indexed<MecLower, 1>(largest, g, src, lowered, elems, zero, zero_floats, stream);
   }
   return cudaGetLastError();
 }

@@ -22,7 +22,11 @@ Geometry geometry(const Conv2dDesc& d);
 
 // MEC lowering: L[g][n][x][yy][j][ci] = padded src (see src/cpu/mec.cc).
 // 16-byte loads and stores when cg % 4 == 0 and both pointers are aligned.
-cudaError_t mec_lower(const Geometry& g, const float* src, float* lowered, cudaStream_t stream);
+// Also zeroes zero[0, zero_floats) in the same launch (the target of the
+// MEC GEMM kernel's split-K atomics: one launch fewer than a memset); zero
+// must not overlap src or lowered.
+cudaError_t mec_lower(const Geometry& g, const float* src, float* lowered, cudaStream_t stream,
+                      float* zero = nullptr, int64_t zero_floats = 0);
 
 // im2col lowering: per group, one row of r*s*cg values per output pixel.
 cudaError_t im2col_lower(const Geometry& g, const float* src, float* lowered, cudaStream_t stream);

@@ -20,10 +20,12 @@
 // (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS:
 // a switch for benchmarking the two side by side.)
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
-// (Context::mec_threshold); above T cuBLAS's batched GEMM was faster on the
+// (Context::mec_threshold), or few (n*p*q < kSmallRows: batch 1 of the
+// small layers, run 6); elsewhere cuBLAS's batched GEMM was faster on the
 // H100 (docs/cuda.md). kMec: where the kernel applies, B (for q <= T it
 // beat A at batch 32, and above T B over cuBLAS beats A); otherwise A when
 // q <= T and |O| <= |L|, else B.
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -43,7 +45,16 @@ class MecPlan : public CudaPlan {
   MecPlan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
           int64_t lowered_floats, bool fused)
       : CudaPlan(desc, algorithm, context), lowered_floats_(lowered_floats), fused_(fused) {
-    if (fused_) config_ = mec_gemm_config(geom(), context.cuda_resources()->multiprocessors);
+    if (!fused_) return;
+    // MEC_CUDA_TILE=MxN forces a tile shape (benchmarking, tests).
+    int force_m = 0, force_n = 0;
+    const char* tile = std::getenv("MEC_CUDA_TILE");
+    if (tile != nullptr && std::sscanf(tile, "%dx%d", &force_m, &force_n) == 2 &&
+        !((force_m == 128 && force_n == 128) ||
+          ((force_m == 32 || force_m == 64 || force_m == 128) && force_n == 64))) {
+      force_m = force_n = 0;
+    }
+    config_ = mec_gemm_config(geom(), context.cuda_resources()->multiprocessors, force_m, force_n);
   }
 
   size_t workspace_bytes() const override { return size_t(layout().total); }
@@ -55,12 +66,20 @@ class MecPlan : public CudaPlan {
     float* lowered = reinterpret_cast<float*>(workspace);
     DeviceWeights w;
     MEC_TRY(prepare_weights(weights, reinterpret_cast<float*>(workspace + l.repack), &w));
-    MEC_TRY(cuda_check(mec_lower(geom(), src, lowered, stream()), "MEC lowering kernel"));
+    // Our kernel with a split K adds into dst: the lowering kernel zeroes it
+    // (one launch fewer), unless dst overlaps src (then a memset after it).
+    const int64_t dst_floats = desc().dst_elems();
+    const bool zero_dst = algorithm() == Algorithm::kMecB && fused_ && !w.ohwi &&
+                          config_.splits > 1 &&
+                          (dst + dst_floats <= src || src + desc().src_elems() <= dst);
+    MEC_TRY(cuda_check(mec_lower(geom(), src, lowered, stream(), zero_dst ? dst : nullptr,
+                                 zero_dst ? dst_floats : 0),
+                       "MEC lowering kernel"));
     if (algorithm() == Algorithm::kMecA) {
       float* temp = l.temp_bytes > 0 ? reinterpret_cast<float*>(workspace + l.temp) : nullptr;
       return solution_a(lowered, w, bias, dst, temp);
     }
-    return solution_b(lowered, w, bias, dst, workspace + l.pointers);
+    return solution_b(lowered, w, bias, dst, workspace + l.pointers, zero_dst);
   }
 
  private:
@@ -135,14 +154,14 @@ class MecPlan : public CudaPlan {
   }
 
   Status solution_b(const float* lowered, const DeviceWeights& w, const float* bias, float* dst,
-                    char* pointer_space) const {
+                    char* pointer_space, bool dst_zeroed) const {
     const Geometry& g = geom();
     const int64_t batch = g.groups * g.n * g.p;
     auto** a = reinterpret_cast<const float**>(pointer_space);
     const float** b = a + batch;
     auto** c = reinterpret_cast<float**>(pointer_space + 2 * batch * sizeof(void*));
     if (fused_ && !w.ohwi) {
-      return cuda_check(mec_gemm(g, config_, lowered, w.data, bias, dst, stream()),
+      return cuda_check(mec_gemm(g, config_, lowered, w.data, bias, dst, stream(), dst_zeroed),
                         "MEC Solution B GEMM kernel");
     }
     const GemmShape sh = shape(g.q, w);
@@ -196,7 +215,8 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   }
   impl->reset(
       new MecPlan(d, algorithm, context, lowered,
-                  fusable && algorithm == Algorithm::kMecB && d.q() <= context.mec_threshold()));
+                  fusable && algorithm == Algorithm::kMecB &&
+                      (d.q() <= context.mec_threshold() || d.n * d.p() * d.q() < kSmallRows)));
   return Status::kSuccess;
 }
 

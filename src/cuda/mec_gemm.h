@@ -19,17 +19,29 @@ namespace cuda {
 
 // How one shape is launched: chosen once per plan.
 struct MecGemmConfig {
+  int block_m = 128;        // rows per block (32, 64 or 128)
   int block_n = 128;        // columns of k per block (64 or 128)
   int splits = 1;           // K split over blocks (> 1: dst is zeroed and summed atomically)
   int64_t split_depth = 0;  // depth per split, a multiple of 8
 };
 
-// A config that fills `sms` multiprocessors for the geometry.
-MecGemmConfig mec_gemm_config(const Geometry& g, int sms);
+// Products with fewer rows (n*p*q) than this are "small": our kernel runs
+// on them whatever q is (Solution B's cuBLAS GEMMs of q rows are tiny and
+// few there), with 64- or 32-row tiles.
+constexpr int64_t kSmallRows = 2048;
 
-// dst = windows of L times the HWIO weights (+ bias, may be null).
+// The tile shape (128 x 128, or 128 x 64 for k <= 64; 64 x 64, or 32 x 64
+// for at most 32 rows, below kSmallRows) and a K split that fills `sms`
+// multiprocessors; force_m > 0 takes the force_m x force_n tile instead
+// (MEC_CUDA_TILE=MxN at plan creation, for benchmarks and tests).
+MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0);
+
+// dst = windows of L times the HWIO weights (+ bias, may be null). With a
+// split K the kernel adds into dst: zeroed here by a cudaMemsetAsync unless
+// dst_zeroed (the caller zeroed it already, e.g. in mec_lower()).
 cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& config, const float* lowered,
-                     const float* weights, const float* bias, float* dst, cudaStream_t stream);
+                     const float* weights, const float* bias, float* dst, cudaStream_t stream,
+                     bool dst_zeroed = false);
 
 }  // namespace cuda
 }  // namespace mec
