@@ -20,11 +20,11 @@
 // (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS:
 // a switch for benchmarking the two side by side.)
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
-// (Context::mec_threshold), or few (n*p*q < kSmallRows: batch 1 of the
-// small layers, run 6); elsewhere cuBLAS's batched GEMM was faster on the
-// H100 (docs/cuda.md). kMec: where the kernel applies, B (for q <= T it
-// beat A at batch 32, and above T B over cuBLAS beats A); otherwise A when
-// q <= T and |O| <= |L|, else B.
+// (Context::mec_threshold) or q <= kKernelMaxQ with aligned windows, or few
+// (n*p*q < kSmallRows: batch 1 of the small layers, run 6); elsewhere
+// cuBLAS's batched GEMM was faster on the H100 (docs/cuda.md). kMec: where
+// the kernel applies, B (for q <= T it beat A at batch 32, and above T B
+// over cuBLAS beats A); otherwise A when q <= T and |O| <= |L|, else B.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -213,10 +213,12 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     const bool use_a = !fusable && d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  impl->reset(
-      new MecPlan(d, algorithm, context, lowered,
-                  fusable && algorithm == Algorithm::kMecB &&
-                      (d.q() <= context.mec_threshold() || d.n * d.p() * d.q() < kSmallRows)));
+  const int64_t rows = d.n * d.p() * d.q();
+  const bool kernel_pays =
+      d.q() <= context.mec_threshold() || rows < kSmallRows ||
+      (d.q() <= kKernelMaxQ && ((d.s * d.c) % 4 == 0 || rows < 2 * kSmallRows));
+  impl->reset(new MecPlan(d, algorithm, context, lowered,
+                          fusable && algorithm == Algorithm::kMecB && kernel_pays));
   return Status::kSuccess;
 }
 

@@ -1,14 +1,15 @@
-// MEC Solution B's GEMM as one kernel (see mec_gemm.h). A classic FFMA
-// SGEMM tile: 256 threads compute a BM x BN block of dst (BM = 128, 64 or
-// 32; BN = 128 or 64), each a BM/16 x BN/16 sub-block held in registers,
-// over K in steps of 1024/BM (one 4-float A load per thread) staged through two
-// shared-memory buffers (the next step's global loads are in registers
-// while the current step is multiplied, one barrier per step). The only
-// non-GEMM part is the A loader: thread row m = (n, y, x) reads from
-// L + (n*q + x)*ld + y*stride_h*s*c, its K-run being contiguous (16-byte
-// loads when every run is 16-byte aligned). Small grids split K over
-// blocks and add into a zeroed dst with atomicAdd (fp32 sums in another
-// order; still fp32 arithmetic throughout).
+// MEC Solution B's GEMM as one kernel (see mec_gemm.h). An FFMA SGEMM
+// tile: 256 threads compute a BM x BN block of dst (BM = 128, 64 or 32;
+// BN = 128 or 64), each a BM/16 x BN/16 sub-block held in registers, over
+// K in steps of 16 through a three-stage cp.async pipeline (two steps'
+// loads in flight while one is multiplied, one barrier per step). A is kept
+// in shared memory as it lies in L - k innermost - so the copies need no
+// transposition and work at any alignment (16-, 8- or 4-byte cp.async,
+// zero-filled past the ends); the multiply reads 2 consecutive k of a row at
+// once. The only non-GEMM part is the A addressing: thread row m = (n, y, x)
+// reads from L + (n*q + x)*ld + y*stride_h*s*c, its K-run contiguous. Small
+// grids split K over blocks and add into a zeroed dst with atomicAdd (fp32
+// sums in another order; still fp32 arithmetic throughout).
 #include <algorithm>
 
 #include "cuda/mec_gemm.h"
@@ -18,6 +19,9 @@ namespace cuda {
 namespace {
 
 constexpr int kThreads = 256;
+constexpr int kBk = 16;     // K per pipeline step
+constexpr int kStages = 3;  // shared-memory buffers
+constexpr int kApad = 4;    // floats of padding per A row (16-byte aligned rows)
 
 struct Args {
   const float* lowered;
@@ -28,7 +32,7 @@ struct Args {
   int pq, q;
   int64_t ld;       // floats per row of L
   int64_t ystep;    // stride_h*s*c
-  int split_depth;  // multiple of the tile's K step
+  int split_depth;  // multiple of kBk
   bool atomic;
 };
 
@@ -40,57 +44,72 @@ __device__ __forceinline__ int sub(int t, int i) {
   return kPer >= 4 ? (i / 4) * 64 + t * 4 + i % 4 : t * kPer + i;
 }
 
-// A kBm x kBn block of dst; K steps of kBk = 1024 / kBm so that every
-// thread loads 4 consecutive floats of one A row per step.
-template <int kBm, int kBn, bool kVecA>
-__global__ void __launch_bounds__(kThreads) mec_gemm_kernel(Args a) {
-  constexpr int kBk = 1024 / kBm;
+// cp.async of kBytes (4, 8 or 16) from global to shared memory; only the
+// first src_bytes are read, the rest of the kBytes is zero-filled.
+template <int kBytes>
+__device__ __forceinline__ void copy_async(float* smem, const float* gmem, int src_bytes) {
+  const unsigned dst = unsigned(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(dst), "l"(gmem), "n"(kBytes),
+               "r"(src_bytes));
+}
+__device__ __forceinline__ void copy_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void copy_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+template <int kBm, int kBn>
+constexpr int smem_floats() {
+  return kStages * (kBm * (kBk + kApad) + kBk * kBn);
+}
+
+// A kBm x kBn block of dst. kVa / kVb: floats per A / B copy (4 or 2 when
+// the rows are aligned for it, else 1).
+template <int kBm, int kBn, int kVa, int kVb>
+__global__ void __launch_bounds__(kThreads, 2) mec_gemm_kernel(Args a) {
   constexpr int kTm = kBm / 16, kTn = kBn / 16;  // values per thread
-  constexpr int kBPer = kBn * kBk / kThreads;
-  constexpr int kAq = kBk / 4;  // threads per A row
-  __shared__ __align__(16) float as[2][kBk][kBm + 4];
-  __shared__ __align__(16) float bs[2][kBk][kBn];
+  constexpr int kAw = kBk + kApad;               // A row pitch in shared memory
+  constexpr int kAseg = kBm * kBk / kThreads;    // A floats copied per thread per step
+  constexpr int kBseg = kBn * kBk / kThreads;    // B floats copied per thread per step
+  extern __shared__ float4 smem_raw[];
+  float* const as = reinterpret_cast<float*>(smem_raw);  // [kStages][kBm][kAw]
+  float* const bs = as + kStages * kBm * kAw;            // [kStages][kBk][kBn]
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const int m0 = blockIdx.x * kBm, n0 = blockIdx.y * kBn;
   const int kbeg = blockIdx.z * a.split_depth;
   const int kend = min(a.depth, kbeg + a.split_depth);
+  const int steps = (kend - kbeg + kBk - 1) / kBk;
 
-  // A loader: row ar of the tile, K offset ak (4 values).
-  const int ar = tid / kAq, ak = (tid % kAq) * 4;
+  // A copier: row ar of the tile, kAseg consecutive k from ak.
+  const int ar = tid / (kBk / kAseg), ak = (tid % (kBk / kAseg)) * kAseg;
   const int am = m0 + ar;
-  const bool arow_ok = am < a.m;
   const float* arow = a.lowered;
-  if (arow_ok) {
+  int arow_end = 0;  // k beyond which this row reads nothing (0: row out of range)
+  if (am < a.m) {
     const int img = am / a.pq, rem = am - img * a.pq, y = rem / a.q, x = rem - y * a.q;
     arow += (int64_t(img) * a.q + x) * a.ld + int64_t(y) * a.ystep;
+    arow_end = kend;
   }
-  float ra[4], rb[kBPer];
-  auto load = [&](int k0) {
-    const int kk = k0 + ak;
-    if (kVecA && arow_ok && kk + 3 < kend) {
-      const float4 v = __ldg(reinterpret_cast<const float4*>(arow + kk));
-      ra[0] = v.x;
-      ra[1] = v.y;
-      ra[2] = v.z;
-      ra[3] = v.w;
-    } else {
+  // B copier: row bk of the step, kBseg consecutive columns from bn.
+  const int bk = tid / (kBn / kBseg), bn = (tid % (kBn / kBseg)) * kBseg;
+  const int bcol = n0 + bn;
+
+  auto load = [&](int step, int stage) {
+    const int k0 = kbeg + step * kBk;
+    float* ad = as + (stage * kBm + ar) * kAw + ak;
 #pragma unroll
-      for (int i = 0; i < 4; ++i) ra[i] = arow_ok && kk + i < kend ? __ldg(arow + kk + i) : 0.0f;
+    for (int e = 0; e < kAseg; e += kVa) {
+      const int k = k0 + ak + e;
+      const int left = min(max(arow_end - k, 0), kVa);
+      copy_async<kVa * 4>(ad + e, left > 0 ? arow + k : a.lowered, left * 4);
     }
+    const int k = k0 + bk;
+    const float* brow = a.weights + int64_t(k) * a.n;
+    float* bd = bs + (stage * kBk + bk) * kBn + bn;
 #pragma unroll
-    for (int e = 0; e < kBPer; ++e) {
-      const int idx = tid + e * kThreads, bk = idx / kBn, bn = idx % kBn;
-      const int k = k0 + bk, col = n0 + bn;
-      rb[e] = k < kend && col < a.n ? __ldg(a.weights + int64_t(k) * a.n + col) : 0.0f;
-    }
-  };
-  auto store = [&](int buf) {
-#pragma unroll
-    for (int i = 0; i < 4; ++i) as[buf][ak + i][ar] = ra[i];
-#pragma unroll
-    for (int e = 0; e < kBPer; ++e) {
-      const int idx = tid + e * kThreads;
-      bs[buf][idx / kBn][idx % kBn] = rb[e];
+    for (int e = 0; e < kBseg; e += kVb) {
+      const int left = k < kend ? min(max(a.n - (bcol + e), 0), kVb) : 0;
+      copy_async<kVb * 4>(bd + e, left > 0 ? brow + bcol + e : a.weights, left * 4);
     }
   };
 
@@ -100,70 +119,106 @@ __global__ void __launch_bounds__(kThreads) mec_gemm_kernel(Args a) {
 #pragma unroll
     for (int j = 0; j < kTn; ++j) acc[i][j] = 0.0f;
 
-  int buf = 0;
-  if (kbeg < kend) {
-    load(kbeg);
-    store(0);
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < steps) load(s, s);
+    copy_commit();
   }
-  __syncthreads();
-  for (int k0 = kbeg; k0 < kend; k0 += kBk) {
-    const bool next = k0 + kBk < kend;
-    if (next) load(k0 + kBk);
+  for (int step = 0; step < steps; ++step) {
+    copy_wait<kStages - 2>();
+    __syncthreads();  // this step's stage is in; the stage refilled below is free
+    if (step + kStages - 1 < steps) load(step + kStages - 1, (step + kStages - 1) % kStages);
+    copy_commit();
+    const float* at = as + (step % kStages) * kBm * kAw;
+    const float* bt = bs + (step % kStages) * kBk * kBn;
 #pragma unroll
-    for (int kk = 0; kk < kBk; ++kk) {
-      float av[kTm], bv[kTn];
-      if (kTm == 2) {
-        const float2 a0 = *reinterpret_cast<const float2*>(&as[buf][kk][ty * 2]);
-        av[0] = a0.x, av[kTm - 1] = a0.y;
-      } else {
-#pragma unroll
-        for (int h = 0; h < kTm / 4; ++h) {
-          const float4 v = *reinterpret_cast<const float4*>(&as[buf][kk][h * 64 + ty * 4]);
-          av[h * 4] = v.x, av[h * 4 + 1] = v.y, av[h * 4 + 2] = v.z, av[h * 4 + 3] = v.w;
-        }
-      }
-#pragma unroll
-      for (int h = 0; h < kTn / 4; ++h) {
-        const float4 v = *reinterpret_cast<const float4*>(&bs[buf][kk][h * 64 + tx * 4]);
-        bv[h * 4] = v.x, bv[h * 4 + 1] = v.y, bv[h * 4 + 2] = v.z, bv[h * 4 + 3] = v.w;
-      }
+    for (int kq = 0; kq < kBk; kq += 2) {
+      float2 av[kTm];
 #pragma unroll
       for (int i = 0; i < kTm; ++i)
+        av[i] = *reinterpret_cast<const float2*>(at + sub<kTm>(ty, i) * kAw + kq);
 #pragma unroll
-        for (int j = 0; j < kTn; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+      for (int kk = 0; kk < 2; ++kk) {
+        float bv[kTn];
+#pragma unroll
+        for (int h = 0; h < kTn / 4; ++h) {
+          const float4 v = *reinterpret_cast<const float4*>(bt + (kq + kk) * kBn + h * 64 + tx * 4);
+          bv[h * 4] = v.x, bv[h * 4 + 1] = v.y, bv[h * 4 + 2] = v.z, bv[h * 4 + 3] = v.w;
+        }
+#pragma unroll
+        for (int i = 0; i < kTm; ++i) {
+          const float ai = kk == 0 ? av[i].x : av[i].y;
+#pragma unroll
+          for (int j = 0; j < kTn; ++j) acc[i][j] = fmaf(ai, bv[j], acc[i][j]);
+        }
+      }
     }
-    if (next) store(buf ^ 1);
-    __syncthreads();
-    buf ^= 1;
   }
 
+  // Epilogue: runs of 4 columns (sub() gives each thread runs of 4 when
+  // kTn >= 4) as one 16-byte store or atomic add where dst allows it.
   const bool add_bias = a.bias != nullptr && blockIdx.z == 0;
+  const bool vec_out = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 16 == 0;
 #pragma unroll
   for (int i = 0; i < kTm; ++i) {
     const int m = m0 + sub<kTm>(ty, i);
     if (m >= a.m) continue;
     float* out = a.dst + int64_t(m) * a.n;
 #pragma unroll
-    for (int j = 0; j < kTn; ++j) {
-      const int col = n0 + sub<kTn>(tx, j);
-      if (col >= a.n) continue;
-      const float v = acc[i][j] + (add_bias ? __ldg(a.bias + col) : 0.0f);
-      if (a.atomic) {
-        atomicAdd(out + col, v);
-      } else {
-        out[col] = v;
+    for (int j0 = 0; j0 < kTn; j0 += 4) {
+      const int col0 = n0 + sub<kTn>(tx, j0);
+      float v[4];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int col = col0 + j;
+        v[j] = acc[i][j0 + j] + (add_bias && col < a.n ? __ldg(a.bias + col) : 0.0f);
+      }
+      if (vec_out && col0 + 3 < a.n) {
+        const float4 w = make_float4(v[0], v[1], v[2], v[3]);
+        if (a.atomic) {
+          atomicAdd(reinterpret_cast<float4*>(out + col0), w);
+        } else {
+          *reinterpret_cast<float4*>(out + col0) = w;
+        }
+        continue;
+      }
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        if (col0 + j >= a.n) break;
+        if (a.atomic) {
+          atomicAdd(out + col0 + j, v[j]);
+        } else {
+          out[col0 + j] = v[j];
+        }
       }
     }
   }
 }
 
-template <int kBm, int kBn>
-void launch(const Args& a, bool vec, dim3 grid, cudaStream_t stream) {
-  if (vec) {
-    mec_gemm_kernel<kBm, kBn, true><<<grid, kThreads, 0, stream>>>(a);
-  } else {
-    mec_gemm_kernel<kBm, kBn, false><<<grid, kThreads, 0, stream>>>(a);
+// Launches one tile shape; kVa / kVb chosen from the alignment of A's rows
+// and of B. Above 48 KiB of shared memory the kernel's dynamic limit is
+// raised first (a per-device attribute, so on every launch).
+template <int kBm, int kBn, int kVa, int kVb>
+cudaError_t launch_one(const Args& a, dim3 grid, cudaStream_t stream) {
+  constexpr int bytes = smem_floats<kBm, kBn>() * 4;
+  if (bytes > 48 * 1024) {
+    const cudaError_t e = cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb>,
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    if (e != cudaSuccess) return e;
   }
+  mec_gemm_kernel<kBm, kBn, kVa, kVb><<<grid, kThreads, bytes, stream>>>(a);
+  return cudaGetLastError();
+}
+
+template <int kBm, int kBn>
+cudaError_t launch(const Args& a, bool vec_a, bool vec_b, dim3 grid, cudaStream_t stream) {
+  constexpr int va = kBm * kBk / kThreads >= 4 ? 4 : 2;
+  if (vec_a) {
+    return vec_b ? launch_one<kBm, kBn, va, 4>(a, grid, stream)
+                 : launch_one<kBm, kBn, va, 1>(a, grid, stream);
+  }
+  return vec_b ? launch_one<kBm, kBn, 1, 4>(a, grid, stream)
+               : launch_one<kBm, kBn, 1, 1>(a, grid, stream);
 }
 
 }  // namespace
@@ -172,12 +227,12 @@ namespace {
 
 // The split of K for a tile shape: about two blocks per multiprocessor,
 // each split at least 64 deep (run 1 with 256 left cv1 at batch 1 on 24
-// blocks), depths a multiple of the tile's K step.
+// blocks), depths a multiple of the K step kBk.
 MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms) {
   MecGemmConfig c;
   c.block_m = block_m;
   c.block_n = block_n;
-  const int64_t depth = g.r * g.s * g.c, step = 1024 / block_m;
+  const int64_t depth = g.r * g.s * g.c, step = kBk;
   const int64_t tiles = (g.n * g.p * g.q + block_m - 1) / block_m * ((g.k + block_n - 1) / block_n);
   const int64_t want = (2 * int64_t(sms) + tiles - 1) / tiles;
   const int64_t most = std::max<int64_t>(1, depth / 64);
@@ -221,27 +276,26 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
     const cudaError_t e = cudaMemsetAsync(dst, 0, size_t(a.m) * size_t(a.n) * 4, stream);
     if (e != cudaSuccess) return e;
   }
-  const bool vec =
-      a.ld % 4 == 0 && a.ystep % 4 == 0 && reinterpret_cast<uintptr_t>(lowered) % 16 == 0;
+  // A copies of 4 (2 for 32-row tiles) floats need every window start
+  // aligned to that many floats; B copies of 4 need k % 4 == 0.
+  const int va = c.block_m * kBk / kThreads >= 4 ? 4 : 2;
+  const bool vec_a =
+      a.ld % va == 0 && a.ystep % va == 0 && reinterpret_cast<uintptr_t>(lowered) % (4 * va) == 0;
+  const bool vec_b = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;
   const dim3 grid(unsigned((a.m + c.block_m - 1) / c.block_m),
                   unsigned((a.n + c.block_n - 1) / c.block_n), unsigned(c.splits));
   switch (c.block_m * 1000 + c.block_n) {
     case 128128:
-      launch<128, 128>(a, vec, grid, stream);
-      break;
+      return launch<128, 128>(a, vec_a, vec_b, grid, stream);
     case 128064:
-      launch<128, 64>(a, vec, grid, stream);
-      break;
+      return launch<128, 64>(a, vec_a, vec_b, grid, stream);
     case 64064:
-      launch<64, 64>(a, vec, grid, stream);
-      break;
+      return launch<64, 64>(a, vec_a, vec_b, grid, stream);
     case 32064:
-      launch<32, 64>(a, vec, grid, stream);
-      break;
+      return launch<32, 64>(a, vec_a, vec_b, grid, stream);
     default:
       return cudaErrorInvalidValue;
   }
-  return cudaGetLastError();
 }
 
 }  // namespace cuda

@@ -22,13 +22,21 @@ struct MecGemmConfig {
   int block_m = 128;        // rows per block (32, 64 or 128)
   int block_n = 128;        // columns of k per block (64 or 128)
   int splits = 1;           // K split over blocks (> 1: dst is zeroed and summed atomically)
-  int64_t split_depth = 0;  // depth per split, a multiple of 8
+  int64_t split_depth = 0;  // depth per split, a multiple of 16
 };
 
 // Products with fewer rows (n*p*q) than this are "small": our kernel runs
 // on them whatever q is (Solution B's cuBLAS GEMMs of q rows are tiny and
 // few there), with 64- or 32-row tiles.
 constexpr int64_t kSmallRows = 2048;
+
+// Output widths up to this also run our kernel where the windows of L
+// allow 16-byte copies (s*c % 4 == 0) or the product is small (n*p*q <
+// 2*kSmallRows). Run 8 (docs/cuda.md): the pipelined kernel beat cuBLAS's
+// batched GEMMs of q rows at q = 26 and 54 at batch 32 and at q = 54, 55,
+// 56 at batch 1, but not on the c = 3 layers at batch 32 (4-byte copies),
+// nor from q ~ 110 on.
+constexpr int64_t kKernelMaxQ = 64;
 
 // The tile shape (128 x 128, or 128 x 64 for k <= 64; 64 x 64, or 32 x 64
 // for at most 32 rows, below kSmallRows) and a K split that fills `sms`
