@@ -13,14 +13,7 @@
 set -uo pipefail
 out=$1
 shift
-here=$(pwd)
-res=$here/results
-mkdir -p "$res" /work && ln -sfn "$here" /work/wt-cuda  # MEC_SOURCE_DIR of the binaries
-mkdir -p devlib && tar xzf devlib.tar.gz -C devlib
-cudnn_lib=$(dirname "$(find / -xdev -name 'libcudnn.so.9' 2>/dev/null | head -1)")
-export LD_LIBRARY_PATH=$here/devlib:/usr/local/cuda/lib64:$cudnn_lib:${LD_LIBRARY_PATH:-}
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv |
-  tee "$res/gpu.txt"
+source "$(dirname "$0")/cuda-device-env.sh"
 ldd bin/mecbench | grep -E "not found|cudnn|cublas"
 for step in "$@"; do
   case $step in

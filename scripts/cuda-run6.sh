@@ -10,21 +10,7 @@
 # six tile shapes and no repeats (docs/cuda.md).
 set -uo pipefail
 out=$1
-here=$(pwd)
-res=$here/results
-mkdir -p "$res" /work && ln -sfn "$here" /work/wt-cuda
-mkdir -p devlib && tar xzf devlib.tar.gz -C devlib
-cudnn_lib=$(dirname "$(find / -xdev -name 'libcudnn.so.9' 2>/dev/null | head -1)")
-export LD_LIBRARY_PATH=$here/devlib:/usr/local/cuda/lib64:$cudnn_lib:${LD_LIBRARY_PATH:-}
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv |
-  tee "$res/gpu.txt"
-bench() {
-  local name=$1
-  shift
-  timeout 200 "$@" --device cuda --math fp32 --reps 20 --warmup 3 --suite paper \
-    --json "$res/$name.json" > "$res/$name.txt" 2> "$res/$name.err"
-  echo "$name rc=$?"
-}
+source "$(dirname "$0")/cuda-device-env.sh"
 # Before and after twice, interleaved: cuDNN's batch-1 times move by up to
 # 30% between runs.
 for i in 1 2; do

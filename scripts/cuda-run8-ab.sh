@@ -5,10 +5,8 @@
 # Run from the folder scripts/cuda-pack.sh made. Usage:
 #   bash cuda-run8-ab.sh OUTDIR [tests]
 set -uo pipefail
-out=$1; here=$(pwd); res=$here/results; mkdir -p $res /work && ln -sfn "$here" /work/wt-cuda
-mkdir -p devlib && tar xzf devlib.tar.gz -C devlib
-cudnn_lib=$(dirname "$(find / -xdev -name 'libcudnn.so.9' 2>/dev/null | head -1)")
-export LD_LIBRARY_PATH=$here/devlib:/usr/local/cuda/lib64:$cudnn_lib:${LD_LIBRARY_PATH:-}
+out=$1
+source "$(dirname "$0")/cuda-device-env.sh"
 b() { local name=$1; shift; timeout 200 "$@" --device cuda --math fp32 --reps 20 --warmup 3 --suite paper --algo mec --threshold 100000 --json $res/$name.json > $res/$name.txt 2>&1; echo "$name rc=$?"; }
 for b in 32 1; do
   b b${b}_v1 bin/mecbench_before --batch $b --check none
