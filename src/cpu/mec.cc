@@ -147,7 +147,18 @@ class MecPlan : public detail::PlanImpl {
   // an L laid out [group][image][x] with `images` images from `first`.
   void lower_band(const float* src, int64_t n, int64_t yy0, int64_t yy1, float* l, int64_t first,
                   int64_t images) const {
-    const int64_t q = desc().q(), ld = row_floats();
+    const Conv2dDesc& d = desc();
+    const int64_t q = d.q(), ld = row_floats();
+    // lower_row walks down the input once per output column x, touching a
+    // few new cache lines of every input row each time: straight from DRAM
+    // (an image not seen before, batch > 1) that is latency-bound. One
+    // linear pass of prefetches first brings the band's input rows in at
+    // streaming speed (cv3 at batch 32: see docs/cpu_engine.md).
+    const int64_t iy0 = std::clamp<int64_t>(yy0 - d.pad_top, 0, d.h);
+    const int64_t iy1 = std::clamp<int64_t>(yy1 - d.pad_top, iy0, d.h);
+    const char* band = reinterpret_cast<const char*>(src + (n * d.h + iy0) * d.w * d.c);
+    const int64_t band_bytes = (iy1 - iy0) * d.w * d.c * int64_t(sizeof(float));
+    for (int64_t at = 0; at < band_bytes; at += 64) __builtin_prefetch(band + at, 0, 2);
     for (int64_t g = 0; g < desc().groups; ++g) {
       float* rows = l + ((g * images + n - first) * q) * ld;
       for (int64_t x = 0; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
