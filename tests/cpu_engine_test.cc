@@ -5,7 +5,9 @@
 // depth), groups incl. depthwise, all filter layouts, raw and packed
 // weights, 1 and 2 threads - plus the CBLAS engine on the same shapes, and
 // the workspace (exactly |L| for HWIO) and persistent sizes.
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -126,6 +128,41 @@ TEST(FastEngine, ImageRunsAndBands) {
     const Problem problem = tester.problem();
     for (int threads : {1, 2}) {
       problem.check(Algorithm::kMecB, threads, /*packed=*/threads == 2);
+    }
+  }
+}
+
+// Outputs of at least 8 MiB per image go out with non-temporal stores where
+// dst is 64-byte aligned (src/cpu/mec.cc): k = 32 and 48 (whole 16-wide
+// vectors, so every tile takes that path), batch 1 and 2, 1 and 2 threads,
+// dst aligned and one float off (the ordinary stores), NaN-poisoned.
+TEST(FastEngine, StreamedOutput) {
+  for (int64_t k : {32, 48}) {
+    for (int64_t n : {1, 2}) {
+      const Problem problem =
+          ConvTester().batch(n).input(258, 258).channels(2, k).kernel(3, 3).bias(true).problem();
+      const Conv2dDesc& d = problem.desc;
+      ASSERT_GE(d.p() * d.q() * d.k * 4, int64_t(8) << 20);
+      const size_t dst_floats = size_t(d.dst_elems());
+      float* buffer = static_cast<float*>(std::aligned_alloc(64, (dst_floats + 16) * 4));
+      ASSERT_NE(buffer, nullptr);
+      for (int threads : {1, 2}) {
+        std::unique_ptr<Conv2dPlan> plan;
+        ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, Context::cpu(threads), &plan),
+                  Status::kSuccess);
+        std::vector<unsigned char> workspace(plan->workspace_bytes());
+        for (size_t offset : {0, 1}) {
+          float* dst = buffer + offset;
+          std::fill(dst, dst + dst_floats, std::numeric_limits<float>::quiet_NaN());
+          ASSERT_EQ(plan->run(problem.src.data(), problem.weights.data(), problem.bias.data(), dst,
+                              workspace.data(), workspace.size()),
+                    Status::kSuccess);
+          EXPECT_LE(reference::max_rel_error(dst, problem.expected.data(), d.dst_elems()),
+                    tolerance(Algorithm::kMec))
+              << "k " << k << " n " << n << " threads " << threads << " offset " << offset;
+        }
+      }
+      std::free(buffer);
     }
   }
 }

@@ -6,6 +6,7 @@
 // Smaller mr are instantiated for the M edge; masks handle the N edge.
 #include <immintrin.h>
 
+#include <cstdint>
 #include <cstdlib>
 
 #include "cpu/gemm_kernels.h"
@@ -58,6 +59,8 @@ void tile_kernel(const Tile& t, const float* const* rows, float* c) {
       float* out = c + i * t.ldc + 16 * j;
       if (kMasked) {
         _mm512_mask_storeu_ps(out, mask[j], acc[i][j]);
+      } else if (t.stream && (reinterpret_cast<uintptr_t>(out) & 63) == 0) {
+        _mm512_stream_ps(out, acc[i][j]);
       } else {
         _mm512_storeu_ps(out, acc[i][j]);
       }

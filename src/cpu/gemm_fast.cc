@@ -2,6 +2,7 @@
 #include "cpu/gemm_fast.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -67,6 +68,7 @@ void gemm_block(const KernelSet& ks, const ImplicitGemm& gm, int64_t g, int64_t 
           t.ldc = gm.ldc;
           t.bias = first && gm.bias ? gm.bias + g * gm.n + j * ks.nr : nullptr;
           t.accumulate = !first;
+          t.stream = gm.stream_c && seg + 1 == gm.segments && pass + 1 == passes;
           t.a = a_rows;
           t.rows = count;
           t.c = c_block + j * ks.nr;
@@ -75,6 +77,9 @@ void gemm_block(const KernelSet& ks, const ImplicitGemm& gm, int64_t g, int64_t 
       }
     }
   }
+  // Non-temporal stores are weakly ordered: make them visible before
+  // another thread (or the caller) reads C.
+  if (gm.stream_c) std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
 int64_t packed_weight_floats(const Conv2dDesc& d, int) { return d.weight_elems(); }

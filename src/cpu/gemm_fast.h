@@ -53,7 +53,8 @@ struct ImplicitGemm {
   int64_t segments, segment_depth, segment_a_stride;
   float* c;
   int64_t ldc;
-  const float* bias;  // may be null
+  const float* bias;      // may be null
+  bool stream_c = false;  // C's final values may bypass the caches (see gemm_block)
 };
 
 // Rows [m0, m1) x panels [j0, j1) of group g, on the calling thread.

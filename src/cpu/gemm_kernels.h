@@ -27,6 +27,7 @@ struct Tile {
   int64_t rows, n;  // any number of rows; n <= the set's nr
   const float* bias;
   bool accumulate;
+  bool stream;  // a hint: C is final and not read soon, non-temporal stores may be used
 };
 
 using TileKernel = void (*)(const Tile& tile);

@@ -191,6 +191,12 @@ class MecPlan : public detail::PlanImpl {
   // more in per-row setup than they save in cache misses: cv7).
   static constexpr int64_t kTaskPixels = 256, kBandInputRows = 8;
   static constexpr int64_t kBandedBytes = int64_t(4) << 20;
+  // An image whose output is at least this large is written with
+  // non-temporal stores (where dst is 64-byte aligned): its lines leave the
+  // caches before anyone reads them, and write-allocating them doubles the
+  // traffic. cv7 (12.6 MB per image, depth 27): -15% at batch 32 on 2
+  // threads; 1x1 layers with 3 MB per image were not helped (docs/cpu_engine.md).
+  static constexpr int64_t kStreamImageBytes = int64_t(8) << 20;
 
   void run_fast(const float* src, const float* weights, const float* bias, float* dst,
                 float* workspace) const {
@@ -226,6 +232,7 @@ class MecPlan : public detail::PlanImpl {
     gm.c = dst;
     gm.ldc = d.k;
     gm.bias = bias;
+    gm.stream_c = pixels * d.k * int64_t(sizeof(float)) >= kStreamImageBytes;
     const int threads = threads_;
     if (d.n >= threads) {
       // Runs of images of about kTaskPixels output pixels each, at least
