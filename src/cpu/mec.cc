@@ -149,19 +149,36 @@ class MecPlan : public detail::PlanImpl {
                   int64_t images) const {
     const Conv2dDesc& d = desc();
     const int64_t q = d.q(), ld = row_floats();
-    // lower_row walks down the input once per output column x, touching a
-    // few new cache lines of every input row each time: straight from DRAM
-    // (an image not seen before, batch > 1) that is latency-bound. One
-    // linear pass of prefetches first brings the band's input rows in at
-    // streaming speed (cv3 at batch 32: see docs/cpu_engine.md).
-    const int64_t iy0 = std::clamp<int64_t>(yy0 - d.pad_top, 0, d.h);
-    const int64_t iy1 = std::clamp<int64_t>(yy1 - d.pad_top, iy0, d.h);
-    const char* band = reinterpret_cast<const char*>(src + (n * d.h + iy0) * d.w * d.c);
-    const int64_t band_bytes = (iy1 - iy0) * d.w * d.c * int64_t(sizeof(float));
-    for (int64_t at = 0; at < band_bytes; at += 64) __builtin_prefetch(band + at, 0, 2);
-    for (int64_t g = 0; g < desc().groups; ++g) {
+    for (int64_t g = 0; g < d.groups; ++g) {
       float* rows = l + ((g * images + n - first) * q) * ld;
-      for (int64_t x = 0; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
+      if (d.groups > 1 || d.dilation_w > 1) {
+        for (int64_t x = 0; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
+        continue;
+      }
+      // Columns x whose window lies inside the image's width: row by row
+      // of the input (one copy_rows per input row, over those x), so the
+      // input is read once, in order. Walking down the input once per x
+      // instead touched a few new cache lines of every input row each time,
+      // which is latency-bound when the image comes from DRAM (batch > 1;
+      // cv3 at batch 32: docs/cpu_engine.md). The other columns: lower_row.
+      const int64_t sw = d.stride_w, pl = d.pad_left;
+      const int64_t xa = std::min(q, (pl + sw - 1) / sw);
+      const int64_t xb = d.w - d.s + pl < 0 ? xa : std::clamp((d.w - d.s + pl) / sw + 1, xa, q);
+      for (int64_t x = 0; x < xa; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
+      for (int64_t x = xb; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
+      if (xa == xb) continue;
+      const int64_t run = d.s * d.c;
+      const int64_t iy0 = std::clamp<int64_t>(yy0 - d.pad_top, 0, d.h);
+      const int64_t iy1 = std::clamp<int64_t>(yy1 - d.pad_top, iy0, d.h);
+      for (int64_t x = xa; x < xb; ++x) {
+        float* body = rows + x * ld + d.pad_top * run;
+        std::fill(body + (yy0 - d.pad_top) * run, body + iy0 * run, 0.0f);
+        std::fill(body + iy1 * run, body + std::max(iy1, yy1 - d.pad_top) * run, 0.0f);
+      }
+      for (int64_t iy = iy0; iy < iy1; ++iy) {
+        kernels_.copy_rows(src + ((n * d.h + iy) * d.w + xa * sw - pl) * d.c, sw * d.c,
+                           rows + xa * ld + (d.pad_top + iy) * run, ld, xb - xa, run);
+      }
     }
   }
 
