@@ -182,15 +182,16 @@ class MecPlan : public detail::PlanImpl {
     }
   }
 
+  // All of L, by bands of padded rows: each image split into enough bands
+  // that every thread has one (batch 1 on several threads).
   void lower(const float* src, float* lowered) const {
     const Conv2dDesc& d = desc();
-    const int64_t q = d.q(), hp = d.h + d.pad_top + d.pad_bottom, ld = row_floats();
-#pragma omp parallel for collapse(3) num_threads(threads_) schedule(static)
-    for (int64_t g = 0; g < d.groups; ++g) {
-      for (int64_t n = 0; n < d.n; ++n) {
-        for (int64_t x = 0; x < q; ++x) {
-          lower_row(src, g, n, x, 0, hp, lowered + ((g * d.n + n) * q + x) * ld);
-        }
+    const int64_t hp = d.h + d.pad_top + d.pad_bottom;
+    const int64_t bands = std::min<int64_t>(hp, (threads_ + d.n - 1) / d.n);
+#pragma omp parallel for collapse(2) num_threads(threads_) schedule(static)
+    for (int64_t n = 0; n < d.n; ++n) {
+      for (int64_t b = 0; b < bands; ++b) {
+        lower_band(src, n, hp * b / bands, hp * (b + 1) / bands, lowered, 0, d.n);
       }
     }
   }
