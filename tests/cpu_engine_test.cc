@@ -167,6 +167,22 @@ TEST(FastEngine, StreamedOutput) {
   }
 }
 
+// Lowering all of L at once splits each image into bands of padded rows,
+// one per thread: with 2 input rows and 3 rows of padding on each side,
+// 3-4 threads give bands that lie entirely in the top or the bottom
+// padding (a fuzzer find: such a band was zero-filled backwards).
+TEST(FastEngine, LoweringBandsInPadding) {
+  const Problem problem =
+      ConvTester().input(2, 5).channels(3, 7).kernel(3, 3).pad(3, 3, 1, 2).problem();
+  for (GemmEngine engine : {GemmEngine::kFast, GemmEngine::kBlas}) {
+    for (int threads : {1, 2, 3, 4, 7}) {
+      for (Algorithm a : {Algorithm::kMecA, Algorithm::kMecB}) {
+        problem.check(a, threads, /*packed=*/false, engine);
+      }
+    }
+  }
+}
+
 TEST(BlasEngine, EdgeShapesAgainstReference) { check_engine_on_edges(GemmEngine::kBlas); }
 
 // MEC's workspace is |L| = n*q*(h+pad)*s*c floats for HWIO weights, raw or

@@ -109,6 +109,23 @@ class MecPlan : public detail::PlanImpl {
   // those s*cg values are one contiguous run of src, copied by the ISA's
   // copy_rows (c = 3 layers copy 9-33 floats per input row, where a memcpy
   // call each would cost more than the GEMM).
+  // The input rows [*iy0, *iy1) that padded rows [yy0, yy1) cover (empty
+  // when the band lies in the padding).
+  void image_rows(int64_t yy0, int64_t yy1, int64_t* iy0, int64_t* iy1) const {
+    *iy0 = std::clamp<int64_t>(yy0 - desc().pad_top, 0, desc().h);
+    *iy1 = std::clamp<int64_t>(yy1 - desc().pad_top, *iy0, desc().h);
+  }
+
+  // Zeroes the padding rows among padded rows [yy0, yy1) of one row of L
+  // (padded row yy at row + yy*run), and nothing outside that band: bands
+  // of one row may be lowered by different threads.
+  void zero_padding_rows(float* row, int64_t yy0, int64_t yy1, int64_t run) const {
+    const int64_t top = std::min(yy1, desc().pad_top);
+    const int64_t bottom = std::max(yy0, desc().pad_top + desc().h);
+    if (yy0 < top) std::fill(row + yy0 * run, row + top * run, 0.0f);
+    if (bottom < yy1) std::fill(row + bottom * run, row + yy1 * run, 0.0f);
+  }
+
   void lower_row(const float* src, int64_t g, int64_t n, int64_t x, int64_t yy0, int64_t yy1,
                  float* row) const {
     const Conv2dDesc& d = desc();
@@ -117,11 +134,10 @@ class MecPlan : public detail::PlanImpl {
     int64_t j0 = 0, j1 = d.s;
     while (j0 < d.s && ix0 + j0 * d.dilation_w < 0) ++j0;
     while (j1 > j0 && ix0 + (j1 - 1) * d.dilation_w >= d.w) --j1;
-    const int64_t iy0 = std::max<int64_t>(yy0 - d.pad_top, 0);
-    const int64_t iy1 = std::max(iy0, std::min(yy1 - d.pad_top, d.h));
+    int64_t iy0, iy1;
+    image_rows(yy0, yy1, &iy0, &iy1);
+    zero_padding_rows(row, yy0, yy1, run);
     float* body = row + d.pad_top * run;
-    std::fill(body + (yy0 - d.pad_top) * run, body + iy0 * run, 0.0f);
-    std::fill(body + iy1 * run, body + std::max(iy1, yy1 - d.pad_top) * run, 0.0f);
     if (j0 > 0 || j1 < d.s) {
       for (int64_t iy = iy0; iy < iy1; ++iy) {
         std::fill(body + iy * run, body + iy * run + j0 * cg, 0.0f);
@@ -168,13 +184,9 @@ class MecPlan : public detail::PlanImpl {
       for (int64_t x = xb; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
       if (xa == xb) continue;
       const int64_t run = d.s * d.c;
-      const int64_t iy0 = std::clamp<int64_t>(yy0 - d.pad_top, 0, d.h);
-      const int64_t iy1 = std::clamp<int64_t>(yy1 - d.pad_top, iy0, d.h);
-      for (int64_t x = xa; x < xb; ++x) {
-        float* body = rows + x * ld + d.pad_top * run;
-        std::fill(body + (yy0 - d.pad_top) * run, body + iy0 * run, 0.0f);
-        std::fill(body + iy1 * run, body + std::max(iy1, yy1 - d.pad_top) * run, 0.0f);
-      }
+      int64_t iy0, iy1;
+      image_rows(yy0, yy1, &iy0, &iy1);
+      for (int64_t x = xa; x < xb; ++x) zero_padding_rows(rows + x * ld, yy0, yy1, run);
       for (int64_t iy = iy0; iy < iy1; ++iy) {
         kernels_.copy_rows(src + ((n * d.h + iy) * d.w + xa * sw - pl) * d.c, sw * d.c,
                            rows + xa * ld + (d.pad_top + iy) * run, ld, xb - xa, run);
