@@ -101,10 +101,12 @@ void avx2_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_ld, 
                     int64_t count) {
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(count % 8)), lane);
-  for (int64_t r = 0; r < rows; ++r, in += in_ld, out += out_ld) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in_r = in + r * in_ld;
+    float* out_r = out + r * out_ld;
     int64_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out + i, _mm256_loadu_ps(in + i));
-    if (count % 8) _mm256_maskstore_ps(out + i, tail, _mm256_maskload_ps(in + i, tail));
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out_r + i, _mm256_loadu_ps(in_r + i));
+    if (count % 8) _mm256_maskstore_ps(out_r + i, tail, _mm256_maskload_ps(in_r + i, tail));
   }
 }
 

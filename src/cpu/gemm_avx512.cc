@@ -108,10 +108,12 @@ void dispatch_mask(const Tile& t) {
 void avx512_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
                       int64_t count) {
   const __mmask16 tail = __mmask16((1u << (count % 16)) - 1u);
-  for (int64_t r = 0; r < rows; ++r, in += in_ld, out += out_ld) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in_r = in + r * in_ld;
+    float* out_r = out + r * out_ld;
     int64_t i = 0;
-    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(out + i, _mm512_loadu_ps(in + i));
-    if (tail) _mm512_mask_storeu_ps(out + i, tail, _mm512_maskz_loadu_ps(tail, in + i));
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(out_r + i, _mm512_loadu_ps(in_r + i));
+    if (tail) _mm512_mask_storeu_ps(out_r + i, tail, _mm512_maskz_loadu_ps(tail, in_r + i));
   }
 }
 

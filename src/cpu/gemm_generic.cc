@@ -37,8 +37,10 @@ void tile_kernel(const Tile& t, const float* const* rows, float* c) {
 
 void generic_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
                        int64_t count) {
-  for (int64_t r = 0; r < rows; ++r, in += in_ld, out += out_ld) {
-    for (int64_t i = 0; i < count; ++i) out[i] = in[i];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in_r = in + r * in_ld;
+    float* out_r = out + r * out_ld;
+    for (int64_t i = 0; i < count; ++i) out_r[i] = in_r[i];
   }
 }
 

@@ -40,7 +40,8 @@ void generic_tile(const Tile& tile);  // 4 x 16
 
 // Copies `rows` runs of `count` floats (row strides in_ld, out_ld): MEC's
 // lowering, whose runs are often 9-33 floats (c = 3 layers), too short
-// for a memcpy call each.
+// for a memcpy call each. Row pointers are formed only for rows that exist:
+// a stride may be huge (a stride_w far beyond the image with one column).
 using CopyRows = void (*)(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
                           int64_t count);
 void avx512_copy_rows(const float* in, int64_t in_ld, float* out, int64_t out_ld, int64_t rows,
