@@ -187,8 +187,11 @@ class MecPlan : public detail::PlanImpl {
       int64_t iy0, iy1;
       image_rows(yy0, yy1, &iy0, &iy1);
       for (int64_t x = xa; x < xb; ++x) zero_padding_rows(rows + x * ld, yy0, yy1, run);
+      // Two interior columns are at most w apart, so sw * c cannot overflow
+      // then; with one, the step is unused (and sw may be near INT64_MAX).
+      const int64_t step = xb - xa > 1 ? sw * d.c : 0;
       for (int64_t iy = iy0; iy < iy1; ++iy) {
-        kernels_.copy_rows(src + ((n * d.h + iy) * d.w + xa * sw - pl) * d.c, sw * d.c,
+        kernels_.copy_rows(src + ((n * d.h + iy) * d.w + xa * sw - pl) * d.c, step,
                            rows + xa * ld + (d.pad_top + iy) * run, ld, xb - xa, run);
       }
     }
@@ -203,7 +206,11 @@ class MecPlan : public detail::PlanImpl {
 #pragma omp parallel for collapse(2) num_threads(threads_) schedule(static)
     for (int64_t n = 0; n < d.n; ++n) {
       for (int64_t b = 0; b < bands; ++b) {
-        lower_band(src, n, hp * b / bands, hp * (b + 1) / bands, lowered, 0, d.n);
+        // hp / bands rows each, the first hp % bands one more (no hp * b:
+        // hp may be near INT64_MAX / 4).
+        const int64_t base = hp / bands, extra = hp % bands;
+        const int64_t yy0 = b * base + std::min(b, extra);
+        lower_band(src, n, yy0, yy0 + base + (b < extra ? 1 : 0), lowered, 0, d.n);
       }
     }
   }
