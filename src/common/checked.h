@@ -21,4 +21,7 @@ inline bool checked_add(int64_t a, int64_t b, int64_t* out) {
   return !__builtin_add_overflow(a, b, out);
 }
 
+// ceil(a / b) for a >= 0, b > 0, without forming a + b - 1.
+inline int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+
 }  // namespace mec

@@ -140,7 +140,7 @@ class FftPlan : public detail::PlanImpl {
   Status run(const float* src, const float* weights, const float* bias, float* dst,
              void* workspace) const override {
     const Conv2dDesc& d = desc();
-    const int64_t total = d.n * t_.tiles_h * t_.tiles_w, blocks = (total + block_ - 1) / block_;
+    const int64_t total = d.n * t_.tiles_h * t_.tiles_w, blocks = ceil_div(total, block_);
     float* w_scratch = static_cast<float*>(workspace);
     float* staging = w_scratch + (has_packed_weights() ? 0 : kernel_floats_per_group());
     float* slots = staging + threads_ * staging_floats();
@@ -322,7 +322,7 @@ Status create_fft(const Conv2dDesc& d, const Context& context,
   const int threads = context.threads();
   int64_t block = std::min(total, std::max(kMinTiles, kBlockBytes / 4 / threads / per_tile));
   int64_t slots = threads;
-  if (threads == 1 || (total + block - 1) / block < threads) {
+  if (threads == 1 || ceil_div(total, block) < threads) {
     block = std::min(total, std::max(kMinTiles, kBlockBytes / 4 / per_tile));
     slots = 1;
   }

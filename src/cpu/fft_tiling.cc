@@ -57,7 +57,7 @@ FftTiling choose_fft_tiling(int64_t extent_h, int64_t extent_w, int64_t out_h, i
       const double points = double(nh * nw);
       const double per_tile = double(t.freqs) * double(cg) * double(kg) * 8.0 +
                               double(cg + kg) * 2.5 * points * std::log2(points > 1 ? points : 2);
-      const double cost = double(t.tiles_h * t.tiles_w) * per_tile;
+      const double cost = double(t.tiles_h) * double(t.tiles_w) * per_tile;
       if (cost < best_cost) {
         best_cost = cost;
         best = t;

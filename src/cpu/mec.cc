@@ -178,7 +178,7 @@ class MecPlan : public detail::PlanImpl {
       // which is latency-bound when the image comes from DRAM (batch > 1;
       // cv3 at batch 32: docs/cpu_engine.md). The other columns: lower_row.
       const int64_t sw = d.stride_w, pl = d.pad_left;
-      const int64_t xa = std::min(q, pl / sw + (pl % sw != 0));  // ceil, no overflow
+      const int64_t xa = std::min(q, ceil_div(pl, sw));
       const int64_t xb = d.w - d.s + pl < 0 ? xa : std::clamp((d.w - d.s + pl) / sw + 1, xa, q);
       for (int64_t x = 0; x < xa; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
       for (int64_t x = xb; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
