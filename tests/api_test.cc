@@ -150,6 +150,29 @@ TEST(Api, RejectsOverflowingSizes) {
   expect_rejected(d, Status::kInvalidArgument, "dilated kernel height");
 }
 
+// Valid but absurd: padding near INT64_MAX makes a 2^63-byte dst of one
+// column. Plan creation must answer a status for every algorithm without
+// overflowing on the way (the asan job's UBSan checks that; FFT's tiling
+// once multiplied and rounded tile counts near INT64_MAX).
+TEST(Api, HugePaddingPlansWithoutOverflow) {
+  Conv2dDesc d;
+  d.n = d.h = d.w = d.c = d.k = 1;
+  d.r = 19;
+  d.s = 1;
+  d.stride_h = 4;
+  d.pad_top = INT64_MAX / 2;
+  d.pad_bottom = INT64_MAX / 2;  // h + pads = INT64_MAX
+  for (Algorithm a : all_cpu_algorithms()) {
+    std::unique_ptr<Conv2dPlan> plan;
+    const Status st = Conv2dPlan::create(d, a, Context::cpu(2), &plan);
+    if (st == Status::kSuccess) {
+      EXPECT_LT(plan->workspace_bytes(), size_t(1) << 62) << algorithm_name(a);
+    } else {
+      EXPECT_FALSE(std::string(last_error()).empty()) << algorithm_name(a);
+    }
+  }
+}
+
 TEST(Api, RejectsBadEnumValues) {
   Conv2dDesc d = kValid;
   d.filter_layout = static_cast<FilterLayout>(7);

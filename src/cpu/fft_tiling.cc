@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/checked.h"
+
 namespace mec {
 namespace cpu {
 namespace {
@@ -25,8 +27,9 @@ int64_t nice_ceil(int64_t n) {
 std::vector<int64_t> candidates(int64_t extent, int64_t out) {
   // One tile for the whole axis, considered only for modest axes (the next
   // 7-smooth size of a huge one is far away).
-  const int64_t whole = out + extent - 1;
-  const int64_t cover = whole <= (int64_t(1) << 16) ? nice_ceil(whole) : INT64_MAX;
+  // (out near INT64_MAX is valid: huge padding; extent <= 1024.)
+  const bool modest = out <= (int64_t(1) << 16) - (extent - 1);
+  const int64_t cover = modest ? nice_ceil(out + (extent - 1)) : INT64_MAX;
   int64_t cap = nice_ceil(2 * extent);
   if (cap < 32) cap = 32;
   if (cap > cover) cap = cover;
@@ -51,8 +54,8 @@ FftTiling choose_fft_tiling(int64_t extent_h, int64_t extent_w, int64_t out_h, i
       t.nw = nw;
       t.th = nh - extent_h + 1;
       t.tw = nw - extent_w + 1;
-      t.tiles_h = (out_h + t.th - 1) / t.th;
-      t.tiles_w = (out_w + t.tw - 1) / t.tw;
+      t.tiles_h = ceil_div(out_h, t.th);
+      t.tiles_w = ceil_div(out_w, t.tw);
       t.freqs = nh * (nw / 2 + 1);
       const double points = double(nh * nw);
       const double per_tile = double(t.freqs) * double(cg) * double(kg) * 8.0 +

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 namespace mec {
 namespace cpu {
@@ -21,6 +24,14 @@ constexpr int64_t kMc = 192;
 const KernelSet kAvx512{"avx512", 6, 64, avx512_tile, avx512_copy_rows};
 const KernelSet kAvx2{"avx2", 6, 16, avx2_tile, avx2_copy_rows};
 const KernelSet kGeneric{"generic", 4, 16, generic_tile, generic_copy_rows};
+
+void store_fence() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_sfence();
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
 
 }  // namespace
 
@@ -78,8 +89,9 @@ void gemm_block(const KernelSet& ks, const ImplicitGemm& gm, int64_t g, int64_t 
     }
   }
   // Non-temporal stores are weakly ordered: make them visible before
-  // another thread (or the caller) reads C.
-  if (gm.stream_c) std::atomic_thread_fence(std::memory_order_seq_cst);
+  // another thread (or the caller) reads C. sfence is what orders them (a
+  // C++ fence need not); the OpenMP barrier after this block does the rest.
+  if (gm.stream_c) store_fence();
 }
 
 int64_t packed_weight_floats(const Conv2dDesc& d, int) { return d.weight_elems(); }

@@ -207,7 +207,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   const char* gemm_env = std::getenv("MEC_CUDA_GEMM");
   const bool fusable = d.groups == 1 && d.dilation_h == 1 && !context.allow_tf32() &&
                        d.n * d.p() * d.q() < (int64_t(1) << 31) &&
-                       d.r * d.s * d.c < (int64_t(1) << 31) &&
+                       d.r * d.s * d.c < (int64_t(1) << 30) &&  // K split rounding stays int
                        !(gemm_env != nullptr && std::strcmp(gemm_env, "cublas") == 0);
   if (algorithm == Algorithm::kMec) {
     const bool use_a = !fusable && d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;

@@ -176,7 +176,12 @@ __global__ void __launch_bounds__(kThreads, 2) mec_gemm_kernel(Args a) {
       if (vec_out && col0 + 3 < a.n) {
         const float4 w = make_float4(v[0], v[1], v[2], v[3]);
         if (a.atomic) {
-          atomicAdd(reinterpret_cast<float4*>(out + col0), w);
+#if __CUDA_ARCH__ >= 900
+          atomicAdd(reinterpret_cast<float4*>(out + col0), w);  // sm_90: one 16-byte atomic
+#else
+          atomicAdd(out + col0, w.x), atomicAdd(out + col0 + 1, w.y);
+          atomicAdd(out + col0 + 2, w.z), atomicAdd(out + col0 + 3, w.w);
+#endif
         } else {
           *reinterpret_cast<float4*>(out + col0) = w;
         }
