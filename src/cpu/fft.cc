@@ -312,7 +312,7 @@ Status create_fft(const Conv2dDesc& d, const Context& context,
   }
   const FftTiling t = choose_fft_tiling(extent_h, extent_w, out_h, out_w, cg, kg);
   int64_t total, per_tile, floats, persistent;
-  if (t.tiles_h <= 0 || t.tiles_w <= 0 || !checked_product({d.n, t.tiles_h, t.tiles_w}, &total) ||
+  if (!checked_product({d.n, t.tiles_h, t.tiles_w}, &total) ||
       !checked_product({2, t.freqs, cg + kg}, &per_tile)) {
     return fail(Status::kInvalidArgument, "fft tile count overflows");
   }

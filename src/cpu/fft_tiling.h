@@ -22,8 +22,9 @@ struct FftTiling {
   int64_t freqs;             // nh * (nw / 2 + 1)
 };
 
-// extent_h/w: dilated kernel extent; out_h/w: stride-1 outputs needed;
-// cg, kg: channels and filters per group.
+// extent_h/w: dilated kernel extent (<= 1024); out_h/w: stride-1 outputs
+// needed (>= 1, any size up to INT64_MAX); cg, kg: channels and filters per
+// group. The tile counts are >= 1 and computed without overflow.
 FftTiling choose_fft_tiling(int64_t extent_h, int64_t extent_w, int64_t out_h, int64_t out_w,
                             int64_t cg, int64_t kg);
 

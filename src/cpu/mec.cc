@@ -103,12 +103,6 @@ class MecPlan : public detail::PlanImpl {
     return (d.h + d.pad_top + d.pad_bottom) * d.s * (d.c / d.groups);
   }
 
-  // Rows yy in [yy0, yy1) of the padded input within row (g, n, x) of L:
-  // zeros for vertical padding, then per input row the taps j in [j0, j1)
-  // that fall inside the image. With one group and no horizontal dilation
-  // those s*cg values are one contiguous run of src, copied by the ISA's
-  // copy_rows (c = 3 layers copy 9-33 floats per input row, where a memcpy
-  // call each would cost more than the GEMM).
   // The input rows [*iy0, *iy1) that padded rows [yy0, yy1) cover (empty
   // when the band lies in the padding).
   void image_rows(int64_t yy0, int64_t yy1, int64_t* iy0, int64_t* iy1) const {
@@ -126,6 +120,12 @@ class MecPlan : public detail::PlanImpl {
     if (bottom < yy1) std::fill(row + bottom * run, row + yy1 * run, 0.0f);
   }
 
+  // Rows yy in [yy0, yy1) of the padded input within row (g, n, x) of L:
+  // zeros for vertical padding, then per input row the taps j in [j0, j1)
+  // that fall inside the image. With one group and no horizontal dilation
+  // those s*cg values are one contiguous run of src, copied by the ISA's
+  // copy_rows (c = 3 layers copy 9-33 floats per input row, where a memcpy
+  // call each would cost more than the GEMM).
   void lower_row(const float* src, int64_t g, int64_t n, int64_t x, int64_t yy0, int64_t yy1,
                  float* row) const {
     const Conv2dDesc& d = desc();
@@ -202,13 +202,13 @@ class MecPlan : public detail::PlanImpl {
   void lower(const float* src, float* lowered) const {
     const Conv2dDesc& d = desc();
     const int64_t hp = d.h + d.pad_top + d.pad_bottom;
-    const int64_t bands = std::min<int64_t>(hp, (threads_ + d.n - 1) / d.n);
+    const int64_t bands = std::min<int64_t>(hp, ceil_div(threads_, d.n));
+    // hp / bands rows each, the first hp % bands one more (no hp * b: hp may
+    // be near INT64_MAX / 4).
+    const int64_t base = hp / bands, extra = hp % bands;
 #pragma omp parallel for collapse(2) num_threads(threads_) schedule(static)
     for (int64_t n = 0; n < d.n; ++n) {
       for (int64_t b = 0; b < bands; ++b) {
-        // hp / bands rows each, the first hp % bands one more (no hp * b:
-        // hp may be near INT64_MAX / 4).
-        const int64_t base = hp / bands, extra = hp % bands;
         const int64_t yy0 = b * base + std::min(b, extra);
         lower_band(src, n, yy0, yy0 + base + (b < extra ? 1 : 0), lowered, 0, d.n);
       }
@@ -280,12 +280,11 @@ class MecPlan : public detail::PlanImpl {
       // of |L| through DRAM; an image whose L is large is lowered in bands
       // of output rows just ahead of the GEMM.
       const int64_t per_task =
-          std::max<int64_t>(1, std::min((kTaskPixels + pixels - 1) / pixels, d.n / (4 * threads)));
+          std::max<int64_t>(1, std::min(ceil_div(kTaskPixels, pixels), d.n / (4 * threads)));
       const int64_t tasks = (d.n + per_task - 1) / per_task;
       const int64_t image_floats = d.groups * q * ld;
       const bool banded = per_task == 1 && image_floats * int64_t(sizeof(float)) > kBandedBytes;
-      const int64_t band =
-          std::max((kTaskPixels + q - 1) / q, (kBandInputRows - 1) / d.stride_h + 1);
+      const int64_t band = std::max(ceil_div(kTaskPixels, q), ceil_div(kBandInputRows, d.stride_h));
 #pragma omp parallel num_threads(threads)
       {
         float* slot = lowered + omp_get_thread_num() * per_task * image_floats;

@@ -46,14 +46,11 @@ class MecPlan : public CudaPlan {
           int64_t lowered_floats, bool fused)
       : CudaPlan(desc, algorithm, context), lowered_floats_(lowered_floats), fused_(fused) {
     if (!fused_) return;
-    // MEC_CUDA_TILE=MxN forces a tile shape (benchmarking, tests).
+    // MEC_CUDA_TILE=MxN forces a tile shape (benchmarking, tests); one the
+    // kernel does not have is ignored by mec_gemm_config.
     int force_m = 0, force_n = 0;
     const char* tile = std::getenv("MEC_CUDA_TILE");
-    if (tile != nullptr && std::sscanf(tile, "%dx%d", &force_m, &force_n) == 2 &&
-        !((force_m == 128 && force_n == 128) ||
-          ((force_m == 32 || force_m == 64 || force_m == 128) && force_n == 64))) {
-      force_m = force_n = 0;
-    }
+    if (tile == nullptr || std::sscanf(tile, "%dx%d", &force_m, &force_n) != 2) force_m = 0;
     config_ = mec_gemm_config(geom(), context.cuda_resources()->multiprocessors, force_m, force_n);
   }
 
@@ -205,15 +202,15 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     return fail(Status::kUnsupported, "MEC GEMM dimensions exceed cuBLAS's 32-bit limit");
   }
   const char* gemm_env = std::getenv("MEC_CUDA_GEMM");
+  const int64_t rows = d.n * d.p() * d.q();
   const bool fusable = d.groups == 1 && d.dilation_h == 1 && !context.allow_tf32() &&
-                       d.n * d.p() * d.q() < (int64_t(1) << 31) &&
+                       rows < (int64_t(1) << 31) &&
                        d.r * d.s * d.c < (int64_t(1) << 30) &&  // K split rounding stays int
                        !(gemm_env != nullptr && std::strcmp(gemm_env, "cublas") == 0);
   if (algorithm == Algorithm::kMec) {
     const bool use_a = !fusable && d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  const int64_t rows = d.n * d.p() * d.q();
   const bool kernel_pays =
       d.q() <= context.mec_threshold() || rows < kSmallRows ||
       (d.q() <= kKernelMaxQ && ((d.s * d.c) % 4 == 0 || rows < 2 * kSmallRows));

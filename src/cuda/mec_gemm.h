@@ -40,8 +40,9 @@ constexpr int64_t kKernelMaxQ = 64;
 
 // The tile shape (128 x 128, or 128 x 64 for k <= 64; 64 x 64, or 32 x 64
 // for at most 32 rows, below kSmallRows) and a K split that fills `sms`
-// multiprocessors; force_m > 0 takes the force_m x force_n tile instead
-// (MEC_CUDA_TILE=MxN at plan creation, for benchmarks and tests).
+// multiprocessors; a force_m x force_n the kernel has (128x128, 128x64,
+// 64x64, 32x64) is taken instead (MEC_CUDA_TILE=MxN at plan creation, for
+// benchmarks and tests).
 MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0);
 
 // dst = windows of L times the HWIO weights (+ bias, may be null). With a
