@@ -12,6 +12,7 @@
 // sums in another order; still fp32 arithmetic throughout).
 #include <algorithm>
 
+#include "common/checked.h"
 #include "cuda/mec_gemm.h"
 
 namespace mec {
@@ -57,6 +58,10 @@ template <int kPending>
 __device__ __forceinline__ void copy_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
+
+// Floats per 16-byte-class A copy: each thread copies kBm*kBk/kThreads
+// floats of A per step (8, 4, 2), in copies of 4 (2 for 32-row tiles).
+constexpr int a_copy_floats(int block_m) { return block_m * kBk / kThreads >= 4 ? 4 : 2; }
 
 template <int kBm, int kBn>
 constexpr int smem_floats() {
@@ -217,7 +222,7 @@ cudaError_t launch_one(const Args& a, dim3 grid, cudaStream_t stream) {
 
 template <int kBm, int kBn>
 cudaError_t launch(const Args& a, bool vec_a, bool vec_b, dim3 grid, cudaStream_t stream) {
-  constexpr int va = kBm * kBk / kThreads >= 4 ? 4 : 2;
+  constexpr int va = a_copy_floats(kBm);
   if (vec_a) {
     return vec_b ? launch_one<kBm, kBn, va, 4>(a, grid, stream)
                  : launch_one<kBm, kBn, va, 1>(a, grid, stream);
@@ -225,10 +230,6 @@ cudaError_t launch(const Args& a, bool vec_a, bool vec_b, dim3 grid, cudaStream_
   return vec_b ? launch_one<kBm, kBn, 1, 4>(a, grid, stream)
                : launch_one<kBm, kBn, 1, 1>(a, grid, stream);
 }
-
-}  // namespace
-
-namespace {
 
 // The split of K for a tile shape: about two blocks per multiprocessor,
 // each split at least 64 deep (run 1 with 256 left cv1 at batch 1 on 24
@@ -238,12 +239,12 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms) {
   c.block_m = block_m;
   c.block_n = block_n;
   const int64_t depth = g.r * g.s * g.c, step = kBk;
-  const int64_t tiles = (g.n * g.p * g.q + block_m - 1) / block_m * ((g.k + block_n - 1) / block_n);
-  const int64_t want = (2 * int64_t(sms) + tiles - 1) / tiles;
+  const int64_t tiles = ceil_div(g.n * g.p * g.q, block_m) * ceil_div(g.k, block_n);
+  const int64_t want = ceil_div(2 * int64_t(sms), tiles);
   const int64_t most = std::max<int64_t>(1, depth / 64);
   const int64_t splits = std::max<int64_t>(1, std::min(want, most));
-  c.split_depth = ((depth + splits - 1) / splits + step - 1) / step * step;
-  c.splits = int((depth + c.split_depth - 1) / c.split_depth);
+  c.split_depth = ceil_div(ceil_div(depth, splits), step) * step;
+  c.splits = int(ceil_div(depth, c.split_depth));
   return c;
 }
 
@@ -286,12 +287,12 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
   }
   // A copies of 4 (2 for 32-row tiles) floats need every window start
   // aligned to that many floats; B copies of 4 need k % 4 == 0.
-  const int va = c.block_m * kBk / kThreads >= 4 ? 4 : 2;
+  const int va = a_copy_floats(c.block_m);
   const bool vec_a =
       a.ld % va == 0 && a.ystep % va == 0 && reinterpret_cast<uintptr_t>(lowered) % (4 * va) == 0;
   const bool vec_b = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;
-  const dim3 grid(unsigned((a.m + c.block_m - 1) / c.block_m),
-                  unsigned((a.n + c.block_n - 1) / c.block_n), unsigned(c.splits));
+  const dim3 grid(unsigned(ceil_div(a.m, c.block_m)), unsigned(ceil_div(a.n, c.block_n)),
+                  unsigned(c.splits));
   switch (c.block_m * 1000 + c.block_n) {
     case 128128:
       return launch<128, 128>(a, vec_a, vec_b, grid, stream);
