@@ -7,12 +7,12 @@
 set -uo pipefail
 out=$1
 source "$(dirname "$0")/cuda-device-env.sh"
-b() { local name=$1; shift; timeout 200 "$@" --device cuda --math fp32 --reps 20 --warmup 3 --suite paper --algo mec --threshold 100000 --json $res/$name.json > $res/$name.txt 2>&1; echo "$name rc=$?"; }
+forced="--algo mec --threshold 100000"
 for b in 32 1; do
-  b b${b}_v1 bin/mecbench_before --batch $b --check none
-  b b${b}_v2 bin/mecbench --batch $b
-  b b${b}_v1b bin/mecbench_before --batch $b --check none
-  b b${b}_v2b bin/mecbench --batch $b --check none
+  bench b${b}_v1 bin/mecbench_before --batch $b --check none $forced
+  bench b${b}_v2 bin/mecbench --batch $b $forced
+  bench b${b}_v1b bin/mecbench_before --batch $b --check none $forced
+  bench b${b}_v2b bin/mecbench --batch $b --check none $forced
 done
 [ "${2:-}" = tests ] && { timeout 300 bin/cuda_algorithms_test --gtest_filter="${GTEST_FILTER:-*}" > $res/tests.log 2>&1; echo "tests rc=$?"; grep -E "^\[  (PASSED|FAILED) |Failure" $res/tests.log | head; }
 python3 - $res <<'PY'
