@@ -7,7 +7,8 @@
 # Reliability (docs/reliability.md):
 #   make asan              tests under AddressSanitizer + UBSan (build-asan)
 #   make tsan              tests under ThreadSanitizer, Clang + libomp + Archer (build-tsan)
-#   make fuzz FUZZ_TIME=s  the descriptor fuzzer for s seconds (default 600; build-fuzz)
+#   make fuzz FUZZ_TIME=s  the descriptor fuzzer for s seconds (default 600; build-fuzz);
+#                          FUZZ_SEED=n fixes libFuzzer's seed (default 0: a new one each run)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
@@ -46,6 +47,7 @@ SAN_ENV := OPENBLAS_NUM_THREADS=1 KMP_BLOCKTIME=0 \
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 FUZZ_TIME ?= 600
+FUZZ_SEED ?= 0
 TSAN_CTEST ?= -LE slow
 
 asan: deps
@@ -68,6 +70,6 @@ fuzz: deps
 		-DMEC_SANITIZE=address,undefined $(CLANG_BLAS) > /dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	@mkdir -p build-fuzz/corpus build-fuzz/artifacts
-	@$(SAN_ENV) build-fuzz/fuzz/conv_fuzzer -max_total_time=$(FUZZ_TIME) -timeout=30 -max_len=256 \
+	@$(SAN_ENV) build-fuzz/fuzz/conv_fuzzer -max_total_time=$(FUZZ_TIME) -seed=$(FUZZ_SEED) -timeout=30 -max_len=256 \
 		-rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ \
 		build-fuzz/corpus fuzz/corpus

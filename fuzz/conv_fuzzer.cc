@@ -13,7 +13,9 @@
 //     anything but success or
 //     kUnsupported;
 //   - a run fails, leaves NaN in dst, differs from reference::conv2d beyond
-//     tolerance() (relative to max(|ref|, conv(|src|, |w|) + |b|)) (for reduction depths
+//     tolerance() (relative to max(|ref|, conv(|src|, |w|) + |b|), and for
+//     FFT and Winograd, whose tiles mix inputs, at least max|src| times the
+//     largest filter's sum of |w| plus max|b|) (for reduction depths
 //     r*s*c/groups up to 4608, the range tolerance() is made for), is not bitwise repeatable, or
 //     accepts a short workspace;
 //   - the convenience conv2d() does not fail cleanly on an impossible
@@ -173,6 +175,12 @@ bool is_valid(const Conv2dDesc& d, i128* out_p, i128* out_q) {
 struct Tensors {
   std::vector<float> src, weights, bias;
   std::vector<double> expected, magnitude;  // conv(src, w) + b; conv(|src|, |w|) + |b|
+  // max|src| * (the largest sum of |w| of one filter) + max|b|: the largest
+  // conv(|src|, |w|) + |b| any output could have. FFT and Winograd transform
+  // whole tiles, so their rounding carries inputs that a given output does
+  // not read (all of them, for an output that sees only padding): their
+  // error is measured against this scale.
+  double transform_scale = 0.0;
 };
 
 struct Options {
@@ -219,6 +227,10 @@ void check_run(const Conv2dDesc& d, Algorithm a, mec::Conv2dPlan& plan, const Te
     if (!std::isfinite(dst[i])) die("non-finite value in dst", d, a);
     max_diff = std::max(max_diff, std::fabs(double(dst[i]) - t.expected[i]));
     scale = std::max({scale, std::fabs(t.expected[i]), t.magnitude[i]});
+  }
+  const Algorithm ran = plan.algorithm();
+  if (ran == Algorithm::kFft || ran == Algorithm::kWinogradF2 || ran == Algorithm::kWinogradF4) {
+    scale = std::max(scale, t.transform_scale);
   }
   const double err = scale > 0.0 ? max_diff / scale : max_diff;
   // tolerance() holds for reduction depths up to the paper's (4608); deeper
@@ -321,6 +333,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto* v : {&abs_src, &abs_weights, &abs_bias}) {
       for (float& x : *v) x = std::fabs(x);
     }
+    double max_src = 0.0, max_filter = 0.0, max_bias = 0.0;
+    for (float x : abs_src) max_src = std::max(max_src, double(x));
+    // Filter f's weights: every k-th element from f in HWIO (O innermost),
+    // one contiguous block in OHWI and OIHW.
+    const bool o_innermost = d.filter_layout == mec::FilterLayout::kHWIO;
+    const int64_t per_filter = d.weight_elems() / d.k;
+    for (int64_t f = 0; f < d.k; ++f) {
+      double sum = 0.0;
+      for (int64_t j = 0; j < per_filter; ++j) {
+        sum += abs_weights[o_innermost ? j * d.k + f : f * per_filter + j];
+      }
+      max_filter = std::max(max_filter, sum);
+    }
+    if (o.with_bias) {
+      for (float x : abs_bias) max_bias = std::max(max_bias, double(x));
+    }
+    t.transform_scale = max_src * max_filter + max_bias;
     t.magnitude.resize(d.dst_elems());
     mec::reference::conv2d(d, abs_src.data(), abs_weights.data(),
                            o.with_bias ? abs_bias.data() : nullptr, t.magnitude.data());
