@@ -1,7 +1,7 @@
 // libFuzzer target: arbitrary bytes -> a Conv2dDesc (every field, from
 // typical small values to zero, negative, huge and overflowing ones, and
 // FilterLayout/Algorithm values outside their enums), a thread count, a MEC
-// threshold and flags. For every algorithm of all_algorithms() (plus invalid
+// threshold, MEC row bands and flags. For every algorithm of all_algorithms() (plus invalid
 // Algorithm values) it creates a plan and queries its workspace, and for
 // small valid shapes runs it on random tensors (with set_weights() when the
 // input says so). It aborts, so libFuzzer reports the input, when:
@@ -292,9 +292,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     algorithms.push_back(static_cast<Algorithm>(take_enum(in, int(named.size()))));
   }
   const uint32_t seed = in.ConsumeIntegral<uint32_t>();
+  // MEC's row bands (Context::set_mec_band_rows): mostly off, else 1..8
+  // output rows (last, so older corpus inputs keep their meaning).
+  const uint8_t band_byte = in.ConsumeIntegral<uint8_t>();
 
   mec::Context context = mec::Context::cpu(o.threads);
   if (o.set_threshold) context.set_mec_threshold(o.mec_threshold);
+  context.set_mec_band_rows(band_byte < 128 ? 0 : band_byte % 9);
   i128 p = 0, q = 0;
   const bool valid = is_valid(d, &p, &q);
   if ((mec::validate(d) == Status::kSuccess) != valid) {

@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 MIB = 1024.0 * 1024.0
 # Plot and table order; anything else mecbench ran comes after.
-ALGO_ORDER = ["mec", "mec_a", "mec_b", "im2col", "fft", "winograd", "winograd_f2",
+ALGO_ORDER = ["mec", "mec_bands", "mec_a", "mec_b", "im2col", "fft", "winograd", "winograd_f2",
               "winograd_f4", "direct", "auto"]
 INDIRECT = ["im2col", "fft", "winograd", "winograd_f2", "winograd_f4"]
 # Libraries users would pick instead (mecbench --peer): direct methods.
@@ -44,7 +44,7 @@ PEERS = ["onednn", "xnnpack"]
 # One colour per algorithm in every plot.
 COLORS = {"mec": "C0", "im2col": "C1", "fft": "C2", "winograd": "C3", "direct": "C4",
           "auto": "C5", "winograd_f2": "C6", "winograd_f4": "C7", "mec_a": "C8", "mec_b": "C9",
-          "onednn": "0.25", "xnnpack": "0.6"}
+          "onednn": "0.25", "xnnpack": "0.6", "mec_bands": "navy"}
 
 
 def parse_shape(text):
@@ -70,6 +70,10 @@ def load(paths):
     for path in paths:
         with open(path) as f:
             records.extend(json.load(f))
+    # MEC in row bands (mecbench --mec-bands) is its own series.
+    for r in records:
+        if r.get("mec_band_rows", 0) > 0 and r["algo"] == "mec":
+            r["algo"] = "mec_bands"
     return [r for r in records if r.get("device", "cpu") == "cpu"]
 
 
@@ -224,9 +228,10 @@ def claims(groups):
         layers = sorted({r["layer"] for r in recs}, key=layer_key)
         lines.append(f"\n**{setting_name(key)}**\n")
         others = INDIRECT + ["direct"] + PEERS
-        for other in [a for a in others if any(r["algo"] == a for r in recs)]:
-            pairs = [(l, cell[(l, "mec")], cell[(l, other)]) for l in layers
-                     if (l, "mec") in cell and (l, other) in cell]
+        for ours, other in [(m, a) for m in ("mec", "mec_bands") for a in others
+                            if any(r["algo"] == a for r in recs)]:
+            pairs = [(l, cell[(l, ours)], cell[(l, other)]) for l in layers
+                     if (l, ours) in cell and (l, other) in cell]
             if not pairs:
                 continue
             less = [l for l, m, o in pairs if overhead_bytes(m) < overhead_bytes(o)]
@@ -237,8 +242,9 @@ def claims(groups):
                            / len(pairs))
             mem = (f"less memory on {len(less)}/{len(pairs)} layers"
                    if other in INDIRECT else f"{other} needs (almost) no workspace")
-            lines.append(f"- MEC vs {other}: {mem}; faster on {len(faster)}/{len(pairs)} "
-                         f"(geomean time ratio mec/{other} = {geo:.2f})"
+            name = "MEC" if ours == "mec" else "MEC in row bands"
+            lines.append(f"- {name} vs {other}: {mem}; faster on {len(faster)}/{len(pairs)} "
+                         f"(geomean time ratio {ours}/{other} = {geo:.2f})"
                          + (f"; slower on {', '.join(slower)}" if slower else ""))
     return "\n".join(lines)
 

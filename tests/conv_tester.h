@@ -98,9 +98,10 @@ struct Problem {
   // Runs `algorithm` and checks it; returns the measured error. With
   // `packed`, the weights go through set_weights() and run() gets null.
   double check(Algorithm algorithm, int threads = 0, bool packed = false,
-               GemmEngine engine = GemmEngine::kFast) const {
+               GemmEngine engine = GemmEngine::kFast, int64_t mec_band_rows = 0) const {
     Context ctx = Context::cpu(threads);
     ctx.set_gemm_engine(engine);
+    ctx.set_mec_band_rows(mec_band_rows);
     std::unique_ptr<Conv2dPlan> plan;
     Status st = Conv2dPlan::create(desc, algorithm, ctx, &plan);
     EXPECT_EQ(st, Status::kSuccess)

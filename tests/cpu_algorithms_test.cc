@@ -143,6 +143,56 @@ TEST(CpuAlgorithms, MecChoosesByThreshold) {
   EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
 }
 
+// Row-band MEC (Context::set_mec_band_rows) on random shapes, band sizes
+// and thread counts, with its workspace formula computed here.
+TEST(CpuAlgorithms, MecRowBands) {
+  std::mt19937 rng(20261123);
+  for (int i = 0; i < 120; ++i) {
+    const Conv2dDesc d = random_desc(rng);
+    const int threads = 1 + i % 3;
+    const int64_t p = d.p(), rows = std::uniform_int_distribution<int64_t>(1, p + 2)(rng);
+    Problem problem(d, i % 2 == 0, 3000 + i);
+    problem.check(Algorithm::kMec, threads, /*packed=*/i % 3 == 0, GemmEngine::kFast, rows);
+
+    const int64_t b = std::min(rows, p), bands = (p + b - 1) / b;
+    const int64_t band_input = (b - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1;
+    const int64_t slot = d.groups * d.q() * band_input * d.s * (d.c / d.groups);
+    const int64_t raw = d.filter_layout == FilterLayout::kHWIO ? 0 : d.weight_elems();
+    Context ctx = Context::cpu(threads);
+    ctx.set_mec_band_rows(rows);
+    std::unique_ptr<Conv2dPlan> plan;
+    ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMecB, ctx, &plan), Status::kSuccess);
+    EXPECT_EQ(plan->workspace_bytes(),
+              size_t(std::min<int64_t>(threads, d.n * bands) * slot + raw) * sizeof(float))
+        << describe(d) << " rows " << rows;
+  }
+}
+
+// Bands keep MEC's workspace independent of the batch; bad settings fail.
+TEST(CpuAlgorithms, MecRowBandsWorkspaceAndErrors) {
+  Conv2dDesc d;
+  std::string e;
+  ASSERT_TRUE(parse_shape("n1h56w56c64k64r3s3", &d, &e)) << e;
+  Context ctx = Context::cpu(2);
+  ctx.set_mec_band_rows(8);
+  std::unique_ptr<Conv2dPlan> one, many;
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &one), Status::kSuccess);
+  d.n = 32;
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &many), Status::kSuccess);
+  EXPECT_EQ(one->workspace_bytes(), many->workspace_bytes());
+  EXPECT_EQ(many->workspace_bytes(), size_t(2 * 54 * 10 * 3 * 64 * 4));
+
+  ctx.set_mec_band_rows(-1);
+  EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &many), Status::kInvalidArgument);
+  EXPECT_NE(std::string(last_error()).find("mec_band_rows"), std::string::npos);
+  ctx.set_mec_band_rows(4);
+  ctx.set_gemm_engine(GemmEngine::kBlas);
+  EXPECT_EQ(Conv2dPlan::create(d, Algorithm::kMecA, ctx, &many), Status::kUnsupported);
+  // kAuto falls back from MEC to im2col then.
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kAuto, ctx, &many), Status::kSuccess);
+  EXPECT_EQ(many->algorithm(), Algorithm::kIm2col);
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace mec

@@ -94,6 +94,15 @@ class Context {
   int threads() const { return threads_; }
   int64_t mec_threshold() const { return mec_threshold_; }
   void set_mec_threshold(int64_t t) { mec_threshold_ = t; }
+  // CPU, fast GEMM engine: MEC lowers `rows` output rows of one image at a
+  // time per thread (0 < rows, at most p used) instead of whole images, so
+  // its workspace is min(threads, n * ceil(p / rows)) slots of
+  // groups * q * ((rows - 1) * stride_h + (r - 1) * dilation_h + 1) * s * c/groups
+  // floats, whatever the batch, in place of |L|. 0 (the default): whole
+  // images, the paper's |L|. Negative: kInvalidArgument at plan creation;
+  // with the CBLAS engine or on CUDA, kUnsupported. Read at plan creation.
+  int64_t mec_band_rows() const { return mec_band_rows_; }
+  void set_mec_band_rows(int64_t rows) { mec_band_rows_ = rows; }
   GemmEngine gemm_engine() const { return gemm_engine_; }
   void set_gemm_engine(GemmEngine engine) { gemm_engine_ = engine; }
   // CUDA only: let GEMMs use TF32 tensor-core math (10-bit mantissa
@@ -109,6 +118,7 @@ class Context {
   Device device_ = Device::kCpu;
   int threads_ = 1;
   int64_t mec_threshold_ = 0;
+  int64_t mec_band_rows_ = 0;
   GemmEngine gemm_engine_ = GemmEngine::kFast;
   bool allow_tf32_ = false;
   int device_index_ = 0;

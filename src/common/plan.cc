@@ -19,6 +19,9 @@ Status Conv2dPlan::create(const Conv2dDesc& desc, Algorithm algorithm, const Con
   if (plan == nullptr) return fail(Status::kInvalidArgument, "plan output pointer is null");
   Status st = validate(desc);
   if (st != Status::kSuccess) return st;
+  if (context.mec_band_rows() < 0) {
+    return fail(Status::kInvalidArgument, "context mec_band_rows must be >= 0 (0: whole images)");
+  }
   std::unique_ptr<detail::PlanImpl> impl;
   switch (context.device()) {
     case Device::kCpu:

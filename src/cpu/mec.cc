@@ -42,15 +42,29 @@ namespace mec {
 namespace cpu {
 namespace {
 
+// Row bands of `rows` output rows (0 < rows <= p): the floats of one row of
+// a band's L (the padded input rows the band reads, s*cg each), of one
+// thread's slot (every group and column x), and the number of slots.
+int64_t band_row_floats(const Conv2dDesc& d, int64_t rows) {
+  return ((rows - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1) * d.s * (d.c / d.groups);
+}
+int64_t band_slot_floats(const Conv2dDesc& d, int64_t rows) {
+  return d.groups * d.q() * band_row_floats(d, rows);
+}
+int64_t band_slots(const Conv2dDesc& d, int64_t rows, int threads) {
+  return std::min<int64_t>(threads, d.n * ceil_div(d.p(), rows));
+}
+
 class MecPlan : public detail::PlanImpl {
  public:
   MecPlan(const Conv2dDesc& desc, Algorithm algorithm, int threads, int64_t lowered_floats,
-          const KernelSet& kernels, bool fast)
+          const KernelSet& kernels, bool fast, int64_t band_rows)
       : PlanImpl(desc, algorithm),
         threads_(threads),
         lowered_floats_(lowered_floats),
         kernels_(kernels),
-        fast_(fast) {}
+        fast_(fast),
+        band_rows_(band_rows) {}
 
   // Floats of the separate (y, n, x)-ordered temporary of Solution A.
   int64_t temp_floats() const {
@@ -111,23 +125,24 @@ class MecPlan : public detail::PlanImpl {
   }
 
   // Zeroes the padding rows among padded rows [yy0, yy1) of one row of L
-  // (padded row yy at row + yy*run), and nothing outside that band: bands
-  // of one row may be lowered by different threads.
-  void zero_padding_rows(float* row, int64_t yy0, int64_t yy1, int64_t run) const {
+  // (padded row yy at row + (yy - origin)*run), and nothing outside that
+  // band: bands of one row may be lowered by different threads.
+  void zero_padding_rows(float* row, int64_t origin, int64_t yy0, int64_t yy1, int64_t run) const {
     const int64_t top = std::min(yy1, desc().pad_top);
     const int64_t bottom = std::max(yy0, desc().pad_top + desc().h);
-    if (yy0 < top) std::fill(row + yy0 * run, row + top * run, 0.0f);
-    if (bottom < yy1) std::fill(row + bottom * run, row + yy1 * run, 0.0f);
+    if (yy0 < top) std::fill(row + (yy0 - origin) * run, row + (top - origin) * run, 0.0f);
+    if (bottom < yy1) std::fill(row + (bottom - origin) * run, row + (yy1 - origin) * run, 0.0f);
   }
 
-  // Rows yy in [yy0, yy1) of the padded input within row (g, n, x) of L:
+  // Rows yy in [yy0, yy1) of the padded input within row (g, n, x) of L,
+  // whose first element is padded row `origin` (0, or a band's first row):
   // zeros for vertical padding, then per input row the taps j in [j0, j1)
   // that fall inside the image. With one group and no horizontal dilation
   // those s*cg values are one contiguous run of src, copied by the ISA's
   // copy_rows (c = 3 layers copy 9-33 floats per input row, where a memcpy
   // call each would cost more than the GEMM).
-  void lower_row(const float* src, int64_t g, int64_t n, int64_t x, int64_t yy0, int64_t yy1,
-                 float* row) const {
+  void lower_row(const float* src, int64_t g, int64_t n, int64_t x, int64_t origin, int64_t yy0,
+                 int64_t yy1, float* row) const {
     const Conv2dDesc& d = desc();
     const int64_t cg = d.c / d.groups;
     const int64_t run = d.s * cg, ix0 = x * d.stride_w - d.pad_left;
@@ -136,18 +151,18 @@ class MecPlan : public detail::PlanImpl {
     while (j1 > j0 && ix0 + (j1 - 1) * d.dilation_w >= d.w) --j1;
     int64_t iy0, iy1;
     image_rows(yy0, yy1, &iy0, &iy1);
-    zero_padding_rows(row, yy0, yy1, run);
-    float* body = row + d.pad_top * run;
+    zero_padding_rows(row, origin, yy0, yy1, run);
+    // Input row iy at out + (iy - iy0) * run.
+    float* out = row + (d.pad_top + iy0 - origin) * run;
     if (j0 > 0 || j1 < d.s) {
-      for (int64_t iy = iy0; iy < iy1; ++iy) {
-        std::fill(body + iy * run, body + iy * run + j0 * cg, 0.0f);
-        std::fill(body + iy * run + j1 * cg, body + (iy + 1) * run, 0.0f);
+      for (int64_t i = 0; i < iy1 - iy0; ++i) {
+        std::fill(out + i * run, out + i * run + j0 * cg, 0.0f);
+        std::fill(out + i * run + j1 * cg, out + (i + 1) * run, 0.0f);
       }
     }
     if (j0 == j1 || iy0 == iy1) return;  // the window misses the image: zeros only
     // + (ix0 + tap) * c per tap
     const float* in = src + ((n * d.h + iy0) * d.w) * d.c + g * cg;
-    float* out = body + iy0 * run;
     if (d.groups == 1 && d.dilation_w == 1) {
       kernels_.copy_rows(in + (ix0 + j0) * d.c, d.w * d.c, out + j0 * cg, run, iy1 - iy0,
                          (j1 - j0) * cg);
@@ -159,16 +174,22 @@ class MecPlan : public detail::PlanImpl {
     }
   }
 
-  // Rows [yy0, yy1) of the padded input for every row of image n, into
-  // an L laid out [group][image][x] with `images` images from `first`.
-  void lower_band(const float* src, int64_t n, int64_t yy0, int64_t yy1, float* l, int64_t first,
-                  int64_t images) const {
+  // Where lower_band writes: an L laid out [group][image][x] with `images`
+  // images from `first`, rows of `ld` floats that start at padded row
+  // `origin` (the whole image: ld = row_floats(), origin 0).
+  struct Target {
+    float* l;
+    int64_t first, images, ld, origin;
+  };
+
+  // Rows [yy0, yy1) of the padded input for every row of image n.
+  void lower_band(const float* src, int64_t n, int64_t yy0, int64_t yy1, const Target& t) const {
     const Conv2dDesc& d = desc();
-    const int64_t q = d.q(), ld = row_floats();
+    const int64_t q = d.q(), ld = t.ld, origin = t.origin;
     for (int64_t g = 0; g < d.groups; ++g) {
-      float* rows = l + ((g * images + n - first) * q) * ld;
+      float* rows = t.l + ((g * t.images + n - t.first) * q) * ld;
       if (d.groups > 1 || d.dilation_w > 1) {
-        for (int64_t x = 0; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
+        for (int64_t x = 0; x < q; ++x) lower_row(src, g, n, x, origin, yy0, yy1, rows + x * ld);
         continue;
       }
       // Columns x whose window lies inside the image's width: row by row
@@ -180,19 +201,19 @@ class MecPlan : public detail::PlanImpl {
       const int64_t sw = d.stride_w, pl = d.pad_left;
       const int64_t xa = std::min(q, ceil_div(pl, sw));
       const int64_t xb = d.w - d.s + pl < 0 ? xa : std::clamp((d.w - d.s + pl) / sw + 1, xa, q);
-      for (int64_t x = 0; x < xa; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
-      for (int64_t x = xb; x < q; ++x) lower_row(src, g, n, x, yy0, yy1, rows + x * ld);
+      for (int64_t x = 0; x < xa; ++x) lower_row(src, g, n, x, origin, yy0, yy1, rows + x * ld);
+      for (int64_t x = xb; x < q; ++x) lower_row(src, g, n, x, origin, yy0, yy1, rows + x * ld);
       if (xa == xb) continue;
       const int64_t run = d.s * d.c;
       int64_t iy0, iy1;
       image_rows(yy0, yy1, &iy0, &iy1);
-      for (int64_t x = xa; x < xb; ++x) zero_padding_rows(rows + x * ld, yy0, yy1, run);
+      for (int64_t x = xa; x < xb; ++x) zero_padding_rows(rows + x * ld, origin, yy0, yy1, run);
       // Two interior columns are at most w apart, so sw * c cannot overflow
       // then; with one, the step is unused (and sw may be near INT64_MAX).
       const int64_t step = xb - xa > 1 ? sw * d.c : 0;
       for (int64_t iy = iy0; iy < iy1; ++iy) {
         kernels_.copy_rows(src + ((n * d.h + iy) * d.w + xa * sw - pl) * d.c, step,
-                           rows + xa * ld + (d.pad_top + iy) * run, ld, xb - xa, run);
+                           rows + xa * ld + (d.pad_top + iy - origin) * run, ld, xb - xa, run);
       }
     }
   }
@@ -210,7 +231,8 @@ class MecPlan : public detail::PlanImpl {
     for (int64_t n = 0; n < d.n; ++n) {
       for (int64_t b = 0; b < bands; ++b) {
         const int64_t yy0 = b * base + std::min(b, extra);
-        lower_band(src, n, yy0, yy0 + base + (b < extra ? 1 : 0), lowered, 0, d.n);
+        lower_band(src, n, yy0, yy0 + base + (b < extra ? 1 : 0),
+                   {lowered, 0, d.n, row_floats(), 0});
       }
     }
   }
@@ -270,6 +292,7 @@ class MecPlan : public detail::PlanImpl {
     gm.ldc = d.k;
     gm.bias = bias;
     gm.stream_c = pixels * d.k * int64_t(sizeof(float)) >= kStreamImageBytes;
+    if (band_rows_ > 0) return run_banded(src, gm, workspace);
     const int threads = threads_;
     if (d.n >= threads) {
       // Runs of images of about kTaskPixels output pixels each, at least
@@ -301,7 +324,9 @@ class MecPlan : public detail::PlanImpl {
             const int64_t y1 = std::min(p, y0 + y_step);
             const int64_t need =
                 y1 == p ? hp : (y1 - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1;
-            for (int64_t n = i0; n < i1; ++n) lower_band(src, n, done, need, slot, i0, i1 - i0);
+            for (int64_t n = i0; n < i1; ++n) {
+              lower_band(src, n, done, need, {slot, i0, i1 - i0, ld, 0});
+            }
             done = need;
             for (int64_t g = 0; g < d.groups; ++g) {
               gemm_block(ks, local, g, y0 * q, (i1 - i0 - 1) * pixels + y1 * q, 0, panels);
@@ -325,6 +350,34 @@ class MecPlan : public detail::PlanImpl {
       const int64_t m0 = std::min(rows, (rows * rc / row_chunks + mr - 1) / mr * mr);
       const int64_t m1 = std::min(rows, (rows * (rc + 1) / row_chunks + mr - 1) / mr * mr);
       gemm_block(ks, gm, g, m0, m1, panels * cc / col_chunks, panels * (cc + 1) / col_chunks);
+    }
+  }
+
+  // Row bands (Context::set_mec_band_rows): each task lowers the input rows
+  // that band_rows_ output rows of one image read into its thread's slot
+  // and multiplies them right away, so L never exists whole: the workspace
+  // is band_slots() slots of band_slot_floats(), whatever the batch.
+  void run_banded(const float* src, const ImplicitGemm& gm, float* workspace) const {
+    const Conv2dDesc& d = desc();
+    const int64_t p = d.p(), q = d.q(), ld = band_row_floats(d, band_rows_);
+    const int64_t bands = ceil_div(p, band_rows_), tasks = d.n * bands;
+    const int64_t panels = ceil_div(gm.n, int64_t(kernels_.nr));
+#pragma omp parallel num_threads(int(band_slots(d, band_rows_, threads_)))
+    {
+      float* slot = workspace + omp_get_thread_num() * band_slot_floats(d, band_rows_);
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t n = t / bands, y0 = t % bands * band_rows_, y1 = std::min(p, y0 + band_rows_);
+        const int64_t yy0 = y0 * d.stride_h;
+        lower_band(src, n, yy0, (y1 - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1,
+                   {slot, n, 1, ld, yy0});
+        ImplicitGemm local = gm;
+        local.rows = {slot, y1 - y0, q, q * ld, ld, y1 - y0 > 1 ? gm.rows.y_stride : 0, q * ld};
+        local.c = gm.c + (n * p + y0) * q * d.k;
+        for (int64_t g = 0; g < d.groups; ++g) {
+          gemm_block(kernels_, local, g, 0, (y1 - y0) * q, 0, panels);
+        }
+      }
     }
   }
 
@@ -395,6 +448,7 @@ class MecPlan : public detail::PlanImpl {
   const int64_t lowered_floats_;
   const KernelSet& kernels_;  // micro-kernels and copy_rows for this CPU
   const bool fast_;           // the fast engine, else CBLAS
+  const int64_t band_rows_;   // Context::mec_band_rows(), at most p; 0: whole images
 };
 
 }  // namespace
@@ -413,6 +467,20 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   }
   const int64_t cg = d.c / d.groups;
   const bool fast = context.gemm_engine() == GemmEngine::kFast;
+  // Row bands: at most p rows (more would lower rows no band reads). A slot
+  // is at most one image's L (checked above); several may overflow.
+  const int64_t band_rows = std::min(context.mec_band_rows(), d.p());
+  if (band_rows > 0 && !fast) {
+    return fail(Status::kUnsupported,
+                "MEC row bands (Context::set_mec_band_rows) need the fast GEMM engine");
+  }
+  if (band_rows > 0 && (!checked_product({band_slots(d, band_rows, context.threads()),
+                                          band_slot_floats(d, band_rows)},
+                                         &lowered) ||
+                        !checked_add(lowered, weight_repack_floats(d, false), &bytes) ||
+                        !checked_product({bytes, int64_t(sizeof(float))}, &bytes))) {
+    return fail(Status::kInvalidArgument, "MEC band workspace overflows 64-bit bytes");
+  }
   if (!fast && !gemm_fits(d.n * d.q(), d.k, d.r * d.s * cg, row, d.r * d.s * cg, d.k)) {
     return fail(Status::kUnsupported, "MEC GEMM dimensions exceed the BLAS 32-bit limit");
   }
@@ -420,7 +488,8 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     const bool use_a = d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  impl->reset(new MecPlan(d, algorithm, context.threads(), lowered, select_kernels(), fast));
+  impl->reset(
+      new MecPlan(d, algorithm, context.threads(), lowered, select_kernels(), fast, band_rows));
   return Status::kSuccess;
 }
 

@@ -181,6 +181,9 @@ class MecPlan : public CudaPlan {
 
 Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& context,
                   std::unique_ptr<detail::PlanImpl>* impl) {
+  if (context.mec_band_rows() > 0) {
+    return fail(Status::kUnsupported, "MEC row bands (Context::set_mec_band_rows) are CPU-only");
+  }
   const int64_t hp = d.h + d.pad_top + d.pad_bottom;
   int64_t lowered, bytes;
   if (!checked_product({d.n, d.q(), hp, d.s, d.c}, &lowered) ||

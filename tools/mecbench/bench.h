@@ -40,6 +40,7 @@ struct Options {
   bool packed = true;       // set_weights() before timing (default) or raw weights per run()
   bool interleave = false;  // rounds of one run per runner (default: reps back to back)
   mec::GemmEngine gemm = mec::GemmEngine::kFast;  // --gemm fast|blas
+  int64_t mec_band_rows = 0;                      // --mec-bands: Context::set_mec_band_rows
   std::string json_path;
 };
 
@@ -100,6 +101,7 @@ struct Record {
   double max_rel_err = 0;  // +inf when an output is NaN/inf (unwritten)
   int64_t workspace_bytes = 0, persistent_bytes = 0;
   int64_t indirection_bytes = -1;  // XNNPACK only: measured, see peer_xnnpack.cc
+  int64_t mec_band_rows = 0;       // ours on cpu: Context::set_mec_band_rows
   std::string checked_against;
 };
 

@@ -41,6 +41,8 @@ const char kUsage[] =
     "  --unpacked         weights are passed to every run() instead\n"
     "  --gemm ENGINE      fast (default: packed micro-kernels) or blas (CBLAS, the paper's\n"
     "                     setting): the GEMM engine under our mec algorithms\n"
+    "  --mec-bands ROWS   cpu: MEC lowers ROWS output rows at a time per thread, not whole\n"
+    "                     images (Context::set_mec_band_rows; default 0: the paper's |L|)\n"
     "  --interleave       time in rounds of one run of every algorithm and peer (default:\n"
     "                     each one's reps back to back); see docs/mecbench.md\n"
     "  --json FILE        also write all records as a JSON array to FILE\n"
@@ -173,9 +175,10 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       options->interleave = true;
       continue;
     }
-    static const char* const kValued[] = {
-        "--suite",  "--shape", "--algo", "--peer",   "--batch", "--threads",   "--reps",
-        "--warmup", "--check", "--json", "--device", "--math",  "--threshold", "--gemm"};
+    static const char* const kValued[] = {"--suite",     "--shape",   "--algo",     "--peer",
+                                          "--batch",     "--threads", "--reps",     "--warmup",
+                                          "--check",     "--json",    "--device",   "--math",
+                                          "--threshold", "--gemm",    "--mec-bands"};
     bool known = false;
     for (const char* v : kValued) known = known || name == v;
     if (!known) {
@@ -211,6 +214,8 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       if (!ok) *error = "--math must be fp32 or tf32, got '" + value + "'";
     } else if (name == "--threshold") {
       ok = parse_int(name, value, 0, int64_t(1) << 30, &options->threshold, error);
+    } else if (name == "--mec-bands") {
+      ok = parse_int(name, value, 0, int64_t(1) << 30, &options->mec_band_rows, error);
     } else if (name == "--batch") {
       ok = parse_int(name, value, 1, int64_t(1) << 20, &options->batch, error);
     } else if (name == "--threads") {
@@ -261,6 +266,10 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
     }
   } else if (options->math != "fp32" || options->threshold >= 0) {
     *error = "--math and --threshold are for --device cuda";
+    return 2;
+  }
+  if (options->mec_band_rows > 0 && options->device != "cpu") {
+    *error = "--mec-bands is for --device cpu";
     return 2;
   }
   if (!check_peers(options, error)) return 2;

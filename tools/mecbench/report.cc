@@ -17,8 +17,10 @@ constexpr double kMiB = 1024.0 * 1024.0;
 
 // Workspace of a plan for `desc` on `device`, or -1 when it cannot be created.
 int64_t plan_workspace(const mec::Conv2dDesc& desc, mec::Algorithm algorithm, int threads,
-                       const std::string& device, std::string* variant = nullptr) {
+                       const std::string& device, std::string* variant = nullptr,
+                       int64_t mec_band_rows = 0) {
   mec::Context context = mec::Context::cpu(threads);
+  context.set_mec_band_rows(mec_band_rows);
   if (device == "cuda" && mec::Context::cuda(&context, nullptr, 0) != mec::Status::kSuccess) {
     return -1;
   }
@@ -31,7 +33,9 @@ int64_t plan_workspace(const mec::Conv2dDesc& desc, mec::Algorithm algorithm, in
 }
 
 std::string algo_label(const Record& r) {
-  return r.variant.empty() ? r.algo : r.algo + " (" + r.variant + ")";
+  std::string label = r.variant.empty() ? r.algo : r.algo + " (" + r.variant + ")";
+  if (r.mec_band_rows > 0) label += " bands " + std::to_string(r.mec_band_rows);
+  return label;
 }
 
 void json_string(FILE* f, const std::string& s) {
@@ -102,7 +106,8 @@ void print_table(const std::vector<Record>& records) {
 }
 
 void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const Options& options) {
-  std::printf("\nMEC workspace |L| against im2col's (from the plans' workspace_bytes())\n");
+  std::printf("\nMEC workspace %s against im2col's (from the plans' workspace_bytes())\n",
+              options.mec_band_rows > 0 ? "in row bands" : "|L|");
   int wl = 5, ws = 5;
   for (const mec::NamedShape& layer : layers) {
     wl = std::max(wl, int(layer.name.size()));
@@ -114,8 +119,8 @@ void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const O
     std::string variant = "-";
     const int64_t im2col =
         plan_workspace(layer.desc, mec::Algorithm::kIm2col, options.threads, options.device);
-    const int64_t mec =
-        plan_workspace(layer.desc, mec::Algorithm::kMec, options.threads, options.device, &variant);
+    const int64_t mec = plan_workspace(layer.desc, mec::Algorithm::kMec, options.threads,
+                                       options.device, &variant, options.mec_band_rows);
     std::printf("%-*s %-*s ", wl, layer.name.c_str(), ws, mec::format_shape(layer.desc).c_str());
     if (im2col < 0 || mec < 0) {
       std::printf("(no plan)\n");
@@ -262,6 +267,9 @@ bool write_json(const std::string& path, const std::vector<Record>& records, std
                  (long long)r.workspace_bytes, (long long)r.persistent_bytes);
     if (r.indirection_bytes >= 0) {
       std::fprintf(f, ", \"indirection_bytes\": %lld", (long long)r.indirection_bytes);
+    }
+    if (r.mec_band_rows > 0) {
+      std::fprintf(f, ", \"mec_band_rows\": %lld", (long long)r.mec_band_rows);
     }
     std::fputs(", \"max_rel_err\": ", f);
     json_number(f, ok ? r.max_rel_err : nan);

@@ -26,6 +26,8 @@ Runner prepare_ours(const Problem& p, const std::string& algo, const Options& op
   auto state = std::make_shared<OursState>();
   mec::Context context = mec::Context::cpu(options.threads);
   context.set_gemm_engine(options.gemm);
+  context.set_mec_band_rows(options.mec_band_rows);
+  r.mec_band_rows = options.mec_band_rows;
   const mec::Status st = mec::Conv2dPlan::create(p.desc, algorithm, context, &state->plan);
   if (st != mec::Status::kSuccess) {
     r.status = st == mec::Status::kUnsupported ? "unsupported" : "error";
