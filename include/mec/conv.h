@@ -95,12 +95,16 @@ class Context {
   int64_t mec_threshold() const { return mec_threshold_; }
   void set_mec_threshold(int64_t t) { mec_threshold_ = t; }
   // CPU, fast GEMM engine: MEC lowers `rows` output rows of one image at a
-  // time per thread (0 < rows, at most p used) instead of whole images, so
-  // its workspace is min(threads, n * ceil(p / rows)) slots of
-  // groups * q * ((rows - 1) * stride_h + (r - 1) * dilation_h + 1) * s * c/groups
-  // floats, whatever the batch, in place of |L|. 0 (the default): whole
-  // images, the paper's |L|. Negative: kInvalidArgument at plan creation;
-  // with the CBLAS engine or on CUDA, kUnsupported. Read at plan creation.
+  // time per thread (at most p are used) instead of whole images, so its
+  // workspace stops growing with the batch and the image height: in floats,
+  //   rows < p:  min(threads, n * ceil(p / rows)) * groups * q *
+  //              ((rows - 1) * stride_h + (r - 1) * dilation_h + 1) * s * c/groups
+  //   rows >= p: threads * m * |L| / n when n >= threads (runs of
+  //              m = clamp(ceil(256 / (p*q)), 1, max(1, n / (4*threads))) whole
+  //              images per thread), else |L|
+  // (docs/mec.md). 0 (the default): the paper's |L| = n*q*(h+pads)*s*c.
+  // Negative: kInvalidArgument at plan creation; with the CBLAS engine or on
+  // CUDA, kUnsupported. Read at plan creation.
   int64_t mec_band_rows() const { return mec_band_rows_; }
   void set_mec_band_rows(int64_t rows) { mec_band_rows_ = rows; }
   GemmEngine gemm_engine() const { return gemm_engine_; }

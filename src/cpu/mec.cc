@@ -42,7 +42,18 @@ namespace mec {
 namespace cpu {
 namespace {
 
-// Row bands of `rows` output rows (0 < rows <= p): the floats of one row of
+// Output pixels per task of the fast engine, at least: small images are
+// grouped, large ones lowered in bands of about this many pixels.
+constexpr int64_t kTaskPixels = 256;
+
+// With at least as many images as threads, the fast engine hands out runs
+// of this many images (about kTaskPixels output pixels, at least four runs
+// per thread); each thread lowers its run into its own slot of L.
+int64_t images_per_task(const Conv2dDesc& d, int threads) {
+  return std::max<int64_t>(1, std::min(ceil_div(kTaskPixels, d.p() * d.q()), d.n / (4 * threads)));
+}
+
+// Row bands of `rows` output rows (0 < rows < p): the floats of one row of
 // a band's L (the padded input rows the band reads, s*cg each), of one
 // thread's slot (every group and column x), and the number of slots.
 int64_t band_row_floats(const Conv2dDesc& d, int64_t rows) {
@@ -244,11 +255,10 @@ class MecPlan : public detail::PlanImpl {
   // over output pixels, and over column panels too when a group's weights
   // outweigh its part of L (deep layers: each thread streams half of them).
   //
-  // Output pixels per task, at least (small images are grouped), and
-  // per band of a large image; images whose L exceeds kBandedBytes are
-  // lowered in bands of at least kBandInputRows input rows (fewer cost
-  // more in per-row setup than they save in cache misses: cv7).
-  static constexpr int64_t kTaskPixels = 256, kBandInputRows = 8;
+  // Images whose L exceeds kBandedBytes are lowered in bands of at least
+  // kBandInputRows input rows and kTaskPixels output pixels (fewer rows
+  // cost more in per-row setup than they save in cache misses: cv7).
+  static constexpr int64_t kBandInputRows = 8;
   static constexpr int64_t kBandedBytes = int64_t(4) << 20;
   // An image whose output is at least this large is written with
   // non-temporal stores (where dst is 64-byte aligned): its lines leave the
@@ -292,7 +302,8 @@ class MecPlan : public detail::PlanImpl {
     gm.ldc = d.k;
     gm.bias = bias;
     gm.stream_c = pixels * d.k * int64_t(sizeof(float)) >= kStreamImageBytes;
-    if (band_rows_ > 0) return run_banded(src, gm, workspace);
+    // Bands that hold whole images are the schedule below.
+    if (band_rows_ > 0 && band_rows_ < p) return run_banded(src, gm, workspace);
     const int threads = threads_;
     if (d.n >= threads) {
       // Runs of images of about kTaskPixels output pixels each, at least
@@ -302,8 +313,7 @@ class MecPlan : public detail::PlanImpl {
       // same memory is reused while it is in cache instead of streaming all
       // of |L| through DRAM; an image whose L is large is lowered in bands
       // of output rows just ahead of the GEMM.
-      const int64_t per_task =
-          std::max<int64_t>(1, std::min(ceil_div(kTaskPixels, pixels), d.n / (4 * threads)));
+      const int64_t per_task = images_per_task(d, threads);
       const int64_t tasks = (d.n + per_task - 1) / per_task;
       const int64_t image_floats = d.groups * q * ld;
       const bool banded = per_task == 1 && image_floats * int64_t(sizeof(float)) > kBandedBytes;
@@ -467,18 +477,24 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   }
   const int64_t cg = d.c / d.groups;
   const bool fast = context.gemm_engine() == GemmEngine::kFast;
-  // Row bands: at most p rows (more would lower rows no band reads). A slot
-  // is at most one image's L (checked above); several may overflow.
+  // Row bands: at most p rows. Bands of p rows are whole images: with at
+  // least as many images as threads, the fast engine's per-thread slots of
+  // images_per_task() images (no more than |L|); else all of L. A band
+  // slot is at most one image's L (checked above); several may overflow.
   const int64_t band_rows = std::min(context.mec_band_rows(), d.p());
+  const int threads = context.threads();
   if (band_rows > 0 && !fast) {
     return fail(Status::kUnsupported,
                 "MEC row bands (Context::set_mec_band_rows) need the fast GEMM engine");
   }
-  if (band_rows > 0 && (!checked_product({band_slots(d, band_rows, context.threads()),
-                                          band_slot_floats(d, band_rows)},
-                                         &lowered) ||
-                        !checked_add(lowered, weight_repack_floats(d, false), &bytes) ||
-                        !checked_product({bytes, int64_t(sizeof(float))}, &bytes))) {
+  if (band_rows == d.p() && d.n >= threads) {
+    lowered = threads * images_per_task(d, threads) * (lowered / d.n);
+  }
+  if (band_rows > 0 && band_rows < d.p() &&
+      (!checked_product({band_slots(d, band_rows, threads), band_slot_floats(d, band_rows)},
+                        &lowered) ||
+       !checked_add(lowered, weight_repack_floats(d, false), &bytes) ||
+       !checked_product({bytes, int64_t(sizeof(float))}, &bytes))) {
     return fail(Status::kInvalidArgument, "MEC band workspace overflows 64-bit bytes");
   }
   if (!fast && !gemm_fits(d.n * d.q(), d.k, d.r * d.s * cg, row, d.r * d.s * cg, d.k)) {
@@ -488,8 +504,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     const bool use_a = d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  impl->reset(
-      new MecPlan(d, algorithm, context.threads(), lowered, select_kernels(), fast, band_rows));
+  impl->reset(new MecPlan(d, algorithm, threads, lowered, select_kernels(), fast, band_rows));
   return Status::kSuccess;
 }
 
