@@ -232,6 +232,42 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
   }
 }
 
+// MEC's grouped kernel (mec_grouped.h: groups with cg * kg <= 4) on the
+// shapes it exists for - depthwise 3x3 with stride and asymmetric padding,
+// 3x5 with dilation (the run-time kernel size), 5x5 and 7x7, a channel
+// multiplier, 2 x 2 groups, a batch above 32 - in every weight layout,
+// packed and not, and the same problems through cuBLAS (MEC_CUDA_GEMM=
+// cublas), so both paths stay correct.
+TEST_F(CudaAlgorithms, MecGroupedKernel) {
+  // groups = channels unless given.
+  auto dw = [](int64_t n, int64_t h, int64_t w, int64_t c, int64_t r, int64_t s) {
+    return ConvTester().batch(n).input(h, w).channels(c, c).kernel(r, s).groups(c);
+  };
+  const ConvTester cases[] = {
+      dw(3, 14, 15, 24, 3, 3).pad(0, 1, 0, 1).stride(2),
+      dw(2, 17, 13, 8, 3, 5).pad(2).dilation(2, 3),
+      dw(1, 9, 11, 6, 3, 3).channels(6, 12).pad(1),  // multiplier 2
+      dw(2, 12, 10, 16, 3, 3).groups(8).pad(1).stride(1, 2),
+      dw(1, 11, 9, 12, 5, 5).pad(2),
+      dw(33, 7, 7, 20, 7, 7).pad(3),
+  };
+  for (const ConvTester& tester : cases) {
+    for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOHWI, FilterLayout::kOIHW}) {
+      Problem problem(ConvTester(tester).layout(layout).desc(), layout != FilterLayout::kOHWI, 7);
+      for (bool cublas : {false, true}) {
+        if (cublas) {
+          ASSERT_EQ(setenv("MEC_CUDA_GEMM", "cublas", 1), 0);
+        }
+        for (Algorithm a : {Algorithm::kMec, Algorithm::kMecB}) {
+          check_cuda(problem, a, stream_);
+          check_cuda(problem, a, stream_, {.packed = true});
+        }
+        unsetenv("MEC_CUDA_GEMM");
+      }
+    }
+  }
+}
+
 // The scalar kernel paths: channels divisible by 4 but src/dst not 16-byte
 // aligned.
 TEST_F(CudaAlgorithms, MisalignedPointers) {
@@ -427,6 +463,13 @@ TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
   d.k = 400;
+  ctx.set_mec_threshold(1000);
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+  // Groups (here 2 of 4 x 2 channels, too big for the grouped kernel): B,
+  // one batched cuBLAS call for all groups, whatever T says.
+  d.k = 4;
+  d.groups = 2;
   ctx.set_mec_threshold(1000);
   ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);

@@ -19,7 +19,7 @@ const char kUsage[] =
     "libraries.\n"
     "\n"
     "  --suite NAME|PATH  layers from bench/shapes/NAME.txt (paper, alexnet, vgg16,\n"
-    "                     resnet50, mobilenet_v1) or from a shape file; repeatable.\n"
+    "                     resnet50, mobilenet_v1, grouped) or from a shape file; repeatable.\n"
     "                     Default when no --shape is given: paper\n"
     "  --shape [NAME=]STR one layer as a shape string, e.g. n1h56w56c64k64r3s3p1;\n"
     "                     repeatable, or a comma list\n"
