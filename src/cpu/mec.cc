@@ -53,11 +53,17 @@ int64_t images_per_task(const Conv2dDesc& d, int threads) {
   return std::max<int64_t>(1, std::min(ceil_div(kTaskPixels, d.p() * d.q()), d.n / (4 * threads)));
 }
 
+// Padded input rows [0, rows_read(y1)) are what output rows [0, y1) read;
+// a band of y1 output rows reads as many.
+int64_t rows_read(const Conv2dDesc& d, int64_t y1) {
+  return (y1 - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1;
+}
+
 // Row bands of `rows` output rows (0 < rows < p): the floats of one row of
 // a band's L (the padded input rows the band reads, s*cg each), of one
 // thread's slot (every group and column x), and the number of slots.
 int64_t band_row_floats(const Conv2dDesc& d, int64_t rows) {
-  return ((rows - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1) * d.s * (d.c / d.groups);
+  return rows_read(d, rows) * d.s * (d.c / d.groups);
 }
 int64_t band_slot_floats(const Conv2dDesc& d, int64_t rows) {
   return d.groups * d.q() * band_row_floats(d, rows);
@@ -332,8 +338,7 @@ class MecPlan : public detail::PlanImpl {
           int64_t done = 0;  // padded input rows lowered so far
           for (int64_t y0 = 0; y0 < p; y0 += y_step) {
             const int64_t y1 = std::min(p, y0 + y_step);
-            const int64_t need =
-                y1 == p ? hp : (y1 - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1;
+            const int64_t need = y1 == p ? hp : rows_read(d, y1);
             for (int64_t n = i0; n < i1; ++n) {
               lower_band(src, n, done, need, {slot, i0, i1 - i0, ld, 0});
             }
@@ -379,8 +384,7 @@ class MecPlan : public detail::PlanImpl {
       for (int64_t t = 0; t < tasks; ++t) {
         const int64_t n = t / bands, y0 = t % bands * band_rows_, y1 = std::min(p, y0 + band_rows_);
         const int64_t yy0 = y0 * d.stride_h;
-        lower_band(src, n, yy0, (y1 - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1,
-                   {slot, n, 1, ld, yy0});
+        lower_band(src, n, yy0, rows_read(d, y1), {slot, n, 1, ld, yy0});
         ImplicitGemm local = gm;
         local.rows = {slot, y1 - y0, q, q * ld, ld, y1 - y0 > 1 ? gm.rows.y_stride : 0, q * ld};
         local.c = gm.c + (n * p + y0) * q * d.k;
