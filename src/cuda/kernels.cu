@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "cuda/grid_loop.cuh"
 #include "cuda/kernels.h"
 
 namespace mec {
@@ -38,12 +39,7 @@ Geometry geometry(const Conv2dDesc& d) {
 
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int64_t kFits32 = int64_t(1) << 31;
-
-unsigned blocks_for(int64_t work) {
-  return unsigned(std::min<int64_t>((work + kThreads - 1) / kThreads, int64_t(1) << 20));
-}
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
@@ -59,10 +55,6 @@ struct Vec<4> {
   using T = float4;
   __device__ static T zero() { return make_float4(0.0f, 0.0f, 0.0f, 0.0f); }
 };
-
-// Grid-stride loop over [0, total).
-#define MEC_GRID_LOOP(I, e, total) \
-  for (I e = I(blockIdx.x) * blockDim.x + threadIdx.x; e < (total); e += I(gridDim.x) * blockDim.x)
 
 template <typename I, int V>
 __global__ void mec_lower_kernel(Geometry g, const float* __restrict__ src,
@@ -240,7 +232,7 @@ template <typename I, int V>
 struct MecLower {
   static void go(const Geometry& g, const float* src, float* lowered, int64_t total, float* zero,
                  int64_t zero_total, cudaStream_t stream) {
-    mec_lower_kernel<I, V><<<blocks_for(std::max(total, zero_total)), kThreads, 0, stream>>>(
+    mec_lower_kernel<I, V><<<grid_blocks(std::max(total, zero_total)), kGridThreads, 0, stream>>>(
         g, src, lowered, I(total), zero, I(zero_total));
   }
 };
@@ -249,20 +241,21 @@ struct Im2colLower {
   static void go(const Geometry& g, const float* src, float* lowered, int64_t total,
                  cudaStream_t stream) {
     im2col_lower_kernel<I, V>
-        <<<blocks_for(total), kThreads, 0, stream>>>(g, src, lowered, I(total));
+        <<<grid_blocks(total), kGridThreads, 0, stream>>>(g, src, lowered, I(total));
   }
 };
 template <typename I, int V>
 struct AddBias {
   static void go(float* dst, const float* bias, int64_t kv, int64_t total, cudaStream_t stream) {
-    add_bias_kernel<I, V><<<blocks_for(total), kThreads, 0, stream>>>(dst, bias, I(kv), I(total));
+    add_bias_kernel<I, V>
+        <<<grid_blocks(total), kGridThreads, 0, stream>>>(dst, bias, I(kv), I(total));
   }
 };
 template <typename I, int V>
 struct Reorder {
   static void go(const float* out, const float* bias, float* dst, int64_t n, int64_t p,
                  int64_t blockv, int64_t kv, int64_t total, cudaStream_t stream) {
-    reorder_rows_kernel<I, V><<<blocks_for(total), kThreads, 0, stream>>>(
+    reorder_rows_kernel<I, V><<<grid_blocks(total), kGridThreads, 0, stream>>>(
         out, bias, dst, I(n), I(p), I(blockv), I(kv), I(total));
   }
 };
@@ -295,7 +288,7 @@ cudaError_t im2col_lower(const Geometry& g, const float* src, float* lowered, cu
 cudaError_t oihw_to_hwio(const Geometry& g, const float* weights, float* hwio,
                          cudaStream_t stream) {
   const int64_t total = g.k * g.r * g.s * g.cg;
-  oihw_to_hwio_kernel<<<blocks_for(total), kThreads, 0, stream>>>(g, weights, hwio, total);
+  oihw_to_hwio_kernel<<<grid_blocks(total), kGridThreads, 0, stream>>>(g, weights, hwio, total);
   return cudaGetLastError();
 }
 
@@ -326,7 +319,7 @@ cudaError_t mec_b_pointers(const Geometry& g, int64_t i, const float* lowered, c
                            bool weights_ohwi, float* dst, const float** a, const float** b,
                            float** c, cudaStream_t stream) {
   const int64_t total = g.groups * g.n * g.p;
-  mec_b_pointers_kernel<<<blocks_for(total), kThreads, 0, stream>>>(
+  mec_b_pointers_kernel<<<grid_blocks(total), kGridThreads, 0, stream>>>(
       g, i, lowered, weights, weights_ohwi, dst, a, b, c, total);
   return cudaGetLastError();
 }
@@ -334,8 +327,8 @@ cudaError_t mec_b_pointers(const Geometry& g, int64_t i, const float* lowered, c
 cudaError_t direct_conv(const Geometry& g, const float* src, const float* weights,
                         bool weights_ohwi, const float* bias, float* dst, cudaStream_t stream) {
   const int64_t total = g.n * g.p * g.q * g.k;
-  direct_kernel<<<blocks_for(total), kThreads, 0, stream>>>(g, src, weights, weights_ohwi, bias,
-                                                            dst, total);
+  direct_kernel<<<grid_blocks(total), kGridThreads, 0, stream>>>(g, src, weights, weights_ohwi,
+                                                                 bias, dst, total);
   return cudaGetLastError();
 }
 

@@ -75,11 +75,10 @@ class MecPlan : public CudaPlan {
     const bool zero_dst = algorithm() == Algorithm::kMecB && fused_ && !w.ohwi &&
                           config_.splits > 1 &&
                           (dst + dst_floats <= src || src + desc().src_elems() <= dst);
-    const bool grouped = grouped_ && algorithm() == Algorithm::kMecB;
-    MEC_TRY(cuda_check(mec_lower(grouped ? ungrouped(geom()) : geom(), src, lowered, stream(),
+    MEC_TRY(cuda_check(mec_lower(grouped_ ? ungrouped(geom()) : geom(), src, lowered, stream(),
                                  zero_dst ? dst : nullptr, zero_dst ? dst_floats : 0),
                        "MEC lowering kernel"));
-    if (grouped) {
+    if (grouped_) {
       return cuda_check(mec_grouped(geom(), lowered, w.data, w.ohwi, bias, dst, stream()),
                         "MEC grouped kernel");
     }
@@ -236,7 +235,8 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
       d.q() <= context.mec_threshold() || rows < kSmallRows ||
       (d.q() <= kKernelMaxQ && ((d.s * d.c) % 4 == 0 || rows < 2 * kSmallRows));
   impl->reset(new MecPlan(d, algorithm, context, lowered,
-                          fusable && algorithm == Algorithm::kMecB && kernel_pays, grouped));
+                          fusable && algorithm == Algorithm::kMecB && kernel_pays,
+                          grouped && algorithm == Algorithm::kMecB));
   return Status::kSuccess;
 }
 

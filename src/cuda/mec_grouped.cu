@@ -4,16 +4,14 @@
 // of kRowsPerThread output rows of image n, accumulated side by side. Its
 // window of output row y is rows y*stride_h + i*dilation_h of its column of
 // L, of which it reads the cg channels of its group at every kernel column j.
-#include <algorithm>
-
 #include "common/checked.h"
+#include "cuda/grid_loop.cuh"
 #include "cuda/mec_grouped.h"
 
 namespace mec {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kRowsPerThread = 4;  // output rows y per thread (rows of L reused from L1)
 
 struct GroupedArgs {
@@ -34,8 +32,7 @@ struct GroupedArgs {
 template <int kR, int kS>
 __global__ void mec_grouped_kernel(GroupedArgs a) {
   const int64_t r = kR > 0 ? kR : a.r, s = kS > 0 ? kS : a.s;
-  for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < a.total;
-       t += int64_t(gridDim.x) * blockDim.x) {
+  MEC_GRID_LOOP(int64_t, t, a.total) {
     int64_t rest = t;
     const int64_t oc = rest % a.k;
     rest /= a.k;
@@ -98,16 +95,15 @@ cudaError_t mec_grouped(const Geometry& g, const float* lowered, const float* we
   a.w_oc = weights_ohwi ? g.r * g.s * g.cg : 1;
   a.runs = ceil_div(g.p, kRowsPerThread);
   a.total = g.n * a.runs * g.q * g.k;
-  const int64_t blocks = std::min<int64_t>(ceil_div(a.total, int64_t(kThreads)), int64_t(1) << 20);
-  const unsigned grid = unsigned(blocks);
+  const unsigned grid = grid_blocks(a.total);
   if (g.r == 3 && g.s == 3) {
-    mec_grouped_kernel<3, 3><<<grid, kThreads, 0, stream>>>(a);
+    mec_grouped_kernel<3, 3><<<grid, kGridThreads, 0, stream>>>(a);
   } else if (g.r == 5 && g.s == 5) {
-    mec_grouped_kernel<5, 5><<<grid, kThreads, 0, stream>>>(a);
+    mec_grouped_kernel<5, 5><<<grid, kGridThreads, 0, stream>>>(a);
   } else if (g.r == 7 && g.s == 7) {
-    mec_grouped_kernel<7, 7><<<grid, kThreads, 0, stream>>>(a);
+    mec_grouped_kernel<7, 7><<<grid, kGridThreads, 0, stream>>>(a);
   } else {
-    mec_grouped_kernel<0, 0><<<grid, kThreads, 0, stream>>>(a);
+    mec_grouped_kernel<0, 0><<<grid, kGridThreads, 0, stream>>>(a);
   }
   return cudaGetLastError();
 }

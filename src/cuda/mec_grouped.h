@@ -1,5 +1,5 @@
-// Internal: MEC Solution B for convolutions of many small groups (depthwise
-// layers: groups = c = k; ResNeXt's 32 groups of 4-16 channels) as one
+// Internal: MEC Solution B for convolutions of many small groups
+// (depthwise layers: groups = c = k, or a channel multiplier of 2) as one
 // kernel. cuBLAS's per-group GEMMs are tiny there (a depthwise group is a
 // q x 1 x r*s product), so launches and empty tiles cost 20-400x cuDNN's
 // time (MobileNet v1, docs/cuda.md). Here L is lowered as for one group,

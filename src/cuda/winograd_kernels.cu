@@ -8,20 +8,12 @@
 // coalesced. Index arithmetic is 32-bit when everything fits.
 #include <algorithm>
 
+#include "cuda/grid_loop.cuh"
 #include "cuda/winograd_kernels.h"
 
 namespace mec {
 namespace cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-unsigned blocks_for(int64_t work) {
-  return unsigned(std::min<int64_t>((work + kThreads - 1) / kThreads, int64_t(1) << 20));
-}
-
-#define MEC_GRID_LOOP(I, e, total) \
-  for (I e = I(blockIdx.x) * blockDim.x + threadIdx.x; e < (total); e += I(gridDim.x) * blockDim.x)
 
 template <int M>
 struct F;
@@ -180,18 +172,22 @@ __global__ void outputs_kernel(Geometry geo, WinogradTiles tl, const float* __re
 
 // The 32-bit variants need every flattened index (and every V/M/U offset)
 // below 2^31; `span` is the largest.
-#define MEC_WINOGRAD_LAUNCH(kernel, work, span, ...)                                             \
-  do {                                                                                           \
-    const bool small = (span) < (int64_t(1) << 31);                                              \
-    if (m == 2 && small) {                                                                       \
-      kernel<2, int32_t><<<blocks_for(work), kThreads, 0, stream>>>(__VA_ARGS__, int32_t(work)); \
-    } else if (m == 2) {                                                                         \
-      kernel<2, int64_t><<<blocks_for(work), kThreads, 0, stream>>>(__VA_ARGS__, int64_t(work)); \
-    } else if (small) {                                                                          \
-      kernel<4, int32_t><<<blocks_for(work), kThreads, 0, stream>>>(__VA_ARGS__, int32_t(work)); \
-    } else {                                                                                     \
-      kernel<4, int64_t><<<blocks_for(work), kThreads, 0, stream>>>(__VA_ARGS__, int64_t(work)); \
-    }                                                                                            \
+#define MEC_WINOGRAD_LAUNCH(kernel, work, span, ...)                                    \
+  do {                                                                                  \
+    const bool small = (span) < (int64_t(1) << 31);                                     \
+    if (m == 2 && small) {                                                              \
+      kernel<2, int32_t>                                                                \
+          <<<grid_blocks(work), kGridThreads, 0, stream>>>(__VA_ARGS__, int32_t(work)); \
+    } else if (m == 2) {                                                                \
+      kernel<2, int64_t>                                                                \
+          <<<grid_blocks(work), kGridThreads, 0, stream>>>(__VA_ARGS__, int64_t(work)); \
+    } else if (small) {                                                                 \
+      kernel<4, int32_t>                                                                \
+          <<<grid_blocks(work), kGridThreads, 0, stream>>>(__VA_ARGS__, int32_t(work)); \
+    } else {                                                                            \
+      kernel<4, int64_t>                                                                \
+          <<<grid_blocks(work), kGridThreads, 0, stream>>>(__VA_ARGS__, int64_t(work)); \
+    }                                                                                   \
   } while (0)
 
 cudaError_t winograd_kernels(const Geometry& g, int m, const WeightStrides& ws,
