@@ -238,6 +238,32 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
 // multiplier, 2 x 2 groups, a batch above 32 - in every weight layout,
 // packed and not, and the same problems through cuBLAS (MEC_CUDA_GEMM=
 // cublas), so both paths stay correct.
+// The shallow-window kernel (r*s*c <= 32, mec_shallow.h) at every window
+// depth class it unrolls, odd and wide k, outputs narrower than a warp's
+// 8 rows (the row walk wraps over y and images), padding, stride and
+// dilation_w; packed (HWIO on the device: the kernel) and raw weights.
+TEST_F(CudaAlgorithms, MecShallowKernel) {
+  const ConvTester cases[] = {
+      ConvTester().batch(3).input(23, 21).channels(3, 64).kernel(3, 3).pad(1),
+      ConvTester().batch(2).input(17, 20).channels(3, 5).kernel(3, 3).pad(0, 1, 0, 1).stride(2),
+      ConvTester().batch(2).input(15, 16).channels(1, 32).kernel(5, 5).pad(2).dilation(1, 2),
+      ConvTester().input(12, 10).channels(2, 130).kernel(4, 4).pad(1, 2, 2, 1),
+      ConvTester().batch(2).input(9, 8).channels(4, 512).kernel(2, 2).stride(1, 2),
+      ConvTester().batch(33).input(5, 5).channels(1, 7).kernel(1, 1),
+      ConvTester().batch(33).input(6, 6).channels(3, 96).kernel(3, 3).bias(false),
+  };
+  for (const ConvTester& tester : cases) {
+    for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOIHW}) {
+      Problem problem(ConvTester(tester).layout(layout).desc(), true, 23);
+      for (Algorithm a : {Algorithm::kMec, Algorithm::kMecB}) {
+        const double err = check_cuda(problem, a, stream_);
+        const double packed_err = check_cuda(problem, a, stream_, {.packed = true});
+        EXPECT_LE(std::max(err, packed_err), tolerance(a, false)) << describe(problem.desc);
+      }
+    }
+  }
+}
+
 TEST_F(CudaAlgorithms, MecGroupedKernel) {
   // groups = channels unless given.
   auto dw = [](int64_t n, int64_t h, int64_t w, int64_t c, int64_t r, int64_t s) {

@@ -42,6 +42,7 @@ if(MEC_HAVE_CUDA)
     src/cuda/mec.cc
     src/cuda/mec_gemm.cu
     src/cuda/mec_grouped.cu
+    src/cuda/mec_shallow.cu
     src/cuda/winograd.cc
     src/cuda/winograd_kernels.cu
     src/cuda/fft.cc

@@ -22,7 +22,9 @@
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
 // (Context::mec_threshold) or q <= kKernelMaxQ with aligned windows, or few
 // (n*p*q < kSmallRows: batch 1 of the small layers, run 6); elsewhere
-// cuBLAS's batched GEMM was faster on the H100 (docs/cuda.md). Many small
+// cuBLAS's batched GEMM was faster on the H100 (docs/cuda.md). Shallow
+// windows (r*s*c <= 32: first layers over RGB) take a kernel of their own
+// at any q (mec_shallow.h; run 11: cv7 0.48 -> 0.35 ms at batch 32). Many small
 // groups (depthwise layers) take another kernel of our own for B
 // (mec_grouped.h), over L lowered as one group. kMec: where either kernel
 // applies, B (for q <= T it beat A at batch 32, and above T B over cuBLAS
@@ -38,6 +40,7 @@
 #include "cuda/gemm.h"
 #include "cuda/mec_gemm.h"
 #include "cuda/mec_grouped.h"
+#include "cuda/mec_shallow.h"
 
 namespace mec {
 namespace cuda {
@@ -50,14 +53,16 @@ class MecPlan : public CudaPlan {
       : CudaPlan(desc, algorithm, context),
         lowered_floats_(lowered_floats),
         fused_(fused),
-        grouped_(grouped) {
-    if (!fused_) return;
+        grouped_(grouped),
+        shallow_(fused && shallow_fits(geom())),
+        sms_(fused ? context.cuda_resources()->multiprocessors : 0) {
+    if (!fused_ || shallow_) return;
     // MEC_CUDA_TILE=MxN forces a tile shape (benchmarking, tests); one the
     // kernel does not have is ignored by mec_gemm_config.
     int force_m = 0, force_n = 0;
     const char* tile = std::getenv("MEC_CUDA_TILE");
     if (tile == nullptr || std::sscanf(tile, "%dx%d", &force_m, &force_n) != 2) force_m = 0;
-    config_ = mec_gemm_config(geom(), context.cuda_resources()->multiprocessors, force_m, force_n);
+    config_ = mec_gemm_config(geom(), sms_, force_m, force_n);
   }
 
   size_t workspace_bytes() const override { return size_t(layout().total); }
@@ -72,7 +77,7 @@ class MecPlan : public CudaPlan {
     // Our kernel with a split K adds into dst: the lowering kernel zeroes it
     // (one launch fewer), unless dst overlaps src (then a memset after it).
     const int64_t dst_floats = desc().dst_elems();
-    const bool zero_dst = algorithm() == Algorithm::kMecB && fused_ && !w.ohwi &&
+    const bool zero_dst = algorithm() == Algorithm::kMecB && fused_ && !shallow_ && !w.ohwi &&
                           config_.splits > 1 &&
                           (dst + dst_floats <= src || src + desc().src_elems() <= dst);
     MEC_TRY(cuda_check(mec_lower(grouped_ ? ungrouped(geom()) : geom(), src, lowered, stream(),
@@ -167,6 +172,10 @@ class MecPlan : public CudaPlan {
     auto** a = reinterpret_cast<const float**>(pointer_space);
     const float** b = a + batch;
     auto** c = reinterpret_cast<float**>(pointer_space + 2 * batch * sizeof(void*));
+    if (fused_ && !w.ohwi && shallow_) {
+      return cuda_check(mec_shallow(g, lowered, w.data, bias, dst, sms_, stream()),
+                        "MEC Solution B shallow kernel");
+    }
     if (fused_ && !w.ohwi) {
       return cuda_check(mec_gemm(g, config_, lowered, w.data, bias, dst, stream(), dst_zeroed),
                         "MEC Solution B GEMM kernel");
@@ -185,6 +194,8 @@ class MecPlan : public CudaPlan {
   const int64_t lowered_floats_;
   const bool fused_;    // Solution B by mec_gemm()
   const bool grouped_;  // Solution B by mec_grouped()
+  const bool shallow_;  // Solution B by mec_shallow() (fused_ and a shallow window)
+  const int sms_;       // multiprocessors of the context's device
   MecGemmConfig config_;
 };
 
@@ -232,7 +243,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
   const bool kernel_pays =
-      d.q() <= context.mec_threshold() || rows < kSmallRows ||
+      d.q() <= context.mec_threshold() || rows < kSmallRows || shallow_fits(geometry(d)) ||
       (d.q() <= kKernelMaxQ && ((d.s * d.c) % 4 == 0 || rows < 2 * kSmallRows));
   impl->reset(new MecPlan(d, algorithm, context, lowered,
                           fusable && algorithm == Algorithm::kMecB && kernel_pays,

@@ -1,15 +1,19 @@
 // MEC Solution B's GEMM as one kernel (see mec_gemm.h). An FFMA SGEMM
-// tile: 256 threads compute a BM x BN block of dst (BM = 128, 64 or 32;
-// BN = 128 or 64), each a BM/16 x BN/16 sub-block held in registers, over
-// K in steps of 16 through a three-stage cp.async pipeline (two steps'
-// loads in flight while one is multiplied, one barrier per step). A is kept
-// in shared memory as it lies in L - k innermost - so the copies need no
+// tile: a block computes a BM x BN block of dst (128 x 128, 128 x 64, 64 x
+// 64 or 32 x 64), each thread a TM x TN sub-block held in registers, over K
+// in steps of 16 through a three-stage cp.async pipeline (two steps' loads
+// in flight while one is multiplied, one barrier per step). A is kept in
+// shared memory as it lies in L - k innermost - so the copies need no
 // transposition and work at any alignment (16-, 8- or 4-byte cp.async,
-// zero-filled past the ends); the multiply reads 2 consecutive k of a row at
-// once. The only non-GEMM part is the A addressing: thread row m = (n, y, x)
-// reads from L + (n*q + x)*ld + y*stride_h*s*c, its K-run contiguous. Small
-// grids split K over blocks and add into a zeroed dst with atomicAdd (fp32
-// sums in another order; still fp32 arithmetic throughout).
+// zero-filled past the ends). The lanes of a warp are 4 rows x 8 column
+// runs: a thread's rows are 4 apart and its columns runs of 4, 32 apart, so
+// the multiply reads 2 consecutive k of a row (A, 8 bytes) and 4 columns
+// (B, 16 bytes) per load, each one shared-memory wavefront (run 11,
+// docs/cuda.md: a third fewer wavefronts than the older 16 x 16 lanes, but
+// about the same speed - the kernel is bound by issue, not by them). The only non-GEMM part is the
+// A addressing: thread row m = (n, y, x) reads from L + (n*q + x)*ld + y*stride_h*s*c, its K-run
+// contiguous. Small grids split K over blocks and add into a zeroed dst with atomicAdd (fp32 sums
+// in another order; still fp32 arithmetic throughout).
 #include <algorithm>
 
 #include "common/checked.h"
@@ -19,10 +23,10 @@ namespace mec {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int kBk = 16;     // K per pipeline step
-constexpr int kStages = 3;  // shared-memory buffers
-constexpr int kApad = 4;    // floats of padding per A row (16-byte aligned rows)
+constexpr int kBk = 16;                      // K per pipeline step
+constexpr int kStages = 3;                   // shared-memory buffers
+constexpr int kApad = 4;                     // floats of padding per A row (16-byte aligned rows)
+constexpr int kWarpRows = 4, kWarpCols = 8;  // lanes of a warp: 4 rows x 8 column runs
 
 struct Args {
   const float* lowered;
@@ -37,13 +41,37 @@ struct Args {
   bool atomic;
 };
 
-// Row (or column) of the block computed by thread coordinate t's i-th value
-// when each thread holds `per` of them: two runs of 4 at t*4 and 64+t*4
-// (per = 8), one run of 4 (per = 4), or one run of 2 (per = 2).
-template <int kPer>
-__device__ __forceinline__ int sub(int t, int i) {
-  return kPer >= 4 ? (i / 4) * 64 + t * 4 + i % 4 : t * kPer + i;
+// Each thread's rows x columns for a block of bm rows: 8 x 8 in the
+// 128-row tiles, 4 x 4 and 2 x 4 in the batch-1 tiles (256 threads, run 6).
+constexpr int thread_rows(int bm) { return bm == 128 ? 8 : bm == 64 ? 4 : 2; }
+constexpr int thread_cols(int bm) { return bm == 128 ? 8 : 4; }
+constexpr int tile_threads(int bm, int bn) {
+  return (bm / thread_rows(bm)) * (bn / thread_cols(bm));
 }
+// Blocks per multiprocessor the launch bounds ask for: two of 256 threads
+// (128 registers each), three of 128 (168 registers: the 8 x 8 thread tile
+// then keeps its next fragments in registers; run 11: 4-7% faster on the
+// 128 x 64 layers than four blocks at 128 registers, which spill).
+constexpr int min_blocks(int bm, int bn) { return tile_threads(bm, bn) == 128 ? 3 : 2; }
+// Floats per A copy where the windows are aligned for it: 4, or 2 where a
+// thread copies only 2 per step (32-row tiles).
+constexpr int a_copy_floats(int bm, int bn) { return bm * kBk / tile_threads(bm, bn) >= 4 ? 4 : 2; }
+
+// A tile shape: block rows x columns and what follows from them.
+template <int kBm, int kBn>
+struct Tile {
+  static constexpr int kTm = thread_rows(kBm), kTn = thread_cols(kBm);
+  static constexpr int kThreads = tile_threads(kBm, kBn);
+  static constexpr int kWarpM = kWarpRows * kTm;      // rows per warp
+  static constexpr int kWarpN = kWarpCols * kTn;      // columns per warp
+  static constexpr int kAseg = kBm * kBk / kThreads;  // A floats copied per thread per step
+  static constexpr int kBseg = kBn * kBk / kThreads;  // B floats copied per thread per step
+  static constexpr int kAvec = a_copy_floats(kBm, kBn);
+  static constexpr int kMinBlocks = min_blocks(kBm, kBn);
+  static constexpr int kSmemFloats = kStages * (kBm * (kBk + kApad) + kBk * kBn);
+  static_assert(kTn % 4 == 0 && kBm % kWarpM == 0 && kBn % kWarpN == 0, "tile");
+  static_assert(kThreads % 32 == 0 && kBk % kAseg == 0 && kBn % kBseg == 0, "copies");
+};
 
 // cp.async of kBytes (4, 8 or 16) from global to shared memory; only the
 // first src_bytes are read, the rest of the kBytes is zero-filled.
@@ -59,34 +87,28 @@ __device__ __forceinline__ void copy_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
-// Floats per 16-byte-class A copy: each thread copies kBm*kBk/kThreads
-// floats of A per step (8, 4, 2), in copies of 4 (2 for 32-row tiles).
-constexpr int a_copy_floats(int block_m) { return block_m * kBk / kThreads >= 4 ? 4 : 2; }
-
-template <int kBm, int kBn>
-constexpr int smem_floats() {
-  return kStages * (kBm * (kBk + kApad) + kBk * kBn);
-}
-
-// A kBm x kBn block of dst. kVa / kVb: floats per A / B copy (4 or 2 when
-// the rows are aligned for it, else 1).
+// A kBm x kBn block of dst. kVa / kVb: floats per A / B copy (Tile::kAvec
+// or 4 when the rows are aligned for it, else 1).
 template <int kBm, int kBn, int kVa, int kVb>
-__global__ void __launch_bounds__(kThreads, 2) mec_gemm_kernel(Args a) {
-  constexpr int kTm = kBm / 16, kTn = kBn / 16;  // values per thread
-  constexpr int kAw = kBk + kApad;               // A row pitch in shared memory
-  constexpr int kAseg = kBm * kBk / kThreads;    // A floats copied per thread per step
-  constexpr int kBseg = kBn * kBk / kThreads;    // B floats copied per thread per step
+__global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMinBlocks)
+    mec_gemm_kernel(Args a) {
+  using T = Tile<kBm, kBn>;
+  constexpr int kTm = T::kTm, kTn = T::kTn;
+  constexpr int kAw = kBk + kApad;  // A row pitch in shared memory
   extern __shared__ float4 smem_raw[];
   float* const as = reinterpret_cast<float*>(smem_raw);  // [kStages][kBm][kAw]
   float* const bs = as + kStages * kBm * kAw;            // [kStages][kBk][kBn]
-  const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  // This thread's rows: row0 + 4*i; columns: col0 + 32*h + (0..3).
+  const int row0 = (warp % (kBm / T::kWarpM)) * T::kWarpM + lane / kWarpCols;
+  const int col0 = (warp / (kBm / T::kWarpM)) * T::kWarpN + (lane % kWarpCols) * 4;
   const int m0 = blockIdx.x * kBm, n0 = blockIdx.y * kBn;
   const int kbeg = blockIdx.z * a.split_depth;
   const int kend = min(a.depth, kbeg + a.split_depth);
   const int steps = (kend - kbeg + kBk - 1) / kBk;
 
   // A copier: row ar of the tile, kAseg consecutive k from ak.
-  const int ar = tid / (kBk / kAseg), ak = (tid % (kBk / kAseg)) * kAseg;
+  const int ar = tid / (kBk / T::kAseg), ak = (tid % (kBk / T::kAseg)) * T::kAseg;
   const int am = m0 + ar;
   const float* arow = a.lowered;
   int arow_end = 0;  // k beyond which this row reads nothing (0: row out of range)
@@ -96,14 +118,14 @@ __global__ void __launch_bounds__(kThreads, 2) mec_gemm_kernel(Args a) {
     arow_end = kend;
   }
   // B copier: row bk of the step, kBseg consecutive columns from bn.
-  const int bk = tid / (kBn / kBseg), bn = (tid % (kBn / kBseg)) * kBseg;
+  const int bk = tid / (kBn / T::kBseg), bn = (tid % (kBn / T::kBseg)) * T::kBseg;
   const int bcol = n0 + bn;
 
   auto load = [&](int step, int stage) {
     const int k0 = kbeg + step * kBk;
     float* ad = as + (stage * kBm + ar) * kAw + ak;
 #pragma unroll
-    for (int e = 0; e < kAseg; e += kVa) {
+    for (int e = 0; e < T::kAseg; e += kVa) {
       const int k = k0 + ak + e;
       const int left = min(max(arow_end - k, 0), kVa);
       copy_async<kVa * 4>(ad + e, left > 0 ? arow + k : a.lowered, left * 4);
@@ -112,7 +134,7 @@ __global__ void __launch_bounds__(kThreads, 2) mec_gemm_kernel(Args a) {
     const float* brow = a.weights + int64_t(k) * a.n;
     float* bd = bs + (stage * kBk + bk) * kBn + bn;
 #pragma unroll
-    for (int e = 0; e < kBseg; e += kVb) {
+    for (int e = 0; e < T::kBseg; e += kVb) {
       const int left = k < kend ? min(max(a.n - (bcol + e), 0), kVb) : 0;
       copy_async<kVb * 4>(bd + e, left > 0 ? brow + bcol + e : a.weights, left * 4);
     }
@@ -134,20 +156,20 @@ __global__ void __launch_bounds__(kThreads, 2) mec_gemm_kernel(Args a) {
     __syncthreads();  // this step's stage is in; the stage refilled below is free
     if (step + kStages - 1 < steps) load(step + kStages - 1, (step + kStages - 1) % kStages);
     copy_commit();
-    const float* at = as + (step % kStages) * kBm * kAw;
-    const float* bt = bs + (step % kStages) * kBk * kBn;
+    const float* at = as + ((step % kStages) * kBm + row0) * kAw;
+    const float* bt = bs + (step % kStages) * kBk * kBn + col0;
 #pragma unroll
     for (int kq = 0; kq < kBk; kq += 2) {
       float2 av[kTm];
 #pragma unroll
       for (int i = 0; i < kTm; ++i)
-        av[i] = *reinterpret_cast<const float2*>(at + sub<kTm>(ty, i) * kAw + kq);
+        av[i] = *reinterpret_cast<const float2*>(at + i * kWarpRows * kAw + kq);
 #pragma unroll
       for (int kk = 0; kk < 2; ++kk) {
         float bv[kTn];
 #pragma unroll
         for (int h = 0; h < kTn / 4; ++h) {
-          const float4 v = *reinterpret_cast<const float4*>(bt + (kq + kk) * kBn + h * 64 + tx * 4);
+          const float4 v = *reinterpret_cast<const float4*>(bt + (kq + kk) * kBn + h * 32);
           bv[h * 4] = v.x, bv[h * 4 + 1] = v.y, bv[h * 4 + 2] = v.z, bv[h * 4 + 3] = v.w;
         }
 #pragma unroll
@@ -160,45 +182,45 @@ __global__ void __launch_bounds__(kThreads, 2) mec_gemm_kernel(Args a) {
     }
   }
 
-  // Epilogue: runs of 4 columns (sub() gives each thread runs of 4 when
-  // kTn >= 4) as one 16-byte store or atomic add where dst allows it.
+  // Epilogue: runs of 4 columns as one 16-byte store or atomic add where
+  // dst allows it.
   const bool add_bias = a.bias != nullptr && blockIdx.z == 0;
   const bool vec_out = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 16 == 0;
 #pragma unroll
   for (int i = 0; i < kTm; ++i) {
-    const int m = m0 + sub<kTm>(ty, i);
+    const int m = m0 + row0 + i * kWarpRows;
     if (m >= a.m) continue;
     float* out = a.dst + int64_t(m) * a.n;
 #pragma unroll
-    for (int j0 = 0; j0 < kTn; j0 += 4) {
-      const int col0 = n0 + sub<kTn>(tx, j0);
+    for (int h = 0; h < kTn / 4; ++h) {
+      const int c0 = n0 + col0 + h * 32;
       float v[4];
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const int col = col0 + j;
-        v[j] = acc[i][j0 + j] + (add_bias && col < a.n ? __ldg(a.bias + col) : 0.0f);
+        const int col = c0 + j;
+        v[j] = acc[i][h * 4 + j] + (add_bias && col < a.n ? __ldg(a.bias + col) : 0.0f);
       }
-      if (vec_out && col0 + 3 < a.n) {
+      if (vec_out && c0 + 3 < a.n) {
         const float4 w = make_float4(v[0], v[1], v[2], v[3]);
         if (a.atomic) {
 #if __CUDA_ARCH__ >= 900
-          atomicAdd(reinterpret_cast<float4*>(out + col0), w);  // sm_90: one 16-byte atomic
+          atomicAdd(reinterpret_cast<float4*>(out + c0), w);  // sm_90: one 16-byte atomic
 #else
-          atomicAdd(out + col0, w.x), atomicAdd(out + col0 + 1, w.y);
-          atomicAdd(out + col0 + 2, w.z), atomicAdd(out + col0 + 3, w.w);
+          atomicAdd(out + c0, w.x), atomicAdd(out + c0 + 1, w.y);
+          atomicAdd(out + c0 + 2, w.z), atomicAdd(out + c0 + 3, w.w);
 #endif
         } else {
-          *reinterpret_cast<float4*>(out + col0) = w;
+          *reinterpret_cast<float4*>(out + c0) = w;
         }
         continue;
       }
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        if (col0 + j >= a.n) break;
+        if (c0 + j >= a.n) break;
         if (a.atomic) {
-          atomicAdd(out + col0 + j, v[j]);
+          atomicAdd(out + c0 + j, v[j]);
         } else {
-          out[col0 + j] = v[j];
+          out[c0 + j] = v[j];
         }
       }
     }
@@ -210,19 +232,19 @@ __global__ void __launch_bounds__(kThreads, 2) mec_gemm_kernel(Args a) {
 // raised first (a per-device attribute, so on every launch).
 template <int kBm, int kBn, int kVa, int kVb>
 cudaError_t launch_one(const Args& a, dim3 grid, cudaStream_t stream) {
-  constexpr int bytes = smem_floats<kBm, kBn>() * 4;
+  constexpr int bytes = Tile<kBm, kBn>::kSmemFloats * 4;
   if (bytes > 48 * 1024) {
     const cudaError_t e = cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb>,
                                                cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
     if (e != cudaSuccess) return e;
   }
-  mec_gemm_kernel<kBm, kBn, kVa, kVb><<<grid, kThreads, bytes, stream>>>(a);
+  mec_gemm_kernel<kBm, kBn, kVa, kVb><<<grid, Tile<kBm, kBn>::kThreads, bytes, stream>>>(a);
   return cudaGetLastError();
 }
 
 template <int kBm, int kBn>
 cudaError_t launch(const Args& a, bool vec_a, bool vec_b, dim3 grid, cudaStream_t stream) {
-  constexpr int va = a_copy_floats(kBm);
+  constexpr int va = Tile<kBm, kBn>::kAvec;
   if (vec_a) {
     return vec_b ? launch_one<kBm, kBn, va, 4>(a, grid, stream)
                  : launch_one<kBm, kBn, va, 1>(a, grid, stream);
@@ -231,16 +253,17 @@ cudaError_t launch(const Args& a, bool vec_a, bool vec_b, dim3 grid, cudaStream_
                : launch_one<kBm, kBn, 1, 1>(a, grid, stream);
 }
 
-// The split of K for a tile shape: about two blocks per multiprocessor,
-// each split at least 64 deep (run 1 with 256 left cv1 at batch 1 on 24
-// blocks), depths a multiple of the K step kBk.
+// The split of K for a tile shape: about 16 warps per multiprocessor (two
+// blocks of 256 threads, four of 128), each split at least 64 deep (run 1
+// with 256 left cv1 at batch 1 on 24 blocks), depths a multiple of the K
+// step kBk.
 MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms) {
   MecGemmConfig c;
   c.block_m = block_m;
   c.block_n = block_n;
   const int64_t depth = g.r * g.s * g.c, step = kBk;
   const int64_t tiles = ceil_div(g.n * g.p * g.q, block_m) * ceil_div(g.k, block_n);
-  const int64_t want = ceil_div(2 * int64_t(sms), tiles);
+  const int64_t want = ceil_div(min_blocks(block_m, block_n) * int64_t(sms), tiles);
   const int64_t most = std::max<int64_t>(1, depth / 64);
   const int64_t splits = std::max<int64_t>(1, std::min(want, most));
   c.split_depth = ceil_div(ceil_div(depth, splits), step) * step;
@@ -259,8 +282,17 @@ MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force
   // within 10% of it on every paper layer, 32 x 64 where a 64-row tile is
   // mostly empty; the 128-row tiles stay where the product is large (run 4's
   // batch-32 numbers).
+  // Run 11: the 128 x 64 tile (128 threads, 16 floats of A copied per
+  // thread and step) also needs windows aligned for 16-byte copies and a
+  // block per multiprocessor: at batch 1 cv3 (c = 3, 4-byte copies) lost
+  // 30% and res2a_1 (25 blocks) 20% against 64 x 64 tiles.
   const int64_t rows = g.n * g.p * g.q;
-  if (rows >= kSmallRows) return split_for(g, 128, g.k <= 64 ? 64 : 128, sms);
+  if (rows >= kSmallRows && g.k > 64) return split_for(g, 128, 128, sms);
+  if (rows >= kSmallRows) {
+    const MecGemmConfig wide = split_for(g, 128, 64, sms);
+    const bool aligned = (g.s * g.c) % 4 == 0;  // so are every row and window of L
+    if (aligned && ceil_div(rows, 128) * wide.splits >= sms) return wide;
+  }
   return split_for(g, rows <= 32 ? 32 : 64, 64, sms);
 }
 
@@ -287,7 +319,7 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
   }
   // A copies of 4 (2 for 32-row tiles) floats need every window start
   // aligned to that many floats; B copies of 4 need k % 4 == 0.
-  const int va = a_copy_floats(c.block_m);
+  const int va = a_copy_floats(c.block_m, c.block_n);
   const bool vec_a =
       a.ld % va == 0 && a.ystep % va == 0 && reinterpret_cast<uintptr_t>(lowered) % (4 * va) == 0;
   const bool vec_b = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;

@@ -1,0 +1,39 @@
+// Internal: MEC Solution B for shallow windows - r*s*c <= 32, the first
+// layer of most networks (3x3 over RGB: K = 27) - as one kernel. There the
+// product's depth is too small for a GEMM tile (mec_gemm.cu's K steps of 16
+// run two steps between prologue and epilogue, cuBLAS's batched GEMMs of q
+// rows ran at 11 TFLOP/s on cv7) and the time goes to writing dst: k floats
+// per output pixel from 27 multiply-adds each. Here each thread keeps the
+// weights of two output channels in registers for the whole run, blocks
+// stage 128 windows of L at a time in shared memory (one warp load per
+// window), and every window becomes k outputs written as consecutive
+// 8-byte stores. Strict fp32 FFMA; groups == 1, dilation_h == 1, HWIO
+// weights (the MEC GEMM kernel's conditions), any padding and stride.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "cuda/kernels.h"
+
+namespace mec {
+namespace cuda {
+
+// Window depths r*s*c up to this take the shallow kernel (one warp lane per
+// value of a window).
+constexpr int64_t kShallowMaxDepth = 32;
+// Output channels up to this (two per thread, 256 threads per block).
+constexpr int64_t kShallowMaxChannels = 512;
+
+inline bool shallow_fits(const Geometry& g) {
+  return g.r * g.s * g.c <= kShallowMaxDepth && g.k <= kShallowMaxChannels;
+}
+
+// dst = windows of L times the HWIO weights (+ bias, may be null), on at
+// most two blocks per multiprocessor (sms of them).
+cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* weights,
+                        const float* bias, float* dst, int sms, cudaStream_t stream);
+
+}  // namespace cuda
+}  // namespace mec
