@@ -239,9 +239,10 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
 // packed and not, and the same problems through cuBLAS (MEC_CUDA_GEMM=
 // cublas), so both paths stay correct.
 // The shallow-window kernel (r*s*c <= 32, mec_shallow.h) at every window
-// depth class it unrolls, odd and wide k, outputs narrower than a warp's
-// 8 rows (the row walk wraps over y and images), padding, stride and
-// dilation_w; packed (HWIO on the device: the kernel) and raw weights.
+// depth it unrolls (1..8 quads of 4), odd and wide k, outputs narrower
+// than a warp's 8 rows (the row walk wraps over y and images), padding,
+// stride and dilation_w; packed (HWIO on the device: the kernel) and raw
+// weights.
 TEST_F(CudaAlgorithms, MecShallowKernel) {
   const ConvTester cases[] = {
       ConvTester().batch(3).input(23, 21).channels(3, 64).kernel(3, 3).pad(1),
@@ -251,6 +252,10 @@ TEST_F(CudaAlgorithms, MecShallowKernel) {
       ConvTester().batch(2).input(9, 8).channels(4, 512).kernel(2, 2).stride(1, 2),
       ConvTester().batch(33).input(5, 5).channels(1, 7).kernel(1, 1),
       ConvTester().batch(33).input(6, 6).channels(3, 96).kernel(3, 3).bias(false),
+      ConvTester().batch(2).input(11, 9).channels(2, 24).kernel(2, 2),             // K = 8
+      ConvTester().input(13, 14).channels(1, 40).kernel(3, 4).pad(1),              // 12
+      ConvTester().batch(3).input(10, 10).channels(5, 66).kernel(2, 2).stride(2),  // 20
+      ConvTester().input(16, 15).channels(3, 48).kernel(2, 4).pad(0, 1, 1, 2),     // 24
   };
   for (const ConvTester& tester : cases) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOIHW}) {
