@@ -34,7 +34,7 @@ struct Args {
   const float* bias;
   float* dst;
   int m, n, depth;  // rows n*p*q, columns k, K = r*s*c
-  int pq, q;
+  int p, q, pq;
   int64_t ld;       // floats per row of L
   int64_t ystep;    // stride_h*s*c
   int split_depth;  // multiple of kBk
@@ -300,17 +300,11 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
                      const float* weights, const float* bias, float* dst, cudaStream_t stream,
                      bool dst_zeroed) {
   Args a;
-  a.lowered = lowered;
+  set_windows(g, lowered, &a);
   a.weights = weights;
   a.bias = bias;
   a.dst = dst;
-  a.m = int(g.n * g.p * g.q);
   a.n = int(g.k);
-  a.depth = int(g.r * g.s * g.c);
-  a.pq = int(g.p * g.q);
-  a.q = int(g.q);
-  a.ld = g.hp * g.s * g.c;
-  a.ystep = g.stride_h * g.s * g.c;
   a.split_depth = int(c.split_depth);
   a.atomic = c.splits > 1;
   if (a.atomic && !dst_zeroed) {

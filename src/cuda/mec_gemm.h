@@ -38,12 +38,29 @@ constexpr int64_t kSmallRows = 2048;
 // nor from q ~ 110 on.
 constexpr int64_t kKernelMaxQ = 64;
 
-// The tile shape (128 x 128, or 128 x 64 for k <= 64; 64 x 64, or 32 x 64
-// for at most 32 rows, below kSmallRows) and a K split that fills `sms`
+// The tile shape (128 x 128, or 128 x 64 for k <= 64 with 16-byte-aligned
+// windows and a block per multiprocessor; 64 x 64, or 32 x 64 for at most
+// 32 rows, below kSmallRows or else) and a K split that fills `sms`
 // multiprocessors; a force_m x force_n the kernel has (128x128, 128x64,
 // 64x64, 32x64) is taken instead (MEC_CUDA_TILE=MxN at plan creation, for
 // benchmarks and tests).
 MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0);
+
+// Sets the fields by which a kernel finds row m = (n, y, x)'s window in L,
+// at (n*q + x)*ld + y*ystep (mec_gemm.cu, mec_shallow.cu): lowered, m
+// (rows n*p*q), depth (r*s*c), p, q, pq, ld (floats per row of L), ystep
+// (stride_h*s*c).
+template <typename KernelArgs>
+void set_windows(const Geometry& g, const float* lowered, KernelArgs* a) {
+  a->lowered = lowered;
+  a->m = int(g.n * g.p * g.q);
+  a->depth = int(g.r * g.s * g.c);
+  a->p = int(g.p);
+  a->q = int(g.q);
+  a->pq = int(g.p * g.q);
+  a->ld = g.hp * g.s * g.c;
+  a->ystep = g.stride_h * g.s * g.c;
+}
 
 // dst = windows of L times the HWIO weights (+ bias, may be null). With a
 // split K the kernel adds into dst: zeroed here by a cudaMemsetAsync unless

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "common/checked.h"
+#include "cuda/mec_gemm.h"
 #include "cuda/mec_shallow.h"
 
 namespace mec {
@@ -140,18 +141,11 @@ cudaError_t launch(const ShallowArgs& a, int blocks, cudaStream_t stream) {
 cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* weights,
                         const float* bias, float* dst, int sms, cudaStream_t stream) {
   ShallowArgs a;
-  a.lowered = lowered;
+  set_windows(g, lowered, &a);
   a.weights = weights;
   a.bias = bias;
   a.dst = dst;
-  a.m = int(g.n * g.p * g.q);
   a.k = int(g.k);
-  a.depth = int(g.r * g.s * g.c);
-  a.p = int(g.p);
-  a.q = int(g.q);
-  a.pq = int(g.p * g.q);
-  a.ld = g.hp * g.s * g.c;
-  a.ystep = g.stride_h * g.s * g.c;
   a.tiles = int(ceil_div(a.m, kTileRows));
   if (a.depth > kShallowMaxDepth || a.k > kShallowMaxChannels) return cudaErrorInvalidValue;
   const int blocks = int(std::min<int64_t>(a.tiles, int64_t(kBlocksPerSm) * sms));
