@@ -19,3 +19,20 @@ bench() {
     --json "$res/$name.json" > "$res/$name.txt" 2> "$res/$name.err"
   echo "$name rc=$?"
 }
+# compare SUITES BATCHES (comma lists): --algo mec of bin/mecbench_before
+# (main before a change) and of bin/mecbench with cuDNN beside, 10 reps
+# after 3 warm-ups, into $res/SUITE_bB{_before,}.{json,txt}; then the
+# per-layer before / after table (cuda-before-after.py).
+compare() {
+  local suites=$1 batches=$2 b s
+  for b in ${batches//,/ }; do
+    for s in ${suites//,/ }; do
+      timeout 200 bin/mecbench_before --device cuda --batch "$b" --algo mec --reps 10 --warmup 3 \
+        --suite "$s" --check none --json "$res/${s}_b${b}_before.json" > "$res/${s}_b${b}_before.txt" 2>&1
+      timeout 200 bin/mecbench --device cuda --batch "$b" --algo mec --peer cudnn --reps 10 \
+        --warmup 3 --suite "$s" --json "$res/${s}_b${b}.json" > "$res/${s}_b${b}.txt" 2>&1
+      echo "$s b$b rc=$?"
+    done
+  done
+  python3 "$here/cuda-before-after.py" "$res" "$suites" "$batches" | tee "$res/before_after.txt"
+}

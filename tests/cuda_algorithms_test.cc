@@ -208,8 +208,10 @@ TEST_F(CudaAlgorithms, AwkwardShapes) {
 }
 
 // Every tile shape of our MEC GEMM kernel (forced with MEC_CUDA_TILE at
-// plan creation), with and without a split K, vector (c % 4 == 0) and
-// scalar A loads, K not a multiple of the tile's K step, bias, packed.
+// plan creation), with the split of K the plan chooses and with forced
+// odd splits (the last one shorter; more than the depth's K steps on the
+// first case), vector (c % 4 == 0) and scalar A loads, K not a multiple
+// of the tile's K step, bias, packed.
 TEST_F(CudaAlgorithms, MecGemmTiles) {
   const ConvTester cases[] = {
       ConvTester().input(23, 19).channels(3, 70).kernel(5, 4).pad(1, 2, 0, 1).stride(2, 1),
@@ -217,7 +219,8 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
       ConvTester().batch(4).input(40, 40).channels(4, 66).kernel(3, 3),  // no split
       ConvTester().input(5, 5).channels(520, 33).kernel(3, 3).pad(1),    // deep, few rows
   };
-  const char* tiles[] = {"128x128", "128x64", "64x64", "32x64"};
+  const char* tiles[] = {"128x128",   "128x64",   "64x64",    "32x64",
+                         "128x128x7", "128x64x3", "64x64x13", "32x64x5"};
   for (const ConvTester& tester : cases) {
     Problem problem(tester.desc(), true, 17);
     for (const char* tile : tiles) {

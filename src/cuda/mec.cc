@@ -57,12 +57,15 @@ class MecPlan : public CudaPlan {
         shallow_(fused && shallow_fits(geom())),
         sms_(fused ? context.cuda_resources()->multiprocessors : 0) {
     if (!fused_ || shallow_) return;
-    // MEC_CUDA_TILE=MxN forces a tile shape (benchmarking, tests); one the
-    // kernel does not have is ignored by mec_gemm_config.
-    int force_m = 0, force_n = 0;
+    // MEC_CUDA_TILE=MxN or MxNxS forces a tile shape and the K split
+    // (benchmarking, tests); a shape the kernel does not have is ignored by
+    // mec_gemm_config.
+    int force_m = 0, force_n = 0, force_splits = 0;
     const char* tile = std::getenv("MEC_CUDA_TILE");
-    if (tile == nullptr || std::sscanf(tile, "%dx%d", &force_m, &force_n) != 2) force_m = 0;
-    config_ = mec_gemm_config(geom(), sms_, force_m, force_n);
+    if (tile == nullptr || std::sscanf(tile, "%dx%dx%d", &force_m, &force_n, &force_splits) < 2) {
+      force_m = force_splits = 0;
+    }
+    config_ = mec_gemm_config(geom(), sms_, force_m, force_n, force_splits);
   }
 
   size_t workspace_bytes() const override { return size_t(layout().total); }

@@ -27,6 +27,7 @@ constexpr int kBk = 16;                      // K per pipeline step
 constexpr int kStages = 3;                   // shared-memory buffers
 constexpr int kApad = 4;                     // floats of padding per A row (16-byte aligned rows)
 constexpr int kWarpRows = 4, kWarpCols = 8;  // lanes of a warp: 4 rows x 8 column runs
+constexpr int kSaturatingAccumulators = 16384;  // per multiprocessor (split_for)
 
 struct Args {
   const float* lowered;
@@ -227,18 +228,26 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   }
 }
 
+// Raises a kernel instance's dynamic shared-memory limit to what its
+// tile needs where that is above the default 48 KiB (a per-device
+// attribute, so before every launch); below it the attribute is left
+// alone.
+template <int kBm, int kBn, int kVa, int kVb>
+cudaError_t allow_shared_memory() {
+  constexpr int bytes = Tile<kBm, kBn>::kSmemFloats * 4;
+  if (bytes <= 48 * 1024) return cudaSuccess;
+  return cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb>,
+                              cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+}
+
 // Launches one tile shape; kVa / kVb chosen from the alignment of A's rows
-// and of B. Above 48 KiB of shared memory the kernel's dynamic limit is
-// raised first (a per-device attribute, so on every launch).
+// and of B.
 template <int kBm, int kBn, int kVa, int kVb>
 cudaError_t launch_one(const Args& a, dim3 grid, cudaStream_t stream) {
-  constexpr int bytes = Tile<kBm, kBn>::kSmemFloats * 4;
-  if (bytes > 48 * 1024) {
-    const cudaError_t e = cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb>,
-                                               cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-    if (e != cudaSuccess) return e;
-  }
-  mec_gemm_kernel<kBm, kBn, kVa, kVb><<<grid, Tile<kBm, kBn>::kThreads, bytes, stream>>>(a);
+  const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb>();
+  if (e != cudaSuccess) return e;
+  mec_gemm_kernel<kBm, kBn, kVa, kVb>
+      <<<grid, Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kSmemFloats * 4, stream>>>(a);
   return cudaGetLastError();
 }
 
@@ -253,31 +262,84 @@ cudaError_t launch(const Args& a, bool vec_a, bool vec_b, dim3 grid, cudaStream_
                : launch_one<kBm, kBn, 1, 1>(a, grid, stream);
 }
 
-// The split of K for a tile shape: about 16 warps per multiprocessor (two
-// blocks of 256 threads, four of 128), each split at least 64 deep (run 1
-// with 256 left cv1 at batch 1 on 24 blocks), depths a multiple of the K
-// step kBk.
-MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms) {
+// Blocks of a tile shape one multiprocessor holds at once (its registers,
+// shared memory and threads), as the CUDA runtime computes it; 64 x 64
+// and 32 x 64 hold three, more than their launch bounds ask for.
+template <int kBm, int kBn>
+int resident_blocks() {
+  constexpr int bytes = Tile<kBm, kBn>::kSmemFloats * 4, va = Tile<kBm, kBn>::kAvec;
+  const auto kernel = mec_gemm_kernel<kBm, kBn, va, 4>;
+  int blocks = 0;
+  if (allow_shared_memory<kBm, kBn, va, 4>() != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, Tile<kBm, kBn>::kThreads,
+                                                    bytes) != cudaSuccess ||
+      blocks < 1) {
+    cudaGetLastError();  // clear it: the launch bounds' count instead
+    return min_blocks(kBm, kBn);
+  }
+  return blocks;
+}
+
+int resident_blocks(int block_m, int block_n) {
+  switch (block_m * 1000 + block_n) {
+    case 128128:
+      return resident_blocks<128, 128>();
+    case 128064:
+      return resident_blocks<128, 64>();
+    case 64064:
+      return resident_blocks<64, 64>();
+    default:
+      return resident_blocks<32, 64>();
+  }
+}
+
+// The split of K for a tile shape (force_splits > 0: that many, as far as
+// the depth allows), from a model of the launch that run 12's sweep fitted
+// (docs/cuda.md; within 1% of the best split at batch 32 and 2% at batch
+// 1, geomeans over 17 layers): a multiprocessor runs `side` blocks side by
+// side at full speed - those it holds, but no more than keep about 16384
+// accumulators busy (a 128 x 128 block alone does: two side by side took
+// as long as one after the other) - so the blocks run in waves of sms *
+// side, each as long as one split's K steps plus about one step of
+// prologue and epilogue. The old rule - about two blocks per
+// multiprocessor, rounded up - left a second, nearly empty wave on cv11,
+// cv12 and ResNet-50's res4/res5 3x3 layers (20-30% slower). Each split
+// is at least 64 deep; on a tie the fewer splits win (fewer atomic adds).
+MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms, int force_splits) {
   MecGemmConfig c;
   c.block_m = block_m;
   c.block_n = block_n;
-  const int64_t depth = g.r * g.s * g.c, step = kBk;
+  const int64_t depth = g.r * g.s * g.c, steps = ceil_div(depth, int64_t(kBk));
   const int64_t tiles = ceil_div(g.n * g.p * g.q, block_m) * ceil_div(g.k, block_n);
-  const int64_t want = ceil_div(min_blocks(block_m, block_n) * int64_t(sms), tiles);
-  const int64_t most = std::max<int64_t>(1, depth / 64);
-  const int64_t splits = std::max<int64_t>(1, std::min(want, most));
-  c.split_depth = ceil_div(ceil_div(depth, splits), step) * step;
+  const int side =
+      std::min(resident_blocks(block_m, block_n),
+               int(ceil_div(int64_t(kSaturatingAccumulators), int64_t(block_m) * block_n)));
+  const int64_t wave = int64_t(std::max(sms, 1)) * side;
+  int64_t best_steps = steps;  // steps per split
+  if (force_splits > 0) {
+    best_steps = ceil_div(steps, int64_t(force_splits));
+  } else {
+    const int64_t most = std::min(std::max<int64_t>(1, depth / 64), ceil_div(4 * wave, tiles));
+    int64_t best_cost = INT64_MAX;
+    for (int64_t s = 1; s <= most; ++s) {
+      const int64_t per_split = ceil_div(steps, s);
+      const int64_t cost = ceil_div(tiles * ceil_div(steps, per_split), wave) * (per_split + 1);
+      if (cost < best_cost) best_cost = cost, best_steps = per_split;
+    }
+  }
+  c.split_depth = best_steps * kBk;
   c.splits = int(ceil_div(depth, c.split_depth));
   return c;
 }
 
 }  // namespace
 
-MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force_n) {
+MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force_n,
+                              int force_splits) {
   // The tiles mec_gemm() launches; another forced shape is ignored.
   const bool has_tile = (force_m == 128 && force_n == 128) ||
                         ((force_m == 32 || force_m == 64 || force_m == 128) && force_n == 64);
-  if (has_tile) return split_for(g, force_m, force_n, sms);
+  if (has_tile) return split_for(g, force_m, force_n, sms, force_splits);
   // Run 6 (docs/cuda.md): at batch 1 the 64 x 64 tile was the fastest or
   // within 10% of it on every paper layer, 32 x 64 where a 64-row tile is
   // mostly empty; the 128-row tiles stay where the product is large (run 4's
@@ -287,13 +349,13 @@ MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force
   // block per multiprocessor: at batch 1 cv3 (c = 3, 4-byte copies) lost
   // 30% and res2a_1 (25 blocks) 20% against 64 x 64 tiles.
   const int64_t rows = g.n * g.p * g.q;
-  if (rows >= kSmallRows && g.k > 64) return split_for(g, 128, 128, sms);
+  if (rows >= kSmallRows && g.k > 64) return split_for(g, 128, 128, sms, 0);
   if (rows >= kSmallRows) {
-    const MecGemmConfig wide = split_for(g, 128, 64, sms);
+    const MecGemmConfig wide = split_for(g, 128, 64, sms, 0);
     const bool aligned = (g.s * g.c) % 4 == 0;  // so are every row and window of L
     if (aligned && ceil_div(rows, 128) * wide.splits >= sms) return wide;
   }
-  return split_for(g, rows <= 32 ? 32 : 64, 64, sms);
+  return split_for(g, rows <= 32 ? 32 : 64, 64, sms, 0);
 }
 
 cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* lowered,

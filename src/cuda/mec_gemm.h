@@ -42,9 +42,10 @@ constexpr int64_t kKernelMaxQ = 64;
 // windows and a block per multiprocessor; 64 x 64, or 32 x 64 for at most
 // 32 rows, below kSmallRows or else) and a K split that fills `sms`
 // multiprocessors; a force_m x force_n the kernel has (128x128, 128x64,
-// 64x64, 32x64) is taken instead (MEC_CUDA_TILE=MxN at plan creation, for
-// benchmarks and tests).
-MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0);
+// 64x64, 32x64) is taken instead, split force_splits ways if > 0
+// (MEC_CUDA_TILE=MxN or MxNxS at plan creation, for benchmarks and tests).
+MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0,
+                              int force_splits = 0);
 
 // Sets the fields by which a kernel finds row m = (n, y, x)'s window in L,
 // at (n*q + x)*ld + y*ystep (mec_gemm.cu, mec_shallow.cu): lowered, m

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Run 12 of docs/cuda.md: how the MEC GEMM kernel's time depends on its
+# K split (MEC_CUDA_TILE=MxNxS), to model the split on the layers the
+# kernel runs: paper and network layers at batch 32 and 1, every tile
+# shape over a range of splits, the kernel forced (--threshold 100000);
+# then bin/mecbench_before (main before the change) against bin/mecbench
+# with their own choice, cuDNN beside. Run from the folder
+# scripts/cuda-pack.sh made.
+# Usage: bash cuda-run12.sh OUTDIR [tests] [sweep] [variants] [compare]
+set -uo pipefail
+out=$1
+source "$(dirname "$0")/cuda-device-env.sh"
+shift
+if [[ " $* " == *" tests "* ]]; then
+  timeout 300 bin/cuda_algorithms_test > "$res/tests.log" 2>&1
+  echo "tests rc=$?"
+  grep -E "^\[  (PASSED|FAILED) |Failure" "$res/tests.log" | head
+  timeout 200 compute-sanitizer --tool memcheck bin/cuda_algorithms_test \
+    --gtest_filter="*MecGemmTiles*" > "$res/memcheck.log" 2>&1
+  echo "memcheck rc=$?"
+  tail -3 "$res/memcheck.log"
+fi
+b32="cv5=h24w24c96k256r5s5,cv6=h12w12c256k512r3s3,cv9=h56w56c64k64r3s3,cv10=h28w28c128k128r3s3"
+b32="$b32,cv11=h14w14c256k256r3s3,cv12=h7w7c512k512r3s3,res3b_2=h28w28c128k128r3s3p1"
+b32="$b32,res4a_2=h28w28c256k256r3s3p1u2,res4b_2=h14w14c256k256r3s3p1,res5a_1=h14w14c1024k512r1s1"
+b32="$b32,res5b_2=h7w7c512k512r3s3p1,conv4_2=h28w28c512k512r3s3p1,conv5_1=h14w14c512k512r3s3p1"
+b1="cv1=h227w227c3k96r11s11u4,cv3=h227w227c3k64r7s7u2,cv4=h224w224c64k64r7s7u2"
+b1="$b1,cv5=h24w24c96k256r5s5,cv6=h12w12c256k512r3s3,cv8=h112w112c64k128r3s3,cv9=h56w56c64k64r3s3"
+b1="$b1,cv10=h28w28c128k128r3s3,cv11=h14w14c256k256r3s3,cv12=h7w7c512k512r3s3"
+b1="$b1,res4b_2=h14w14c256k256r3s3p1,res5b_2=h7w7c512k512r3s3p1,conv5_1=h14w14c512k512r3s3p1"
+sweep() {  # batch shapes tile splits...
+  local b=$1 shapes=$2 tile=$3
+  shift 3
+  for s in "$@"; do
+    MEC_CUDA_TILE=${tile}x$s timeout 100 bin/mecbench --device cuda --batch "$b" --algo mec_b \
+      --threshold 100000 --reps 10 --warmup 3 --check none --shape "$shapes" \
+      --json "$res/sweep/b${b}_${tile}_s$s.json" > /dev/null 2>&1 || echo "b$b $tile s$s failed"
+  done
+}
+if [[ " $* " == *" sweep "* ]]; then
+  mkdir -p "$res/sweep"
+  sweep 32 "$b32" 128x128 1 2 3 4 5 6 7 8 9 10 11 12 14 16 20 24
+  sweep 32 "$b32" 64x64 1 2 3 4 6 8
+  sweep 32 "cv9=h56w56c64k64r3s3" 128x64 1 2 3 4
+  sweep 1 "$b1" 64x64 1 2 3 4 5 6 7 8 10 12 14 16 20 24 32
+  sweep 1 "$b1" 32x64 1 2 4 8 12 16
+  sweep 1 "$b1" 128x64 1 2 4 8 12 16
+  echo "sweep done: $(ls "$res/sweep" | wc -l) runs"
+fi
+# variants: bin/mecbench and every bin/mecbench_* (builds of this run's
+# alternatives) on the same layers, two interleaved rounds: ResNet-50 at
+# batch 1 (MEC's own choice), the paper, VGG-16 and ResNet-50 layers at
+# batch 32 with the kernel forced.
+if [[ " $* " == *" variants "* ]]; then
+  mkdir -p "$res/variants"
+  for round in 1 2; do
+    for bin in bin/mecbench bin/mecbench_*; do
+      v=$(basename "$bin")
+      timeout 100 "$bin" --device cuda --batch 1 --algo mec --reps 20 --warmup 3 --check none \
+        --suite resnet50 --json "$res/variants/${v}_resnet50_b1_r$round.json" > /dev/null 2>&1
+      for s in paper vgg16 resnet50; do
+        timeout 100 "$bin" --device cuda --batch 32 --algo mec_b --threshold 100000 --reps 10 \
+          --warmup 3 --check none --suite $s --json "$res/variants/${v}_${s}_b32_r$round.json" \
+          > /dev/null 2>&1 || echo "$v $s failed"
+      done
+    done
+  done
+  echo "variants done: $(ls "$res/variants" | wc -l) runs"
+fi
+if [[ " $* " == *" compare "* ]]; then
+  compare paper,vgg16,resnet50 32,1
+fi
+tar czf "$out/results.tar.gz" -C "$here" results
