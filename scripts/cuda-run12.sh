@@ -6,7 +6,7 @@
 # then bin/mecbench_before (main before the change) against bin/mecbench
 # with their own choice, cuDNN beside. Run from the folder
 # scripts/cuda-pack.sh made.
-# Usage: bash cuda-run12.sh OUTDIR [tests] [sweep] [variants] [compare]
+# Usage: bash cuda-run12.sh OUTDIR [tests] [sweep] [variants] [rgb] [compare]
 set -uo pipefail
 out=$1
 source "$(dirname "$0")/cuda-device-env.sh"
@@ -66,6 +66,27 @@ if [[ " $* " == *" variants "* ]]; then
     done
   done
   echo "variants done: $(ls "$res/variants" | wc -l) runs"
+fi
+# rgb: the first layers over RGB (c = 3), whose windows the padded
+# lowering aligns (cv1, cv2) or not (cv3, ResNet-50 conv1): main before,
+# now, now with the 128 x 64 tile, now over cuBLAS; two rounds.
+if [[ " $* " == *" rgb "* ]]; then
+  mkdir -p "$res/rgb"
+  rgb="cv1=h227w227c3k96r11s11u4,cv2=h231w231c3k96r11s11u4,cv3=h227w227c3k64r7s7u2"
+  rgb="$rgb,conv1=h224w224c3k64r7s7p3u2"
+  for round in 1 2; do
+    for b in 32 1; do
+      for v in before now tile128x64 cublas; do
+        bin=bin/mecbench tile= gemm=
+        [ $v = before ] && bin=bin/mecbench_before
+        [ $v = tile128x64 ] && tile=128x64
+        [ $v = cublas ] && gemm=cublas
+        MEC_CUDA_TILE=$tile MEC_CUDA_GEMM=$gemm timeout 100 $bin --device cuda --batch $b \
+          --algo mec --reps 20 --warmup 3 --shape "$rgb" \
+          --json "$res/rgb/${v}_b${b}_r$round.json" > /dev/null 2>&1 || echo "rgb $v b$b failed"
+      done
+    done
+  done
 fi
 if [[ " $* " == *" compare "* ]]; then
   compare paper,vgg16,resnet50 32,1

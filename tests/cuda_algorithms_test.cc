@@ -192,7 +192,9 @@ TEST_F(CudaAlgorithms, AwkwardShapes) {
       ConvTester().input(33, 63).channels(17, 65).kernel(1, 1).stride(2, 3),
       ConvTester().input(9, 9).channels(4, 6).kernel(3, 3).pad(4).stride(3),
       ConvTester().input(20, 11).channels(3, 5).kernel(4, 3).stride(3, 1).dilation(3, 1),
-      ConvTester().batch(4).input(12, 12).channels(8, 500).kernel(3, 3),  // |O| > |L|
+      ConvTester().batch(4).input(12, 12).channels(8, 500).kernel(3, 3),              // |O| > |L|
+      ConvTester().batch(2).input(23, 23).channels(3, 10).kernel(7, 7).stride(4),     // L: 24 rows
+      ConvTester().input(19, 21).channels(6, 8).kernel(3, 5).stride(4, 2).groups(2),  // L: 20 rows
   };
   for (const ConvTester& tester : cases) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOHWI, FilterLayout::kOIHW}) {
@@ -218,6 +220,8 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
       ConvTester().batch(2).input(9, 11).channels(36, 130).kernel(3, 3).pad(1),
       ConvTester().batch(4).input(40, 40).channels(4, 66).kernel(3, 3),  // no split
       ConvTester().input(5, 5).channels(520, 33).kernel(3, 3).pad(1),    // deep, few rows
+      // RGB at stride 4: L gets a zero row so that its windows are 16-byte aligned (kernels.h)
+      ConvTester().batch(3).input(30, 27).channels(3, 96).kernel(11, 11).pad(1, 0, 0, 2).stride(4),
   };
   const char* tiles[] = {"128x128",   "128x64",   "64x64",    "32x64",
                          "128x128x7", "128x64x3", "64x64x13", "32x64x5"};
@@ -603,6 +607,13 @@ TEST_F(CudaAlgorithms, WorkspaceFormulas) {
   EXPECT_EQ(bytes(Algorithm::kIm2col), size_t(d.n * d.p() * d.q() * 9 * d.c) * 4);
   EXPECT_EQ(bytes(Algorithm::kMecA), lowered);
   EXPECT_EQ(bytes(Algorithm::kMecB), (lowered + 255) / 256 * 256 + pointers);
+  // 11x11 over RGB at stride 4 (cv1's kind): 27 padded rows, lowered as 28
+  // so that every window starts on a 16-byte boundary (kernels.h).
+  Conv2dDesc d4;
+  ASSERT_TRUE(parse_shape("n2h27w27c3k8r11s11u4", &d4, &e)) << e;
+  std::unique_ptr<Conv2dPlan> plan4;
+  ASSERT_EQ(Conv2dPlan::create(d4, Algorithm::kMecA, ctx, &plan4), Status::kSuccess);
+  EXPECT_EQ(plan4->workspace_bytes(), size_t(d4.n * d4.q() * 28 * d4.s * d4.c) * 4);
   // Winograd (docs/cuda.md): U + V + M for one block of all T tiles here.
   auto align = [](size_t b) { return (b + 255) / 256 * 256; };
   for (int m : {2, 4}) {

@@ -33,8 +33,16 @@ Geometry geometry(const Conv2dDesc& d) {
   g.kg = d.k / d.groups;
   g.p = d.p();
   g.q = d.q();
-  g.hp = d.h + d.pad_top + d.pad_bottom;
+  g.hp = lowered_height(d);
   return g;
+}
+
+int64_t lowered_height(const Conv2dDesc& d) {
+  const int64_t hp = d.h + d.pad_top + d.pad_bottom, row = d.s * (d.c / d.groups);
+  if ((d.stride_h * row) % 4 != 0) return hp;
+  int64_t aligned = hp;
+  while ((aligned * row) % 4 != 0) ++aligned;
+  return aligned;
 }
 
 namespace {

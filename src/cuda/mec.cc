@@ -209,7 +209,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   if (context.mec_band_rows() > 0) {
     return fail(Status::kUnsupported, "MEC row bands (Context::set_mec_band_rows) are CPU-only");
   }
-  const int64_t hp = d.h + d.pad_top + d.pad_bottom;
+  const int64_t hp = lowered_height(d);
   int64_t lowered, bytes;
   if (!checked_product({d.n, d.q(), hp, d.s, d.c}, &lowered) ||
       !checked_add(lowered, d.weight_elems() + d.dst_elems() + 1024, &bytes) ||
@@ -247,7 +247,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   }
   const bool kernel_pays =
       d.q() <= context.mec_threshold() || rows < kSmallRows || shallow_fits(geometry(d)) ||
-      (d.q() <= kKernelMaxQ && ((d.s * d.c) % 4 == 0 || rows < 2 * kSmallRows));
+      (d.q() <= kKernelMaxQ && (windows_aligned(geometry(d)) || rows < 2 * kSmallRows));
   impl->reset(new MecPlan(d, algorithm, context, lowered,
                           fusable && algorithm == Algorithm::kMecB && kernel_pays,
                           grouped && algorithm == Algorithm::kMecB));

@@ -27,7 +27,7 @@ constexpr int kBk = 16;                      // K per pipeline step
 constexpr int kStages = 3;                   // shared-memory buffers
 constexpr int kApad = 4;                     // floats of padding per A row (16-byte aligned rows)
 constexpr int kWarpRows = 4, kWarpCols = 8;  // lanes of a warp: 4 rows x 8 column runs
-constexpr int kSaturatingAccumulators = 16384;  // per multiprocessor (split_for)
+constexpr int kSaturatingAccumulators = 8192;  // per multiprocessor (split_for)
 
 struct Args {
   const float* lowered;
@@ -294,17 +294,19 @@ int resident_blocks(int block_m, int block_n) {
 }
 
 // The split of K for a tile shape (force_splits > 0: that many, as far as
-// the depth allows), from a model of the launch that run 12's sweep fitted
-// (docs/cuda.md; within 1% of the best split at batch 32 and 2% at batch
+// the depth allows), from a model of the launch fitted to run 12's sweep
+// (docs/cuda.md; within 1% of the best split at batch 32 and 3% at batch
 // 1, geomeans over 17 layers): a multiprocessor runs `side` blocks side by
-// side at full speed - those it holds, but no more than keep about 16384
+// side at full speed - those it holds, but no more than keep about 8192
 // accumulators busy (a 128 x 128 block alone does: two side by side took
-// as long as one after the other) - so the blocks run in waves of sms *
-// side, each as long as one split's K steps plus about one step of
-// prologue and epilogue. The old rule - about two blocks per
-// multiprocessor, rounded up - left a second, nearly empty wave on cv11,
-// cv12 and ResNet-50's res4/res5 3x3 layers (20-30% slower). Each split
-// is at least 64 deep; on a tie the fewer splits win (fewer atomic adds).
+// as long as one after the other; and ResNet-50's 1x1 layers at batch 1
+// ran 10% slower with three 64 x 64 blocks per multiprocessor than with
+// two) - so the blocks run in waves of sms * side, each as long as one
+// split's K steps plus about one step of prologue and epilogue. The old
+// rule - about two blocks per multiprocessor, rounded up - left a second,
+// nearly empty wave on cv11, cv12 and ResNet-50's res4/res5 3x3 layers
+// (20-30% slower). Each split is at least 64 deep; on a tie the fewer
+// splits win (fewer atomic adds).
 MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms, int force_splits) {
   MecGemmConfig c;
   c.block_m = block_m;
@@ -352,8 +354,7 @@ MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force
   if (rows >= kSmallRows && g.k > 64) return split_for(g, 128, 128, sms, 0);
   if (rows >= kSmallRows) {
     const MecGemmConfig wide = split_for(g, 128, 64, sms, 0);
-    const bool aligned = (g.s * g.c) % 4 == 0;  // so are every row and window of L
-    if (aligned && ceil_div(rows, 128) * wide.splits >= sms) return wide;
+    if (windows_aligned(g) && ceil_div(rows, 128) * wide.splits >= sms) return wide;
   }
   return split_for(g, rows <= 32 ? 32 : 64, 64, sms, 0);
 }
