@@ -6,7 +6,7 @@
 # then bin/mecbench_before (main before the change) against bin/mecbench
 # with their own choice, cuDNN beside. Run from the folder
 # scripts/cuda-pack.sh made.
-# Usage: bash cuda-run12.sh OUTDIR [tests] [sweep] [variants] [rgb] [compare]
+# Usage: bash cuda-run12.sh OUTDIR [tests] [sweep] [variants] [rgb] [sass] [compare]
 set -uo pipefail
 out=$1
 source "$(dirname "$0")/cuda-device-env.sh"
@@ -87,6 +87,12 @@ if [[ " $* " == *" rgb "* ]]; then
       done
     done
   done
+fi
+# sass: the SASS of the 128 x 128 kernel (16-byte copies) into sass_128x128.txt.
+if [[ " $* " == *" sass "* ]]; then
+  cuobjdump -sass bin/mecbench | awk '/Function : .*mec_gemm_kernelILi128ELi128ELi4ELi4E/ {on = 1; print; next}
+    /Function : / {on = 0} on' > "$res/sass_128x128.txt"
+  echo "sass: $(wc -l < "$res/sass_128x128.txt") lines"
 fi
 if [[ " $* " == *" compare "* ]]; then
   compare paper,vgg16,resnet50 32,1
