@@ -40,8 +40,9 @@ constexpr int64_t kKernelMaxQ = 64;
 
 // The tile shape (128 x 128, or 128 x 64 for k <= 64 with 16-byte-aligned
 // windows and a block per multiprocessor; 64 x 64, or 32 x 64 for at most
-// 32 rows, below kSmallRows or else) and a K split that fills `sms`
-// multiprocessors; a force_m x force_n the kernel has (128x128, 128x64,
+// 32 rows, below kSmallRows or else) and the K split that a model of the
+// launch on `sms` multiprocessors finds fastest (split_for() in
+// mec_gemm.cu, fitted in run 12); a force_m x force_n the kernel has (128x128, 128x64,
 // 64x64, 32x64) is taken instead, split force_splits ways if > 0
 // (MEC_CUDA_TILE=MxN or MxNxS at plan creation, for benchmarks and tests).
 MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0,
