@@ -6,7 +6,7 @@
 # then bin/mecbench_before (main before the change) against bin/mecbench
 # with their own choice, cuDNN beside. Run from the folder
 # scripts/cuda-pack.sh made.
-# Usage: bash cuda-run12.sh OUTDIR [tests] [sweep] [variants] [rgb] [sass] [compare]
+# Usage: bash cuda-run12.sh OUTDIR [tests] [sweep] [variants] [rgb] [sass] [k96] [compare]
 set -uo pipefail
 out=$1
 source "$(dirname "$0")/cuda-device-env.sh"
@@ -93,6 +93,21 @@ if [[ " $* " == *" sass "* ]]; then
   cuobjdump -sass bin/mecbench | awk '/Function : .*mec_gemm_kernelILi128ELi128ELi4ELi4E/ {on = 1; print; next}
     /Function : / {on = 0} on' > "$res/sass_128x128.txt"
   echo "sass: $(wc -l < "$res/sass_128x128.txt") lines"
+fi
+# k96: layers with k a multiple of 96 (the 128 x 96 tile) and k = 64, 128
+# neighbours, main before against now, batch 32 and 1, two rounds.
+if [[ " $* " == *" k96 "* ]]; then
+  mkdir -p "$res/k96"
+  k96="cv1=h227w227c3k96r11s11u4,cv2=h231w231c3k96r11s11u4,i3=h28w28c96k192r3s3p1"
+  k96="$k96,i5=h14w14c480k192r1s1,i96=h56w56c64k96r3s3p1,k288=h28w28c128k288r3s3p1"
+  for round in 1 2; do
+    for b in 32 1; do
+      for bin in bin/mecbench_before bin/mecbench; do
+        timeout 100 $bin --device cuda --batch $b --algo mec --reps 20 --warmup 3 --shape "$k96" \
+          --json "$res/k96/$(basename $bin)_b${b}_r$round.json" > /dev/null 2>&1 || echo "k96 $bin failed"
+      done
+    done
+  done
 fi
 if [[ " $* " == *" compare "* ]]; then
   compare paper,vgg16,resnet50 32,1

@@ -223,8 +223,8 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
       // RGB at stride 4: L gets a zero row so that its windows are 16-byte aligned (kernels.h)
       ConvTester().batch(3).input(30, 27).channels(3, 96).kernel(11, 11).pad(1, 0, 0, 2).stride(4),
   };
-  const char* tiles[] = {"128x128",   "128x64",   "64x64",    "32x64",
-                         "128x128x7", "128x64x3", "64x64x13", "32x64x5"};
+  const char* tiles[] = {"128x128",   "128x96",   "128x64",   "64x64",    "32x64",
+                         "128x128x7", "128x96x5", "128x64x3", "64x64x13", "32x64x5"};
   for (const ConvTester& tester : cases) {
     Problem problem(tester.desc(), true, 17);
     for (const char* tile : tiles) {

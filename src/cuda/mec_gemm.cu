@@ -23,10 +23,10 @@ namespace mec {
 namespace cuda {
 namespace {
 
-constexpr int kBk = 16;                      // K per pipeline step
-constexpr int kStages = 3;                   // shared-memory buffers
-constexpr int kApad = 4;                     // floats of padding per A row (16-byte aligned rows)
-constexpr int kWarpRows = 4, kWarpCols = 8;  // lanes of a warp: 4 rows x 8 column runs
+constexpr int kBk = 16;                        // K per pipeline step
+constexpr int kStages = 3;                     // shared-memory buffers
+constexpr int kApad = 4;                       // floats of padding per A row (16-byte aligned rows)
+constexpr int kWarpRows = 4, kWarpCols = 8;    // lanes of a warp: 4 rows x 8 column runs
 constexpr int kSaturatingAccumulators = 8192;  // per multiprocessor (split_for)
 
 struct Args {
@@ -42,12 +42,14 @@ struct Args {
   bool atomic;
 };
 
-// Each thread's rows x columns for a block of bm rows: 8 x 8 in the
-// 128-row tiles, 4 x 4 and 2 x 4 in the batch-1 tiles (256 threads, run 6).
+// Each thread's rows x columns for a block of bm x bn: 8 x 8 in the
+// 128-row tiles (8 x 12 in 128 x 96, run 12: for k = 96, 192, ... that
+// 128-column tiles would leave a quarter empty), 4 x 4 and 2 x 4 in the
+// batch-1 tiles (256 threads, run 6).
 constexpr int thread_rows(int bm) { return bm == 128 ? 8 : bm == 64 ? 4 : 2; }
-constexpr int thread_cols(int bm) { return bm == 128 ? 8 : 4; }
+constexpr int thread_cols(int bm, int bn) { return bm == 128 ? (bn == 96 ? 12 : 8) : 4; }
 constexpr int tile_threads(int bm, int bn) {
-  return (bm / thread_rows(bm)) * (bn / thread_cols(bm));
+  return (bm / thread_rows(bm)) * (bn / thread_cols(bm, bn));
 }
 // Blocks per multiprocessor the launch bounds ask for: two of 256 threads
 // (128 registers each), three of 128 (168 registers: the 8 x 8 thread tile
@@ -61,7 +63,7 @@ constexpr int a_copy_floats(int bm, int bn) { return bm * kBk / tile_threads(bm,
 // A tile shape: block rows x columns and what follows from them.
 template <int kBm, int kBn>
 struct Tile {
-  static constexpr int kTm = thread_rows(kBm), kTn = thread_cols(kBm);
+  static constexpr int kTm = thread_rows(kBm), kTn = thread_cols(kBm, kBn);
   static constexpr int kThreads = tile_threads(kBm, kBn);
   static constexpr int kWarpM = kWarpRows * kTm;      // rows per warp
   static constexpr int kWarpN = kWarpCols * kTn;      // columns per warp
@@ -284,6 +286,8 @@ int resident_blocks(int block_m, int block_n) {
   switch (block_m * 1000 + block_n) {
     case 128128:
       return resident_blocks<128, 128>();
+    case 128096:
+      return resident_blocks<128, 96>();
     case 128064:
       return resident_blocks<128, 64>();
     case 64064:
@@ -339,7 +343,7 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms, in
 MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force_n,
                               int force_splits) {
   // The tiles mec_gemm() launches; another forced shape is ignored.
-  const bool has_tile = (force_m == 128 && force_n == 128) ||
+  const bool has_tile = (force_m == 128 && (force_n == 128 || force_n == 96)) ||
                         ((force_m == 32 || force_m == 64 || force_m == 128) && force_n == 64);
   if (has_tile) return split_for(g, force_m, force_n, sms, force_splits);
   // Run 6 (docs/cuda.md): at batch 1 the 64 x 64 tile was the fastest or
@@ -351,6 +355,11 @@ MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force
   // block per multiprocessor: at batch 1 cv3 (c = 3, 4-byte copies) lost
   // 30% and res2a_1 (25 blocks) 20% against 64 x 64 tiles.
   const int64_t rows = g.n * g.p * g.q;
+  // Run 12: 128 x 96 where that leaves no column of the tiles empty and
+  // 128 x 128 would.
+  if (rows >= kSmallRows && g.k > 64 && g.k % 96 == 0 && g.k % 128 != 0) {
+    return split_for(g, 128, 96, sms, 0);
+  }
   if (rows >= kSmallRows && g.k > 64) return split_for(g, 128, 128, sms, 0);
   if (rows >= kSmallRows) {
     const MecGemmConfig wide = split_for(g, 128, 64, sms, 0);
@@ -385,6 +394,8 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
   switch (c.block_m * 1000 + c.block_n) {
     case 128128:
       return launch<128, 128>(a, vec_a, vec_b, grid, stream);
+    case 128096:
+      return launch<128, 96>(a, vec_a, vec_b, grid, stream);
     case 128064:
       return launch<128, 64>(a, vec_a, vec_b, grid, stream);
     case 64064:
