@@ -36,3 +36,14 @@ compare() {
   done
   python3 "$here/cuda-before-after.py" "$res" "$suites" "$batches" | tee "$res/before_after.txt"
 }
+# cuda_tests FILTER: the CUDA tests into $res/tests.log, then
+# compute-sanitizer memcheck over the tests FILTER names (gtest filter).
+cuda_tests() {
+  timeout 300 bin/cuda_algorithms_test > "$res/tests.log" 2>&1
+  echo "tests rc=$?"
+  grep -E "^\[  (PASSED|FAILED) |Failure" "$res/tests.log" | head
+  timeout 200 compute-sanitizer --tool memcheck bin/cuda_algorithms_test --gtest_filter="$1" \
+    > "$res/memcheck.log" 2>&1
+  echo "memcheck rc=$?"
+  tail -3 "$res/memcheck.log"
+}

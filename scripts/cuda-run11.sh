@@ -10,13 +10,7 @@ set -uo pipefail
 out=$1
 source "$(dirname "$0")/cuda-device-env.sh"
 if [ "${2:-}" = tests ]; then
-  timeout 300 bin/cuda_algorithms_test > "$res/tests.log" 2>&1
-  echo "tests rc=$?"
-  grep -E "^\[  (PASSED|FAILED) |Failure" "$res/tests.log" | head
-  timeout 200 compute-sanitizer --tool memcheck bin/cuda_algorithms_test \
-    --gtest_filter="*MecShallow*:*MecGemmTiles*" > "$res/memcheck.log" 2>&1
-  echo "memcheck rc=$?"
-  tail -3 "$res/memcheck.log"
+  cuda_tests "*MecShallow*:*MecGemmTiles*"
 fi
 compare paper,vgg16,resnet50,alexnet 32,1
 tar czf "$out/results.tar.gz" -C "$here" results

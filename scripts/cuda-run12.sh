@@ -1,24 +1,20 @@
 #!/usr/bin/env bash
-# Run 12 of docs/cuda.md: how the MEC GEMM kernel's time depends on its
-# K split (MEC_CUDA_TILE=MxNxS), to model the split on the layers the
-# kernel runs: paper and network layers at batch 32 and 1, every tile
-# shape over a range of splits, the kernel forced (--threshold 100000);
-# then bin/mecbench_before (main before the change) against bin/mecbench
-# with their own choice, cuDNN beside. Run from the folder
-# scripts/cuda-pack.sh made.
-# Usage: bash cuda-run12.sh OUTDIR [tests] [sweep] [variants] [rgb] [sass] [k96] [compare]
+# Run 12 of docs/cuda.md, step by step (each a word on the command line):
+# tests (CUDA tests, memcheck of the tile test), sweep (the MEC GEMM
+# kernel's time over forced tiles and K splits, MEC_CUDA_TILE=MxNxS, on
+# paper and network layers at batch 32 and 1: the data of the split
+# model), variants (bin/mecbench against the bin/mecbench_* builds of
+# alternatives), rgb (the c = 3 first layers), sass (the 128 x 128
+# kernel's SASS), k96 (layers with k a multiple of 96), compare (main
+# before, bin/mecbench_before, against now, cuDNN beside). Run from the
+# folder scripts/cuda-pack.sh made.
+# Usage: bash cuda-run12.sh OUTDIR STEP...
 set -uo pipefail
 out=$1
 source "$(dirname "$0")/cuda-device-env.sh"
 shift
 if [[ " $* " == *" tests "* ]]; then
-  timeout 300 bin/cuda_algorithms_test > "$res/tests.log" 2>&1
-  echo "tests rc=$?"
-  grep -E "^\[  (PASSED|FAILED) |Failure" "$res/tests.log" | head
-  timeout 200 compute-sanitizer --tool memcheck bin/cuda_algorithms_test \
-    --gtest_filter="*MecGemmTiles*" > "$res/memcheck.log" 2>&1
-  echo "memcheck rc=$?"
-  tail -3 "$res/memcheck.log"
+  cuda_tests "*MecGemmTiles*"
 fi
 b32="cv5=h24w24c96k256r5s5,cv6=h12w12c256k512r3s3,cv9=h56w56c64k64r3s3,cv10=h28w28c128k128r3s3"
 b32="$b32,cv11=h14w14c256k256r3s3,cv12=h7w7c512k512r3s3,res3b_2=h28w28c128k128r3s3p1"
