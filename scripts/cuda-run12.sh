@@ -5,7 +5,8 @@
 # paper and network layers at batch 32 and 1: the data of the split
 # model), variants (bin/mecbench against the bin/mecbench_* builds of
 # alternatives), rgb (the c = 3 first layers), sass (the 128 x 128
-# kernel's SASS), k96 (layers with k a multiple of 96), compare (main
+# kernel's SASS), k96 (layers with k a multiple of 96), b1 (the builds'
+# own choice at batch 1), compare (main
 # before, bin/mecbench_before, against now, cuDNN beside). Run from the
 # folder scripts/cuda-pack.sh made.
 # Usage: bash cuda-run12.sh OUTDIR STEP...
@@ -101,6 +102,19 @@ if [[ " $* " == *" k96 "* ]]; then
       for bin in bin/mecbench_before bin/mecbench; do
         timeout 100 $bin --device cuda --batch $b --algo mec --reps 20 --warmup 3 --shape "$k96" \
           --json "$res/k96/$(basename $bin)_b${b}_r$round.json" > /dev/null 2>&1 || echo "k96 $bin failed"
+      done
+    done
+  done
+fi
+# b1: bin/mecbench and every bin/mecbench_* with their own choice at
+# batch 1 on the paper, VGG-16 and ResNet-50 layers, two rounds.
+if [[ " $* " == *" b1 "* ]]; then
+  mkdir -p "$res/b1"
+  for round in 1 2; do
+    for bin in bin/mecbench bin/mecbench_*; do
+      for s in paper vgg16 resnet50; do
+        timeout 100 "$bin" --device cuda --batch 1 --algo mec --reps 20 --warmup 3 --suite $s \
+          --json "$res/b1/$(basename "$bin")_${s}_r$round.json" > /dev/null 2>&1 || echo "b1 $bin $s failed"
       done
     done
   done

@@ -245,9 +245,9 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
         d.groups == 1 && !fusable && d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  const bool kernel_pays =
-      d.q() <= context.mec_threshold() || rows < kSmallRows || shallow_fits(geometry(d)) ||
-      (d.q() <= kKernelMaxQ && (windows_aligned(geometry(d)) || rows < 2 * kSmallRows));
+  const bool kernel_pays = d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
+                           shallow_fits(geometry(d)) ||
+                           (d.q() <= kKernelMaxQ && windows_aligned(geometry(d)));
   impl->reset(new MecPlan(d, algorithm, context, lowered,
                           fusable && algorithm == Algorithm::kMecB && kernel_pays,
                           grouped && algorithm == Algorithm::kMecB));

@@ -38,6 +38,12 @@ constexpr int64_t kSmallRows = 2048;
 // nor from q ~ 110 on.
 constexpr int64_t kKernelMaxQ = 64;
 
+// Products with fewer rows than this run our kernel at any q (run 12: with
+// the K split of the launch model it beat cuBLAS's batched GEMMs of q rows
+// at batch 1 on the 112- and 224-wide layers; at batch 32 those have
+// 100k+ rows and cuBLAS stays).
+constexpr int64_t kKernelAnyQRows = 65536;
+
 // The tile shape (128 x 128, or 128 x 64 for k <= 64 with 16-byte-aligned
 // windows and a block per multiprocessor; 64 x 64, or 32 x 64 for at most
 // 32 rows, below kSmallRows or else) and the K split that a model of the
