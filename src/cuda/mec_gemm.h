@@ -26,16 +26,13 @@ struct MecGemmConfig {
 };
 
 // Products with fewer rows (n*p*q) than this are "small": our kernel runs
-// on them whatever q is (Solution B's cuBLAS GEMMs of q rows are tiny and
-// few there), with 64- or 32-row tiles.
+// them with 64- or 32-row tiles (run 6).
 constexpr int64_t kSmallRows = 2048;
 
 // Output widths up to this also run our kernel where the windows of L
-// allow 16-byte copies (s*c % 4 == 0) or the product is small (n*p*q <
-// 2*kSmallRows). Run 8 (docs/cuda.md): the pipelined kernel beat cuBLAS's
-// batched GEMMs of q rows at q = 26 and 54 at batch 32 and at q = 54, 55,
-// 56 at batch 1, but not on the c = 3 layers at batch 32 (4-byte copies),
-// nor from q ~ 110 on.
+// allow 16-byte copies (windows_aligned()). Run 8 (docs/cuda.md): the pipelined kernel beat
+// cuBLAS's batched GEMMs of q rows at q = 26 and 54 at batch 32 and at q = 54, 55, 56 at batch 1,
+// but not on the c = 3 layers at batch 32 (4-byte copies), nor from q ~ 110 on.
 constexpr int64_t kKernelMaxQ = 64;
 
 // Products with fewer rows than this run our kernel at any q (run 12: with
