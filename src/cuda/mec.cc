@@ -20,8 +20,8 @@
 // (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS:
 // a switch for benchmarking the two side by side.)
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
-// (Context::mec_threshold) or q <= kKernelMaxQ with aligned windows, or few
-// (n*p*q < kSmallRows: batch 1 of the small layers, run 6); elsewhere
+// (Context::mec_threshold) or q <= kKernelMaxQ with aligned windows, or the
+// product is (n*p*q < kKernelAnyQRows: batch 1, runs 6 and 12); elsewhere
 // cuBLAS's batched GEMM was faster on the H100 (docs/cuda.md). Shallow
 // windows (r*s*c <= 32: first layers over RGB) take a kernel of their own
 // at any q (mec_shallow.h; run 11: cv7 0.48 -> 0.35 ms at batch 32). Many small
@@ -245,9 +245,9 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
         d.groups == 1 && !fusable && d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
+  const Geometry g = geometry(d);
   const bool kernel_pays = d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
-                           shallow_fits(geometry(d)) ||
-                           (d.q() <= kKernelMaxQ && windows_aligned(geometry(d)));
+                           shallow_fits(g) || (d.q() <= kKernelMaxQ && windows_aligned(g));
   impl->reset(new MecPlan(d, algorithm, context, lowered,
                           fusable && algorithm == Algorithm::kMecB && kernel_pays,
                           grouped && algorithm == Algorithm::kMecB));

@@ -30,14 +30,11 @@ constexpr int kWarpRows = 4, kWarpCols = 8;    // lanes of a warp: 4 rows x 8 co
 constexpr int kSaturatingAccumulators = 8192;  // per multiprocessor (split_for)
 
 struct Args {
-  const float* lowered;
+  Windows win;  // A: the windows of L
   const float* weights;
   const float* bias;
   float* dst;
-  int m, n, depth;  // rows n*p*q, columns k, K = r*s*c
-  int p, q, pq;
-  int64_t ld;       // floats per row of L
-  int64_t ystep;    // stride_h*s*c
+  int n;            // columns k
   int split_depth;  // multiple of kBk
   bool atomic;
 };
@@ -107,17 +104,18 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   const int col0 = (warp / (kBm / T::kWarpM)) * T::kWarpN + (lane % kWarpCols) * 4;
   const int m0 = blockIdx.x * kBm, n0 = blockIdx.y * kBn;
   const int kbeg = blockIdx.z * a.split_depth;
-  const int kend = min(a.depth, kbeg + a.split_depth);
+  const int kend = min(a.win.depth, kbeg + a.split_depth);
   const int steps = (kend - kbeg + kBk - 1) / kBk;
 
   // A copier: row ar of the tile, kAseg consecutive k from ak.
   const int ar = tid / (kBk / T::kAseg), ak = (tid % (kBk / T::kAseg)) * T::kAseg;
   const int am = m0 + ar;
-  const float* arow = a.lowered;
+  const float* arow = a.win.lowered;
   int arow_end = 0;  // k beyond which this row reads nothing (0: row out of range)
-  if (am < a.m) {
-    const int img = am / a.pq, rem = am - img * a.pq, y = rem / a.q, x = rem - y * a.q;
-    arow += (int64_t(img) * a.q + x) * a.ld + int64_t(y) * a.ystep;
+  if (am < a.win.m) {
+    const int img = am / a.win.pq, rem = am - img * a.win.pq, y = rem / a.win.q,
+              x = rem - y * a.win.q;
+    arow += (int64_t(img) * a.win.q + x) * a.win.ld + int64_t(y) * a.win.ystep;
     arow_end = kend;
   }
   // B copier: row bk of the step, kBseg consecutive columns from bn.
@@ -131,7 +129,7 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
     for (int e = 0; e < T::kAseg; e += kVa) {
       const int k = k0 + ak + e;
       const int left = min(max(arow_end - k, 0), kVa);
-      copy_async<kVa * 4>(ad + e, left > 0 ? arow + k : a.lowered, left * 4);
+      copy_async<kVa * 4>(ad + e, left > 0 ? arow + k : a.win.lowered, left * 4);
     }
     const int k = k0 + bk;
     const float* brow = a.weights + int64_t(k) * a.n;
@@ -192,7 +190,7 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
 #pragma unroll
   for (int i = 0; i < kTm; ++i) {
     const int m = m0 + row0 + i * kWarpRows;
-    if (m >= a.m) continue;
+    if (m >= a.win.m) continue;
     float* out = a.dst + int64_t(m) * a.n;
 #pragma unroll
     for (int h = 0; h < kTn / 4; ++h) {
@@ -372,7 +370,7 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
                      const float* weights, const float* bias, float* dst, cudaStream_t stream,
                      bool dst_zeroed) {
   Args a;
-  set_windows(g, lowered, &a);
+  a.win = windows(g, lowered);
   a.weights = weights;
   a.bias = bias;
   a.dst = dst;
@@ -380,16 +378,16 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
   a.split_depth = int(c.split_depth);
   a.atomic = c.splits > 1;
   if (a.atomic && !dst_zeroed) {
-    const cudaError_t e = cudaMemsetAsync(dst, 0, size_t(a.m) * size_t(a.n) * 4, stream);
+    const cudaError_t e = cudaMemsetAsync(dst, 0, size_t(a.win.m) * size_t(a.n) * 4, stream);
     if (e != cudaSuccess) return e;
   }
   // A copies of 4 (2 for 32-row tiles) floats need every window start
   // aligned to that many floats; B copies of 4 need k % 4 == 0.
   const int va = a_copy_floats(c.block_m, c.block_n);
-  const bool vec_a =
-      a.ld % va == 0 && a.ystep % va == 0 && reinterpret_cast<uintptr_t>(lowered) % (4 * va) == 0;
+  const bool vec_a = a.win.ld % va == 0 && a.win.ystep % va == 0 &&
+                     reinterpret_cast<uintptr_t>(lowered) % (4 * va) == 0;
   const bool vec_b = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;
-  const dim3 grid(unsigned(ceil_div(a.m, c.block_m)), unsigned(ceil_div(a.n, c.block_n)),
+  const dim3 grid(unsigned(ceil_div(a.win.m, c.block_m)), unsigned(ceil_div(a.n, c.block_n)),
                   unsigned(c.splits));
   switch (c.block_m * 1000 + c.block_n) {
     case 128128:

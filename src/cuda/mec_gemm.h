@@ -51,20 +51,19 @@ constexpr int64_t kKernelAnyQRows = 65536;
 MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0,
                               int force_splits = 0);
 
-// Sets the fields by which a kernel finds row m = (n, y, x)'s window in L,
-// at (n*q + x)*ld + y*ystep (mec_gemm.cu, mec_shallow.cu): lowered, m
-// (rows n*p*q), depth (r*s*c), p, q, pq, ld (floats per row of L), ystep
-// (stride_h*s*c).
-template <typename KernelArgs>
-void set_windows(const Geometry& g, const float* lowered, KernelArgs* a) {
-  a->lowered = lowered;
-  a->m = int(g.n * g.p * g.q);
-  a->depth = int(g.r * g.s * g.c);
-  a->p = int(g.p);
-  a->q = int(g.q);
-  a->pq = int(g.p * g.q);
-  a->ld = g.hp * g.s * g.c;
-  a->ystep = g.stride_h * g.s * g.c;
+// How a kernel finds row m = (n, y, x)'s window in L: `depth` floats at
+// lowered + (n*q + x)*ld + y*ystep (mec_gemm.cu, mec_shallow.cu).
+struct Windows {
+  const float* lowered;
+  int m, depth;  // rows n*p*q, K = r*s*c
+  int p, q, pq;
+  int64_t ld;     // floats per row of L: hp*s*c
+  int64_t ystep;  // stride_h*s*c
+};
+
+inline Windows windows(const Geometry& g, const float* lowered) {
+  return {lowered,  int(g.n * g.p * g.q), int(g.r * g.s * g.c), int(g.p),
+          int(g.q), int(g.p * g.q),       g.hp * g.s * g.c,     g.stride_h * g.s * g.c};
 }
 
 // dst = windows of L times the HWIO weights (+ bias, may be null). With a

@@ -23,13 +23,11 @@ constexpr int kRows =
     4;  // windows a thread multiplies at once (run 11: 2 left it waiting on its sums)
 
 struct ShallowArgs {
-  const float* lowered;
+  Windows win;  // the windows of L
   const float* weights;
   const float* bias;
   float* dst;
-  int m, k, depth;  // rows n*p*q, columns k, K = r*s*c
-  int p, q, pq;
-  int64_t ld, ystep;  // floats per row of L; stride_h*s*c
+  int k;  // columns
   int tiles;
 };
 
@@ -48,7 +46,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   float w0[kPitch], w1[kPitch];
 #pragma unroll
   for (int kk = 0; kk < kPitch; ++kk) {
-    const bool in = kk < a.depth && slot < slots;
+    const bool in = kk < a.win.depth && slot < slots;
     w0[kk] = in && col < a.k ? __ldg(a.weights + int64_t(kk) * a.k + col) : 0.0f;
     w1[kk] = in && col + 1 < a.k ? __ldg(a.weights + int64_t(kk) * a.k + col + 1) : 0.0f;
   }
@@ -60,15 +58,16 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   float v[kRowsPerWarp];
   auto fetch = [&](int tile) {
     int m = tile * kTileRows + warp;
-    int img = m / a.pq, rem = m - img * a.pq, y = rem / a.q, x = rem - y * a.q;
-    const float* src = a.lowered + (int64_t(img) * a.q + x) * a.ld + y * a.ystep + lane;
+    int img = m / a.win.pq, rem = m - img * a.win.pq, y = rem / a.win.q, x = rem - y * a.win.q;
+    const float* src =
+        a.win.lowered + (int64_t(img) * a.win.q + x) * a.win.ld + y * a.win.ystep + lane;
 #pragma unroll
     for (int i = 0; i < kRowsPerWarp; ++i) {
-      v[i] = m < a.m && lane < a.depth ? __ldg(src) : 0.0f;
-      m += kWarps, x += kWarps, src += kWarps * a.ld;
-      while (x >= a.q) {  // next output row y, or next image
-        x -= a.q, src += a.ystep - a.q * a.ld;
-        if (++y == a.p) y = 0, src += a.q * a.ld - a.p * a.ystep;
+      v[i] = m < a.win.m && lane < a.win.depth ? __ldg(src) : 0.0f;
+      m += kWarps, x += kWarps, src += kWarps * a.win.ld;
+      while (x >= a.win.q) {  // next output row y, or next image
+        x -= a.win.q, src += a.win.ystep - a.win.q * a.win.ld;
+        if (++y == a.win.p) y = 0, src += a.win.q * a.win.ld - a.win.p * a.win.ystep;
       }
     }
   };
@@ -81,7 +80,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
 
   const bool vec_out = a.k % 2 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 8 == 0;
   auto store = [&](int m, float o0, float o1) {
-    if (m >= a.m || col >= a.k) return;
+    if (m >= a.win.m || col >= a.k) return;
     float* out = a.dst + int64_t(m) * a.k + col;
     if (vec_out) {
       *reinterpret_cast<float2*>(out) = make_float2(o0, o1);
@@ -141,15 +140,15 @@ cudaError_t launch(const ShallowArgs& a, int blocks, cudaStream_t stream) {
 cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* weights,
                         const float* bias, float* dst, int sms, cudaStream_t stream) {
   ShallowArgs a;
-  set_windows(g, lowered, &a);
+  a.win = windows(g, lowered);
   a.weights = weights;
   a.bias = bias;
   a.dst = dst;
   a.k = int(g.k);
-  a.tiles = int(ceil_div(a.m, kTileRows));
-  if (a.depth > kShallowMaxDepth || a.k > kShallowMaxChannels) return cudaErrorInvalidValue;
+  a.tiles = int(ceil_div(a.win.m, kTileRows));
+  if (a.win.depth > kShallowMaxDepth || a.k > kShallowMaxChannels) return cudaErrorInvalidValue;
   const int blocks = int(std::min<int64_t>(a.tiles, int64_t(kBlocksPerSm) * sms));
-  switch ((a.depth + 3) / 4) {
+  switch ((a.win.depth + 3) / 4) {
     case 1:
       return launch<1>(a, blocks, stream);
     case 2:
