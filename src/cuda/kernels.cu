@@ -1,5 +1,6 @@
 // The CUDA kernels of the backend (see kernels.h). All are memory-bound
-// element-wise passes over a flattened index, written so that consecutive
+// element-wise passes, most over a flattened index (the MEC lowering over
+// spans of L's rows), written so that consecutive
 // threads touch consecutive addresses (the innermost index is the channel),
 // with 16-byte float4 accesses when the channel count and pointers allow.
 // Index arithmetic is 32-bit whenever every offset fits, since 64-bit
@@ -64,32 +65,54 @@ struct Vec<4> {
   __device__ static T zero() { return make_float4(0.0f, 0.0f, 0.0f, 0.0f); }
 };
 
-template <typename I, int V>
-__global__ void mec_lower_kernel(Geometry g, const float* __restrict__ src,
-                                 float* __restrict__ lowered, I total, float* __restrict__ zero,
-                                 I zero_total) {
+// MEC lowering, L[g][n][x][yy][j][ci] = padded src. A block fills a span
+// of kLowerSpan units (of V floats) of one row (g, n, x) of L, each thread
+// every kGridThreads-th unit, stepping (yy, jc = j*cg + ci) instead of
+// dividing the flat index per unit: with c = 3 five divisions per float
+// made the old flat kernel instruction-bound, ~100 us on cv1 and cv7 at
+// batch 32 against ~25 us of traffic (docs/cuda.md, run 13). kContiguous
+// (groups == 1, dilation_w == 1): the s*c floats of one yy are one run of
+// the input row, clipped where the window hangs over the padding.
+constexpr int kLowerSteps = 8, kLowerSpan = kGridThreads * kLowerSteps;
+
+template <typename I, int V, bool kContiguous>
+__global__ void __launch_bounds__(kGridThreads)
+    mec_lower_kernel(Geometry g, const float* __restrict__ src, float* __restrict__ lowered,
+                     I spans, I chunks, float* __restrict__ zero, I zero_total) {
   using S = std::make_signed_t<I>;
   using T = typename Vec<V>::T;
-  const I cgv = I(g.cg / V), s = I(g.s), hp = I(g.hp), q = I(g.q), n = I(g.n);
-  MEC_GRID_LOOP(I, e, total) {
-    I t = e;
-    const I ci = t % cgv;
-    t /= cgv;
-    const I j = t % s;
-    t /= s;
-    const I yy = t % hp;
-    t /= hp;
-    const I x = t % q;
-    t /= q;
-    const I nn = t % n, grp = t / n;
-    const S iy = S(yy) - S(g.pad_top);
-    const S ix = S(x) * S(g.stride_w) + S(j) * S(g.dilation_w) - S(g.pad_left);
-    T v = Vec<V>::zero();
-    if (iy >= 0 && iy < S(g.h) && ix >= 0 && ix < S(g.w)) {
-      v = reinterpret_cast<const T*>(src + ((I(nn) * I(g.h) + I(iy)) * I(g.w) + I(ix)) * I(g.c) +
-                                     grp * I(g.cg))[ci];
+  const T* in = reinterpret_cast<const T*>(src);
+  const I cgv = I(g.cg / V), cv = I(g.c / V), sc = I(g.s) * cgv, rowv = I(g.hp) * sc;
+  const I step_y = I(kGridThreads) / sc, step_j = I(kGridThreads) - step_y * sc;
+  for (I b = blockIdx.x; b < spans; b += gridDim.x) {
+    const I row = b / chunks, chunk = b - row * chunks;
+    const I x = row % I(g.q), t = row / I(g.q), nn = t % I(g.n), grp = t / I(g.n);
+    const S ix0 = S(x) * S(g.stride_w) - S(g.pad_left);
+    // kContiguous: the units jc in [lo, hi) lie inside the input row.
+    const S lo = max(-ix0, S(0)) * S(cv), hi = min(S(g.s), S(g.w) - ix0) * S(cv);
+    T* out = reinterpret_cast<T*>(lowered) + row * rowv;
+    I f = chunk * I(kLowerSpan) + threadIdx.x;
+    I yy = f / sc, jc = f - yy * sc;
+#pragma unroll
+    for (int u = 0; u < kLowerSteps; ++u) {
+      if (f < rowv) {
+        const S iy = S(yy) - S(g.pad_top);
+        T v = Vec<V>::zero();
+        if (iy >= 0 && iy < S(g.h)) {
+          const S pixel = (S(nn) * S(g.h) + iy) * S(g.w);
+          if (kContiguous) {
+            if (S(jc) >= lo && S(jc) < hi) v = in[(pixel + ix0) * S(cv) + S(jc)];
+          } else {
+            const I j = jc / cgv, ci = jc - j * cgv;
+            const S ix = ix0 + S(j) * S(g.dilation_w);
+            if (ix >= 0 && ix < S(g.w)) v = in[(pixel + ix) * S(cv) + S(grp * cgv + ci)];
+          }
+        }
+        out[f] = v;
+      }
+      f += kGridThreads, yy += step_y, jc += step_j;
+      if (jc >= sc) jc -= sc, ++yy;
     }
-    reinterpret_cast<T*>(lowered)[e] = v;
   }
   MEC_GRID_LOOP(I, e, zero_total) { zero[e] = 0.0f; }
 }
@@ -238,10 +261,19 @@ void launch_indexed(int64_t largest, Args... args) {
 
 template <typename I, int V>
 struct MecLower {
-  static void go(const Geometry& g, const float* src, float* lowered, int64_t total, float* zero,
+  static void go(const Geometry& g, const float* src, float* lowered, int64_t rowv, float* zero,
                  int64_t zero_total, cudaStream_t stream) {
-    mec_lower_kernel<I, V><<<grid_blocks(std::max(total, zero_total)), kGridThreads, 0, stream>>>(
-        g, src, lowered, I(total), zero, I(zero_total));
+    const int64_t chunks = (rowv + kLowerSpan - 1) / kLowerSpan;
+    const int64_t spans = g.groups * g.n * g.q * chunks;
+    const unsigned blocks = unsigned(std::min<int64_t>(
+        std::max(spans, (zero_total + kGridThreads - 1) / kGridThreads), int64_t(1) << 20));
+    if (g.groups == 1 && g.dilation_w == 1) {
+      mec_lower_kernel<I, V, true><<<blocks, kGridThreads, 0, stream>>>(
+          g, src, lowered, I(spans), I(chunks), zero, I(zero_total));
+    } else {
+      mec_lower_kernel<I, V, false><<<blocks, kGridThreads, 0, stream>>>(
+          g, src, lowered, I(spans), I(chunks), zero, I(zero_total));
+    }
   }
 };
 template <typename I, int V>
@@ -272,12 +304,13 @@ struct Reorder {
 
 cudaError_t mec_lower(const Geometry& g, const float* src, float* lowered, cudaStream_t stream,
                       float* zero, int64_t zero_floats) {
-  const int64_t elems = g.groups * g.n * g.q * g.hp * g.s * g.cg;
-  const int64_t largest = std::max({elems, g.n * g.h * g.w * g.c, zero_floats});
+  const int64_t row = g.hp * g.s * g.cg, elems = g.groups * g.n * g.q * row;
+  // The largest offset touched: L, src, zero, or a last span's end past L.
+  const int64_t largest = std::max({elems + kLowerSpan, g.n * g.h * g.w * g.c, zero_floats});
   if (g.cg % 4 == 0 && aligned16(src) && aligned16(lowered)) {
-    launch_indexed<MecLower, 4>(largest, g, src, lowered, elems / 4, zero, zero_floats, stream);
+    launch_indexed<MecLower, 4>(largest, g, src, lowered, row / 4, zero, zero_floats, stream);
   } else {
-    launch_indexed<MecLower, 1>(largest, g, src, lowered, elems, zero, zero_floats, stream);
+    launch_indexed<MecLower, 1>(largest, g, src, lowered, row, zero, zero_floats, stream);
   }
   return cudaGetLastError();
 }
