@@ -39,7 +39,7 @@ if [[ " $* " == *" ncu "* ]]; then
       --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
       --section InstructionStats --section SchedulerStats \
       --metrics regex:'smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio',smsp__inst_executed.sum,smsp__inst_executed_pipe_fma.sum,dram__bytes_write.sum,dram__bytes_read.sum,sm__cycles_elapsed.avg.per_second \
-      bin/mecbench --device cuda --batch 32 --algo mec_b --check none --reps 1 --warmup 0 \
+      ${MECBENCH:-bin/mecbench} --device cuda --batch 32 --algo mec_b --check none --reps 1 --warmup 0 \
       --shape "$shape" > "$res/ncu_${shape%%=*}.txt" 2>&1
     echo "ncu ${shape%%=*} rc=$?"
   done
@@ -47,13 +47,14 @@ fi
 stall_metrics="regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio"
 stall_metrics="$stall_metrics,smsp__inst_executed.sum,smsp__inst_executed_pipe_fma.sum"
 if [[ " $* " == *" kernels "* ]]; then
+  tag=${MECBENCH:+_$(basename "$MECBENCH")}  # MECBENCH: another build than bin/mecbench
   for shape in cv1=h227w227c3k96r11s11u4 cv7=h224w224c3k64r3s3 cv9=h56w56c64k64r3s3 \
     cv10=h28w28c128k128r3s3; do
     timeout 120 ncu --clock-control none --launch-count 6 --section SpeedOfLight \
-      bin/mecbench --device cuda --batch 32 --algo mec_b --check none --reps 1 --warmup 0 \
-      --shape "$shape" > "$res/kernels_${shape%%=*}.txt" 2>&1
+      ${MECBENCH:-bin/mecbench} --device cuda --batch 32 --algo mec_b --check none --reps 1 --warmup 0 \
+      --shape "$shape" > "$res/kernels_${shape%%=*}$tag.txt" 2>&1
     echo "kernels ${shape%%=*} rc=$?"
-    grep -E "^  [a-z].*\(|Duration" "$res/kernels_${shape%%=*}.txt" | cut -c1-110
+    grep -E "^  [a-z].*\(|Duration" "$res/kernels_${shape%%=*}$tag.txt" | cut -c1-110
   done
 fi
 if [[ " $* " == *" cublas "* ]]; then

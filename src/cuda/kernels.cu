@@ -70,7 +70,8 @@ struct Vec<4> {
 // every kGridThreads-th unit, stepping (yy, jc = j*cg + ci) instead of
 // dividing the flat index per unit: with c = 3 five divisions per float
 // made the old flat kernel instruction-bound, ~100 us on cv1 and cv7 at
-// batch 32 against ~25 us of traffic (docs/cuda.md, run 13). kContiguous
+// batch 32 against ~25 us of traffic; this kernel, its loads issued
+// before its stores, takes 29 (docs/cuda.md, run 13). kContiguous
 // (groups == 1, dilation_w == 1): the s*c floats of one yy are one run of
 // the input row, clipped where the window hangs over the padding.
 constexpr int kLowerSteps = 8, kLowerSpan = kGridThreads * kLowerSteps;
@@ -91,27 +92,30 @@ __global__ void __launch_bounds__(kGridThreads)
     // kContiguous: the units jc in [lo, hi) lie inside the input row.
     const S lo = max(-ix0, S(0)) * S(cv), hi = min(S(g.s), S(g.w) - ix0) * S(cv);
     T* out = reinterpret_cast<T*>(lowered) + row * rowv;
-    I f = chunk * I(kLowerSpan) + threadIdx.x;
-    I yy = f / sc, jc = f - yy * sc;
+    const I f0 = chunk * I(kLowerSpan) + threadIdx.x;
+    I yy = f0 / sc, jc = f0 - yy * sc;
+    // All loads first, then the stores: kLowerSteps loads in flight.
+    T v[kLowerSteps];
 #pragma unroll
     for (int u = 0; u < kLowerSteps; ++u) {
-      if (f < rowv) {
-        const S iy = S(yy) - S(g.pad_top);
-        T v = Vec<V>::zero();
-        if (iy >= 0 && iy < S(g.h)) {
-          const S pixel = (S(nn) * S(g.h) + iy) * S(g.w);
-          if (kContiguous) {
-            if (S(jc) >= lo && S(jc) < hi) v = in[(pixel + ix0) * S(cv) + S(jc)];
-          } else {
-            const I j = jc / cgv, ci = jc - j * cgv;
-            const S ix = ix0 + S(j) * S(g.dilation_w);
-            if (ix >= 0 && ix < S(g.w)) v = in[(pixel + ix) * S(cv) + S(grp * cgv + ci)];
-          }
+      const S iy = S(yy) - S(g.pad_top);
+      v[u] = Vec<V>::zero();
+      if (f0 + u * kGridThreads < rowv && iy >= 0 && iy < S(g.h)) {
+        const S pixel = (S(nn) * S(g.h) + iy) * S(g.w);
+        if (kContiguous) {
+          if (S(jc) >= lo && S(jc) < hi) v[u] = in[(pixel + ix0) * S(cv) + S(jc)];
+        } else {
+          const I j = jc / cgv, ci = jc - j * cgv;
+          const S ix = ix0 + S(j) * S(g.dilation_w);
+          if (ix >= 0 && ix < S(g.w)) v[u] = in[(pixel + ix) * S(cv) + S(grp * cgv + ci)];
         }
-        out[f] = v;
       }
-      f += kGridThreads, yy += step_y, jc += step_j;
+      yy += step_y, jc += step_j;
       if (jc >= sc) jc -= sc, ++yy;
+    }
+#pragma unroll
+    for (int u = 0; u < kLowerSteps; ++u) {
+      if (f0 + u * kGridThreads < rowv) out[f0 + u * kGridThreads] = v[u];
     }
   }
   MEC_GRID_LOOP(I, e, zero_total) { zero[e] = 0.0f; }
