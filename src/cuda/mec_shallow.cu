@@ -53,22 +53,23 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   const float b0 = a.bias != nullptr && col < a.k ? __ldg(a.bias + col) : 0.0f;
   const float b1 = a.bias != nullptr && col + 1 < a.k ? __ldg(a.bias + col + 1) : 0.0f;
 
-  // Copies window lane of rows warp + kWarps*i of tile `tile` into v. The
-  // row's address in L, (img*q + x)*ld + y*ystep, is stepped, not recomputed.
+  // Copies window lane of rows warp + kWarps*i of tile `tile` into v. Lane
+  // i < kRowsPerWarp finds row i's window in L (-1: past the last row) and
+  // the warp shares the offsets, so the kRowsPerWarp loads are independent
+  // (run 13: stepping one row's address from the last made a chain of
+  // dependent instructions per tile).
   float v[kRowsPerWarp];
   auto fetch = [&](int tile) {
-    int m = tile * kTileRows + warp;
-    int img = m / a.win.pq, rem = m - img * a.win.pq, y = rem / a.win.q, x = rem - y * a.win.q;
-    const float* src =
-        a.win.lowered + (int64_t(img) * a.win.q + x) * a.win.ld + y * a.win.ystep + lane;
+    const int m = tile * kTileRows + warp + kWarps * lane;
+    int64_t offset = -1;
+    if (lane < kRowsPerWarp && m < a.win.m) {
+      const int img = m / a.win.pq, rem = m - img * a.win.pq, y = rem / a.win.q;
+      offset = (int64_t(img) * a.win.q + rem - y * a.win.q) * a.win.ld + y * a.win.ystep;
+    }
 #pragma unroll
     for (int i = 0; i < kRowsPerWarp; ++i) {
-      v[i] = m < a.win.m && lane < a.win.depth ? __ldg(src) : 0.0f;
-      m += kWarps, x += kWarps, src += kWarps * a.win.ld;
-      while (x >= a.win.q) {  // next output row y, or next image
-        x -= a.win.q, src += a.win.ystep - a.win.q * a.win.ld;
-        if (++y == a.win.p) y = 0, src += a.win.q * a.win.ld - a.win.p * a.win.ystep;
-      }
+      const int64_t row = __shfl_sync(0xffffffffu, offset, i);
+      v[i] = row >= 0 && lane < a.win.depth ? __ldg(a.win.lowered + row + lane) : 0.0f;
     }
   };
   auto stage = [&](int buffer) {
