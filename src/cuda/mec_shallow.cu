@@ -60,10 +60,10 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   // dependent instructions per tile).
   float v[kRowsPerWarp];
   auto fetch = [&](int tile) {
-    const int m = tile * kTileRows + warp + kWarps * lane;
+    const int64_t row_m = int64_t(tile) * kTileRows + warp + kWarps * lane;
     int64_t offset = -1;
-    if (lane < kRowsPerWarp && m < a.win.m) {
-      const int img = m / a.win.pq, rem = m - img * a.win.pq, y = rem / a.win.q;
+    if (lane < kRowsPerWarp && row_m < a.win.m) {
+      const int m = int(row_m), img = m / a.win.pq, rem = m - img * a.win.pq, y = rem / a.win.q;
       offset = (int64_t(img) * a.win.q + rem - y * a.win.q) * a.win.ld + y * a.win.ystep;
     }
 #pragma unroll
