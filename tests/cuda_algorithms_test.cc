@@ -195,6 +195,12 @@ TEST_F(CudaAlgorithms, AwkwardShapes) {
       ConvTester().batch(4).input(12, 12).channels(8, 500).kernel(3, 3),              // |O| > |L|
       ConvTester().batch(2).input(23, 23).channels(3, 10).kernel(7, 7).stride(4),     // L: 24 rows
       ConvTester().input(19, 21).channels(6, 8).kernel(3, 5).stride(4, 2).groups(2),  // L: 20 rows
+      // im2col's row walk (kernels.cu: >= 2048 rows of >= 64 units): grouped
+      // and dilated, 16-byte with padding and stride, RGB
+      ConvTester().batch(2).input(40, 40).channels(6, 8).kernel(5, 5).groups(2).dilation(2, 2).pad(
+          3),
+      ConvTester().batch(3).input(36, 40).channels(32, 8).kernel(3, 3).pad(1, 2, 0, 1).stride(1, 2),
+      ConvTester().batch(2).input(40, 40).channels(3, 16).kernel(5, 5).pad(2),
   };
   for (const ConvTester& tester : cases) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOHWI, FilterLayout::kOIHW}) {

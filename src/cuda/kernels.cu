@@ -1,6 +1,6 @@
 // The CUDA kernels of the backend (see kernels.h). All are memory-bound
-// element-wise passes, most over a flattened index (the MEC lowering over
-// spans of L's rows), written so that consecutive
+// element-wise passes, most over a flattened index (the lowerings walk
+// rows of the lowered matrix), written so that consecutive
 // threads touch consecutive addresses (the innermost index is the channel),
 // with 16-byte float4 accesses when the channel count and pointers allow.
 // Index arithmetic is 32-bit whenever every offset fits, since 64-bit
@@ -65,15 +65,46 @@ struct Vec<4> {
   __device__ static T zero() { return make_float4(0.0f, 0.0f, 0.0f, 0.0f); }
 };
 
+// Where the units of one lowered row come from, in both lowerings: input
+// row iy, unit jc = j*cg + ci of the s pixels from column ix0, zero in the
+// padding. kContiguous (groups == 1, dilation_w == 1): the s*c floats of an
+// input row are one run of it, clipped where the window hangs over the
+// padding (units [lo, hi)).
+template <typename I, int V, bool kContiguous>
+struct RowSource {
+  using S = std::make_signed_t<I>;
+  using T = typename Vec<V>::T;
+  const T* in;
+  S image, ix0, lo, hi;  // image: nn*h
+  I cgv, cv, grp;
+  __device__ RowSource(const Geometry& g, const float* src, I nn, I grp_, I x)
+      : in(reinterpret_cast<const T*>(src)),
+        image(S(nn) * S(g.h)),
+        ix0(S(x) * S(g.stride_w) - S(g.pad_left)),
+        cgv(I(g.cg / V)),
+        cv(I(g.c / V)),
+        grp(grp_) {
+    lo = max(-ix0, S(0)) * S(cv), hi = min(S(g.s), S(g.w) - ix0) * S(cv);
+  }
+  __device__ T at(const Geometry& g, S iy, I jc) const {
+    if (iy < 0 || iy >= S(g.h)) return Vec<V>::zero();
+    const S pixel = (image + iy) * S(g.w);
+    if (kContiguous) {
+      return S(jc) >= lo && S(jc) < hi ? in[(pixel + ix0) * S(cv) + S(jc)] : Vec<V>::zero();
+    }
+    const I j = jc / cgv, ci = jc - j * cgv;
+    const S ix = ix0 + S(j) * S(g.dilation_w);
+    return ix >= 0 && ix < S(g.w) ? in[(pixel + ix) * S(cv) + S(grp * cgv + ci)] : Vec<V>::zero();
+  }
+};
+
 // MEC lowering, L[g][n][x][yy][j][ci] = padded src. A block fills a span
 // of kLowerSpan units (of V floats) of one row (g, n, x) of L, each thread
-// every kGridThreads-th unit, stepping (yy, jc = j*cg + ci) instead of
-// dividing the flat index per unit: with c = 3 five divisions per float
-// made the old flat kernel instruction-bound, ~100 us on cv1 and cv7 at
-// batch 32 against ~25 us of traffic; this kernel, its loads issued
-// before its stores, takes 29 (docs/cuda.md, run 13). kContiguous
-// (groups == 1, dilation_w == 1): the s*c floats of one yy are one run of
-// the input row, clipped where the window hangs over the padding.
+// every kGridThreads-th unit, stepping (yy, jc) instead of dividing the
+// flat index per unit: with c = 3 five divisions per float made the old
+// flat kernel instruction-bound, ~100 us on cv1 and cv7 at batch 32
+// against ~25 us of traffic; this kernel, its loads issued before its
+// stores, takes 29 (docs/cuda.md, run 13).
 constexpr int kLowerSteps = 8, kLowerSpan = kGridThreads * kLowerSteps;
 
 template <typename I, int V, bool kContiguous>
@@ -82,15 +113,12 @@ __global__ void __launch_bounds__(kGridThreads)
                      I spans, I chunks, float* __restrict__ zero, I zero_total) {
   using S = std::make_signed_t<I>;
   using T = typename Vec<V>::T;
-  const T* in = reinterpret_cast<const T*>(src);
-  const I cgv = I(g.cg / V), cv = I(g.c / V), sc = I(g.s) * cgv, rowv = I(g.hp) * sc;
+  const I sc = I(g.s) * I(g.cg / V), rowv = I(g.hp) * sc;
   const I step_y = I(kGridThreads) / sc, step_j = I(kGridThreads) - step_y * sc;
   for (I b = blockIdx.x; b < spans; b += gridDim.x) {
     const I row = b / chunks, chunk = b - row * chunks;
-    const I x = row % I(g.q), t = row / I(g.q), nn = t % I(g.n), grp = t / I(g.n);
-    const S ix0 = S(x) * S(g.stride_w) - S(g.pad_left);
-    // kContiguous: the units jc in [lo, hi) lie inside the input row.
-    const S lo = max(-ix0, S(0)) * S(cv), hi = min(S(g.s), S(g.w) - ix0) * S(cv);
+    const I x = row % I(g.q), t = row / I(g.q);
+    const RowSource<I, V, kContiguous> source(g, src, t % I(g.n), t / I(g.n), x);
     T* out = reinterpret_cast<T*>(lowered) + row * rowv;
     const I f0 = chunk * I(kLowerSpan) + threadIdx.x;
     I yy = f0 / sc, jc = f0 - yy * sc;
@@ -98,18 +126,7 @@ __global__ void __launch_bounds__(kGridThreads)
     T v[kLowerSteps];
 #pragma unroll
     for (int u = 0; u < kLowerSteps; ++u) {
-      const S iy = S(yy) - S(g.pad_top);
-      v[u] = Vec<V>::zero();
-      if (f0 + u * kGridThreads < rowv && iy >= 0 && iy < S(g.h)) {
-        const S pixel = (S(nn) * S(g.h) + iy) * S(g.w);
-        if (kContiguous) {
-          if (S(jc) >= lo && S(jc) < hi) v[u] = in[(pixel + ix0) * S(cv) + S(jc)];
-        } else {
-          const I j = jc / cgv, ci = jc - j * cgv;
-          const S ix = ix0 + S(j) * S(g.dilation_w);
-          if (ix >= 0 && ix < S(g.w)) v[u] = in[(pixel + ix) * S(cv) + S(grp * cgv + ci)];
-        }
-      }
+      v[u] = f0 + u * kGridThreads < rowv ? source.at(g, S(yy) - S(g.pad_top), jc) : Vec<V>::zero();
       yy += step_y, jc += step_j;
       if (jc >= sc) jc -= sc, ++yy;
     }
@@ -121,9 +138,12 @@ __global__ void __launch_bounds__(kGridThreads)
   MEC_GRID_LOOP(I, e, zero_total) { zero[e] = 0.0f; }
 }
 
+// im2col lowering over the flattened index: rows too short or too few
+// for the walk below to pay (run 13: 1x1 layers, 3x3 over RGB, batch-1
+// layers of a few hundred pixels).
 template <typename I, int V>
-__global__ void im2col_lower_kernel(Geometry g, const float* __restrict__ src,
-                                    float* __restrict__ lowered, I total) {
+__global__ void im2col_flat_kernel(Geometry g, const float* __restrict__ src,
+                                   float* __restrict__ lowered, I total) {
   using S = std::make_signed_t<I>;
   using T = typename Vec<V>::T;
   const I cgv = I(g.cg / V);
@@ -148,6 +168,44 @@ __global__ void im2col_lower_kernel(Geometry g, const float* __restrict__ src,
                                      grp * I(g.cg))[ci];
     }
     reinterpret_cast<T*>(lowered)[e] = v;
+  }
+}
+
+// im2col lowering: per group, one row of r*s*cg floats (i, j, ci) per
+// output pixel (n, y, x). Its rows are short (147 floats on cv3), so a
+// warp fills a row, each lane every 32nd unit, stepping (i, jc) as above,
+// 4 loads before their stores (run 13: the flat kernel's five divisions
+// per float made most of im2col's time on the c = 3 layers).
+template <typename I, int V, bool kContiguous>
+__global__ void __launch_bounds__(kGridThreads)
+    im2col_walk_kernel(Geometry g, const float* __restrict__ src, float* __restrict__ lowered,
+                       I rows) {
+  using S = std::make_signed_t<I>;
+  using T = typename Vec<V>::T;
+  constexpr int kWarps = kGridThreads / 32, kLoads = 4;
+  const I lane = threadIdx.x % 32, sc = I(g.s) * I(g.cg / V), rowv = I(g.r) * sc;
+  const I step_i = I(32) / sc, step_j = I(32) - step_i * sc;
+  for (I row = blockIdx.x * kWarps + threadIdx.x / 32; row < rows; row += gridDim.x * kWarps) {
+    I t = row / I(g.q);
+    const I x = row - t * I(g.q), y = t % I(g.p);
+    t /= I(g.p);
+    const RowSource<I, V, kContiguous> source(g, src, t % I(g.n), t / I(g.n), x);
+    const S iy0 = S(y) * S(g.stride_h) - S(g.pad_top);
+    T* out = reinterpret_cast<T*>(lowered) + row * rowv;
+    I i = lane / sc, jc = lane - i * sc;
+    for (I f0 = lane; f0 < rowv; f0 += kLoads * 32) {
+      T v[kLoads];
+#pragma unroll
+      for (int u = 0; u < kLoads; ++u) {
+        v[u] = f0 + u * 32 < rowv ? source.at(g, iy0 + S(i) * S(g.dilation_h), jc) : Vec<V>::zero();
+        i += step_i, jc += step_j;
+        if (jc >= sc) jc -= sc, ++i;
+      }
+#pragma unroll
+      for (int u = 0; u < kLoads; ++u) {
+        if (f0 + u * 32 < rowv) out[f0 + u * 32] = v[u];
+      }
+    }
   }
 }
 
@@ -280,12 +338,29 @@ struct MecLower {
     }
   }
 };
+// The walk where rows are at least kWalkUnits long and at least kWalkRows
+// of them (run 13, against the flat kernel: cv3 0.69 -> 0.38 ms, cv8 1.69
+// -> 1.55 at batch 32; 5-48% slower on 1x1 layers, 3x3 over RGB and
+// batch-1 layers of under ~1000 pixels).
+constexpr int64_t kWalkUnits = 64, kWalkRows = 2048;
+
 template <typename I, int V>
 struct Im2colLower {
-  static void go(const Geometry& g, const float* src, float* lowered, int64_t total,
+  static void go(const Geometry& g, const float* src, float* lowered, int64_t rows, int64_t rowv,
                  cudaStream_t stream) {
-    im2col_lower_kernel<I, V>
-        <<<grid_blocks(total), kGridThreads, 0, stream>>>(g, src, lowered, I(total));
+    if (rowv < kWalkUnits || rows < kWalkRows) {
+      im2col_flat_kernel<I, V>
+          <<<grid_blocks(rows * rowv), kGridThreads, 0, stream>>>(g, src, lowered, I(rows * rowv));
+      return;
+    }
+    const unsigned blocks = unsigned(
+        std::min<int64_t>((rows + kGridThreads / 32 - 1) / (kGridThreads / 32), int64_t(1) << 20));
+    if (g.groups == 1 && g.dilation_w == 1) {
+      im2col_walk_kernel<I, V, true><<<blocks, kGridThreads, 0, stream>>>(g, src, lowered, I(rows));
+    } else {
+      im2col_walk_kernel<I, V, false>
+          <<<blocks, kGridThreads, 0, stream>>>(g, src, lowered, I(rows));
+    }
   }
 };
 template <typename I, int V>
@@ -320,12 +395,12 @@ cudaError_t mec_lower(const Geometry& g, const float* src, float* lowered, cudaS
 }
 
 cudaError_t im2col_lower(const Geometry& g, const float* src, float* lowered, cudaStream_t stream) {
-  const int64_t elems = g.groups * g.n * g.p * g.q * g.r * g.s * g.cg;
+  const int64_t rows = g.groups * g.n * g.p * g.q, row = g.r * g.s * g.cg, elems = rows * row;
   const int64_t largest = std::max(elems, g.n * g.h * g.w * g.c);
   if (g.cg % 4 == 0 && aligned16(src) && aligned16(lowered)) {
-    launch_indexed<Im2colLower, 4>(largest, g, src, lowered, elems / 4, stream);
+    launch_indexed<Im2colLower, 4>(largest, g, src, lowered, rows, row / 4, stream);
   } else {
-    launch_indexed<Im2colLower, 1>(largest, g, src, lowered, elems, stream);
+    launch_indexed<Im2colLower, 1>(largest, g, src, lowered, rows, row, stream);
   }
   return cudaGetLastError();
 }
