@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "common/checked.h"
 #include "cuda/grid_loop.cuh"
 #include "cuda/kernels.h"
 
@@ -325,10 +326,10 @@ template <typename I, int V>
 struct MecLower {
   static void go(const Geometry& g, const float* src, float* lowered, int64_t rowv, float* zero,
                  int64_t zero_total, cudaStream_t stream) {
-    const int64_t chunks = (rowv + kLowerSpan - 1) / kLowerSpan;
+    const int64_t chunks = ceil_div(rowv, int64_t(kLowerSpan));
     const int64_t spans = g.groups * g.n * g.q * chunks;
-    const unsigned blocks = unsigned(std::min<int64_t>(
-        std::max(spans, (zero_total + kGridThreads - 1) / kGridThreads), int64_t(1) << 20));
+    // A block per span and a thread per float to zero (each capped).
+    const unsigned blocks = std::max(grid_blocks(spans * kGridThreads), grid_blocks(zero_total));
     if (g.groups == 1 && g.dilation_w == 1) {
       mec_lower_kernel<I, V, true><<<blocks, kGridThreads, 0, stream>>>(
           g, src, lowered, I(spans), I(chunks), zero, I(zero_total));
@@ -353,8 +354,7 @@ struct Im2colLower {
           <<<grid_blocks(rows * rowv), kGridThreads, 0, stream>>>(g, src, lowered, I(rows * rowv));
       return;
     }
-    const unsigned blocks = unsigned(
-        std::min<int64_t>((rows + kGridThreads / 32 - 1) / (kGridThreads / 32), int64_t(1) << 20));
+    const unsigned blocks = grid_blocks(rows * 32);  // a warp per row
     if (g.groups == 1 && g.dilation_w == 1) {
       im2col_walk_kernel<I, V, true><<<blocks, kGridThreads, 0, stream>>>(g, src, lowered, I(rows));
     } else {
