@@ -73,13 +73,13 @@ struct Tile {
   static_assert(kThreads % 32 == 0 && kBk % kAseg == 0 && kBn % kBseg == 0, "copies");
 };
 
-// cp.async of kBytes (4, 8 or 16) from global to shared memory; only the
-// first src_bytes are read, the rest of the kBytes is zero-filled.
+// cp.async of kBytes (4, 8 or 16) from global memory to the shared-memory
+// address smem; only the first src_bytes are read, the rest of the kBytes
+// is zero-filled.
 template <int kBytes>
-__device__ __forceinline__ void copy_async(float* smem, const float* gmem, int src_bytes) {
-  const unsigned dst = unsigned(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(dst), "l"(gmem), "n"(kBytes),
-               "r"(src_bytes));
+__device__ __forceinline__ void copy_async(unsigned smem, const float* gmem, int src_bytes) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(smem), "l"(gmem),
+               "n"(kBytes), "r"(src_bytes));
 }
 __device__ __forceinline__ void copy_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int kPending>
@@ -107,38 +107,49 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   const int kend = min(a.win.depth, kbeg + a.split_depth);
   const int steps = (kend - kbeg + kBk - 1) / kBk;
 
-  // A copier: row ar of the tile, kAseg consecutive k from ak.
+  // The copiers keep where their next step's floats come from and how
+  // many are left, stepping them by kBk per step (run 14: recomputing them
+  // from the step index cost a tenth of the kernel's instructions, and
+  // spills, at 128 registers).
+  // A: row ar of the tile, kAseg consecutive k from ak.
   const int ar = tid / (kBk / T::kAseg), ak = (tid % (kBk / T::kAseg)) * T::kAseg;
   const int am = m0 + ar;
-  const float* arow = a.win.lowered;
-  int arow_end = 0;  // k beyond which this row reads nothing (0: row out of range)
+  const float* a_src = a.win.lowered;
+  int a_left = 0;  // floats of this row's window from a_src on (<= 0: none)
   if (am < a.win.m) {
     const int img = am / a.win.pq, rem = am - img * a.win.pq, y = rem / a.win.q,
               x = rem - y * a.win.q;
-    arow += (int64_t(img) * a.win.q + x) * a.win.ld + int64_t(y) * a.win.ystep;
-    arow_end = kend;
+    a_src += (int64_t(img) * a.win.q + x) * a.win.ld + int64_t(y) * a.win.ystep + kbeg + ak;
+    a_left = kend - kbeg - ak;
   }
-  // B copier: row bk of the step, kBseg consecutive columns from bn.
+  // B: row bk of the step, kBseg consecutive columns from bn.
   const int bk = tid / (kBn / T::kBseg), bn = (tid % (kBn / T::kBseg)) * T::kBseg;
-  const int bcol = n0 + bn;
+  const float* b_src = a.weights + int64_t(kbeg + bk) * a.n + n0 + bn;
+  const int b_cols = a.n - n0 - bn;  // columns of B from b_src on
+  const int64_t b_step = int64_t(kBk) * a.n;
+  int b_rows = kend - kbeg - bk;  // rows of B from b_src on
+  const unsigned smem = unsigned(__cvta_generic_to_shared(smem_raw));
+  const unsigned a_dst = smem + (ar * kAw + ak) * 4;
+  const unsigned b_dst = smem + (kStages * kBm * kAw + bk * kBn + bn) * 4;
 
-  auto load = [&](int step, int stage) {
-    const int k0 = kbeg + step * kBk;
-    float* ad = as + (stage * kBm + ar) * kAw + ak;
+  // Copies the next step into `stage`.
+  auto load = [&](int stage) {
+    const unsigned ad = a_dst + stage * (kBm * kAw * 4);
 #pragma unroll
     for (int e = 0; e < T::kAseg; e += kVa) {
-      const int k = k0 + ak + e;
-      const int left = min(max(arow_end - k, 0), kVa);
-      copy_async<kVa * 4>(ad + e, left > 0 ? arow + k : a.win.lowered, left * 4);
+      const int left = min(max(a_left - e, 0), kVa);
+      copy_async<kVa * 4>(ad + e * 4, left > 0 ? a_src + e : a.win.lowered, left * 4);
     }
-    const int k = k0 + bk;
-    const float* brow = a.weights + int64_t(k) * a.n;
-    float* bd = bs + (stage * kBk + bk) * kBn + bn;
+    a_src += kBk;
+    a_left -= kBk;
+    const unsigned bd = b_dst + stage * (kBk * kBn * 4);
 #pragma unroll
     for (int e = 0; e < T::kBseg; e += kVb) {
-      const int left = k < kend ? min(max(a.n - (bcol + e), 0), kVb) : 0;
-      copy_async<kVb * 4>(bd + e, left > 0 ? brow + bcol + e : a.weights, left * 4);
+      const int left = b_rows > 0 ? min(max(b_cols - e, 0), kVb) : 0;
+      copy_async<kVb * 4>(bd + e * 4, left > 0 ? b_src + e : a.weights, left * 4);
     }
+    b_src += b_step;
+    b_rows -= kBk;
   };
 
   float acc[kTm][kTn];
@@ -149,16 +160,18 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
 
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
-    if (s < steps) load(s, s);
+    if (s < steps) load(s);
     copy_commit();
   }
+  int stage = 0;  // step % kStages
   for (int step = 0; step < steps; ++step) {
     copy_wait<kStages - 2>();
     __syncthreads();  // this step's stage is in; the stage refilled below is free
-    if (step + kStages - 1 < steps) load(step + kStages - 1, (step + kStages - 1) % kStages);
+    if (step + kStages - 1 < steps) load(stage == 0 ? kStages - 1 : stage - 1);
     copy_commit();
-    const float* at = as + ((step % kStages) * kBm + row0) * kAw;
-    const float* bt = bs + (step % kStages) * kBk * kBn + col0;
+    const float* at = as + (stage * kBm + row0) * kAw;
+    const float* bt = bs + stage * kBk * kBn + col0;
+    stage = stage == kStages - 1 ? 0 : stage + 1;
 #pragma unroll
     for (int kq = 0; kq < kBk; kq += 2) {
       float2 av[kTm];
