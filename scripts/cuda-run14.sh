@@ -84,6 +84,32 @@ if [[ " $* " == *" ab "* ]]; then
   for s in ${suites//,/ }; do sets="$sets ${s}_b32"; done
   python3 "$here/cuda-ab.py" "$res/ab" $sets paper_b1 paper_b32_forced | tee "$res/ab.txt"
 fi
+if [[ " $* " == *" tiles "* ]]; then
+  # Our kernel forced (mec_b, any q) on the k = 64 layers at batch 32 with
+  # its own tile, 128 x 64 and 256 x 64 forced; two interleaved rounds.
+  k64="cv3=h227w227c3k64r7s7u2,cv4=h224w224c64k64r7s7u2,cv9=h56w56c64k64r3s3"
+  k64="$k64,res2a_1=h56w56c64k64r1s1,res2a_2=h56w56c64k64r3s3p1,conv1_2=h224w224c64k64r3s3p1"
+  for round in 1 2; do
+    for tile in own 128x64 256x64; do
+      MEC_CUDA_TILE=${tile/own/} timeout 100 bin/mecbench --device cuda --batch 32 --algo mec_b \
+        --threshold 100000 --reps 10 --warmup 3 --check none --shape "$k64" \
+        --json "$res/tiles_${tile}_r$round.json" > /dev/null 2>&1 || echo "$tile failed"
+    done
+  done
+  python3 - "$res" <<'PY' | tee "$res/tiles.txt"
+import glob, json, sys
+t = {}
+for f in glob.glob(sys.argv[1] + "/tiles_*_r*.json"):
+    tile = f.split("tiles_")[1].rsplit("_r", 1)[0]
+    for r in json.load(open(f)):
+        if r["status"] == "ok":
+            k = (r["layer"], tile)
+            t[k] = min(t.get(k, 1e9), r["median_ms"])
+for layer in dict.fromkeys(l for l, _ in t):
+    print(layer, "  ".join(f"{tile} {t.get((layer, tile), float('nan')):.4f}"
+                           for tile in ("own", "128x64", "256x64")))
+PY
+fi
 if [[ " $* " == *" compare "* ]]; then
   compare "${SUITES:-paper}" "${BATCHES:-32,1}"
 fi
