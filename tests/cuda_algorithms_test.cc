@@ -219,7 +219,7 @@ TEST_F(CudaAlgorithms, AwkwardShapes) {
 // plan creation), with the split of K the plan chooses and with forced
 // odd splits (the last one shorter; more than the depth's K steps on the
 // first case), vector (c % 4 == 0) and scalar A loads, K not a multiple
-// of the tile's K step, bias, packed.
+// of the tile's K step, bias, packed, groups.
 TEST_F(CudaAlgorithms, MecGemmTiles) {
   const ConvTester cases[] = {
       ConvTester().input(23, 19).channels(3, 70).kernel(5, 4).pad(1, 2, 0, 1).stride(2, 1),
@@ -228,6 +228,12 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
       ConvTester().input(5, 5).channels(520, 33).kernel(3, 3).pad(1),    // deep, few rows
       // RGB at stride 4: L gets a zero row so that its windows are 16-byte aligned (kernels.h)
       ConvTester().batch(3).input(30, 27).channels(3, 96).kernel(11, 11).pad(1, 0, 0, 2).stride(4),
+      // groups of at least 64 output channels (all groups in one launch):
+      // 70 per group (scalar B and dst), 64 with 8 input channels, 5 input
+      // channels (scalar A) with stride and padding
+      ConvTester().batch(2).input(9, 10).channels(24, 140).kernel(3, 3).groups(2).pad(1),
+      ConvTester().input(12, 11).channels(24, 192).kernel(3, 2).groups(3).pad(0, 1, 1, 0),
+      ConvTester().batch(2).input(13, 9).channels(10, 128).kernel(3, 3).groups(2).stride(2, 1),
   };
   const char* tiles[] = {"128x128",   "128x96",   "128x64",   "64x64",    "32x64",
                          "128x128x7", "128x96x5", "128x64x3", "64x64x13", "32x64x5"};
@@ -486,7 +492,7 @@ TEST_F(CudaAlgorithms, PaperLayersBatch1) { check_paper_layers(1, stream_); }
 TEST_F(CudaAlgorithms, PaperLayersBatch32) { check_paper_layers(32, stream_); }
 
 // kMec: Solution B when our fused GEMM kernel applies (strict fp32,
-// groups == 1, dilation_h == 1); otherwise by the threshold T and
+// dilation_h == 1, one group or groups of >= 64 channels); otherwise by the threshold T and
 // |O| <= |L|, as on CPU (shown here in TF32 mode).
 TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   Conv2dDesc d;

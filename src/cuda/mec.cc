@@ -14,9 +14,10 @@
 // Solution B (mec_b): ONE cublasGemmBatchedEx over every (g, n, y) with
 // M = q, written in place; its pointer arrays are built by a kernel in the
 // workspace (3 pointers per GEMM, after L).
-// In strict fp32 with groups == 1, dilation_h == 1 and HWIO weights, B's
-// GEMMs are instead ONE kernel of our own (mec_gemm.h) that tiles across
-// (n, y) and reads the windows of L in place; same workspace.
+// In strict fp32 with dilation_h == 1, HWIO weights and one group or
+// groups of at least 64 output channels, B's GEMMs are instead ONE kernel
+// of our own (mec_gemm.h) that tiles across (n, y) and reads the windows of
+// L in place (a launch per group); same workspace.
 // (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS:
 // a switch for benchmarking the two side by side.)
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
@@ -232,8 +233,10 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   const char* gemm_env = std::getenv("MEC_CUDA_GEMM");
   const bool keep_cublas = gemm_env != nullptr && std::strcmp(gemm_env, "cublas") == 0;
   const int64_t rows = d.n * d.p() * d.q();
-  const bool fusable = d.groups == 1 && d.dilation_h == 1 && !context.allow_tf32() &&
-                       rows < (int64_t(1) << 31) &&
+  // Groups narrower than the kernel's 64-column tiles (ResNeXt's 4-32)
+  // would leave most of every tile empty: they stay on cuBLAS.
+  const bool fusable = d.dilation_h == 1 && !context.allow_tf32() &&
+                       (d.groups == 1 || d.k / d.groups >= 64) && rows < (int64_t(1) << 31) &&
                        d.r * d.s * d.c < (int64_t(1) << 30) &&  // K split rounding stays int
                        !keep_cublas;
   // Fp32 FFMA also in TF32 mode: these products are too small for tensor cores.
@@ -249,7 +252,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   const bool kernel_pays = d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
                            shallow_fits(g) || (d.q() <= kKernelMaxQ && windows_aligned(g));
   impl->reset(new MecPlan(d, algorithm, context, lowered,
-                          fusable && algorithm == Algorithm::kMecB && kernel_pays,
+                          fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays,
                           grouped && algorithm == Algorithm::kMecB));
   return Status::kSuccess;
 }

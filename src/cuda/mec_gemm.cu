@@ -34,7 +34,9 @@ struct Args {
   const float* weights;
   const float* bias;
   float* dst;
-  int n;            // columns k
+  int n;            // columns: k / groups
+  int ld;           // floats per row of the weights and of dst: k
+  int64_t b_step;   // floats of the weights per K step: kBk * ld
   int split_depth;  // multiple of kBk
   bool atomic;
 };
@@ -124,10 +126,9 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   }
   // B: row bk of the step, kBseg consecutive columns from bn.
   const int bk = tid / (kBn / T::kBseg), bn = (tid % (kBn / T::kBseg)) * T::kBseg;
-  const float* b_src = a.weights + int64_t(kbeg + bk) * a.n + n0 + bn;
+  const float* b_src = a.weights + int64_t(kbeg + bk) * a.ld + n0 + bn;
   const int b_cols = a.n - n0 - bn;  // columns of B from b_src on
-  const int64_t b_step = int64_t(kBk) * a.n;
-  int b_rows = kend - kbeg - bk;  // rows of B from b_src on
+  int b_rows = kend - kbeg - bk;     // rows of B from b_src on
   const unsigned smem = unsigned(__cvta_generic_to_shared(smem_raw));
   const unsigned a_dst = smem + (ar * kAw + ak) * 4;
   const unsigned b_dst = smem + (kStages * kBm * kAw + bk * kBn + bn) * 4;
@@ -148,7 +149,7 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
       const int left = b_rows > 0 ? min(max(b_cols - e, 0), kVb) : 0;
       copy_async<kVb * 4>(bd + e * 4, left > 0 ? b_src + e : a.weights, left * 4);
     }
-    b_src += b_step;
+    b_src += a.b_step;
     b_rows -= kBk;
   };
 
@@ -199,12 +200,13 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   // Epilogue: runs of 4 columns as one 16-byte store or atomic add where
   // dst allows it.
   const bool add_bias = a.bias != nullptr && blockIdx.z == 0;
-  const bool vec_out = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 16 == 0;
+  const bool vec_out =
+      a.n % 4 == 0 && a.ld % 4 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 16 == 0;
 #pragma unroll
   for (int i = 0; i < kTm; ++i) {
     const int m = m0 + row0 + i * kWarpRows;
     if (m >= a.win.m) continue;
-    float* out = a.dst + int64_t(m) * a.n;
+    float* out = a.dst + int64_t(m) * a.ld;
 #pragma unroll
     for (int h = 0; h < kTn / 4; ++h) {
       const int c0 = n0 + col0 + h * 32;
@@ -326,8 +328,8 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms, in
   MecGemmConfig c;
   c.block_m = block_m;
   c.block_n = block_n;
-  const int64_t depth = g.r * g.s * g.c, steps = ceil_div(depth, int64_t(kBk));
-  const int64_t tiles = ceil_div(g.n * g.p * g.q, block_m) * ceil_div(g.k, block_n);
+  const int64_t depth = g.r * g.s * g.cg, steps = ceil_div(depth, int64_t(kBk));
+  const int64_t tiles = ceil_div(g.n * g.p * g.q, block_m) * ceil_div(g.kg, block_n);
   const int side =
       std::min(resident_blocks(block_m, block_n),
                int(ceil_div(int64_t(kSaturatingAccumulators), int64_t(block_m) * block_n)));
@@ -349,6 +351,25 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms, in
   return c;
 }
 
+// Launches the tile shape of c.
+cudaError_t launch_tile(const Args& a, const MecGemmConfig& c, bool vec_a, bool vec_b, dim3 grid,
+                        cudaStream_t stream) {
+  switch (c.block_m * 1000 + c.block_n) {
+    case 128128:
+      return launch<128, 128>(a, vec_a, vec_b, grid, stream);
+    case 128096:
+      return launch<128, 96>(a, vec_a, vec_b, grid, stream);
+    case 128064:
+      return launch<128, 64>(a, vec_a, vec_b, grid, stream);
+    case 64064:
+      return launch<64, 64>(a, vec_a, vec_b, grid, stream);
+    case 32064:
+      return launch<32, 64>(a, vec_a, vec_b, grid, stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
+}
+
 }  // namespace
 
 MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force_n,
@@ -368,10 +389,11 @@ MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force
   const int64_t rows = g.n * g.p * g.q;
   // Run 12: 128 x 96 where that leaves no column of the tiles empty and
   // 128 x 128 would.
-  if (rows >= kSmallRows && g.k > 64 && g.k % 96 == 0 && g.k % 128 != 0) {
+  // Groups: one group's columns (kg; each group is a launch of its own).
+  if (rows >= kSmallRows && g.kg > 64 && g.kg % 96 == 0 && g.kg % 128 != 0) {
     return split_for(g, 128, 96, sms, 0);
   }
-  if (rows >= kSmallRows && g.k > 64) return split_for(g, 128, 128, sms, 0);
+  if (rows >= kSmallRows && g.kg > 64) return split_for(g, 128, 128, sms, 0);
   if (rows >= kSmallRows) {
     const MecGemmConfig wide = split_for(g, 128, 64, sms, 0);
     if (windows_aligned(g) && ceil_div(rows, 128) * wide.splits >= sms) return wide;
@@ -384,38 +406,34 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
                      bool dst_zeroed) {
   Args a;
   a.win = windows(g, lowered);
-  a.weights = weights;
-  a.bias = bias;
-  a.dst = dst;
-  a.n = int(g.k);
+  a.n = int(g.kg);
+  a.ld = int(g.k);
+  a.b_step = int64_t(kBk) * g.k;
   a.split_depth = int(c.split_depth);
   a.atomic = c.splits > 1;
   if (a.atomic && !dst_zeroed) {
-    const cudaError_t e = cudaMemsetAsync(dst, 0, size_t(a.win.m) * size_t(a.n) * 4, stream);
+    const cudaError_t e = cudaMemsetAsync(dst, 0, size_t(a.win.m) * size_t(a.ld) * 4, stream);
     if (e != cudaSuccess) return e;
   }
   // A copies of 4 (2 for 32-row tiles) floats need every window start
-  // aligned to that many floats; B copies of 4 need k % 4 == 0.
+  // aligned to that many floats (L[g] starts n*q*ld floats after L[g-1]);
+  // B copies of 4 need k and k / groups multiples of 4.
   const int va = a_copy_floats(c.block_m, c.block_n);
   const bool vec_a = a.win.ld % va == 0 && a.win.ystep % va == 0 &&
                      reinterpret_cast<uintptr_t>(lowered) % (4 * va) == 0;
-  const bool vec_b = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;
+  const bool vec_b =
+      a.n % 4 == 0 && a.ld % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;
   const dim3 grid(unsigned(ceil_div(a.win.m, c.block_m)), unsigned(ceil_div(a.n, c.block_n)),
                   unsigned(c.splits));
-  switch (c.block_m * 1000 + c.block_n) {
-    case 128128:
-      return launch<128, 128>(a, vec_a, vec_b, grid, stream);
-    case 128096:
-      return launch<128, 96>(a, vec_a, vec_b, grid, stream);
-    case 128064:
-      return launch<128, 64>(a, vec_a, vec_b, grid, stream);
-    case 64064:
-      return launch<64, 64>(a, vec_a, vec_b, grid, stream);
-    case 32064:
-      return launch<32, 64>(a, vec_a, vec_b, grid, stream);
-    default:
-      return cudaErrorInvalidValue;
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    a.win.lowered = lowered + grp * g.n * g.q * a.win.ld;
+    a.weights = weights + grp * g.kg;
+    a.bias = bias != nullptr ? bias + grp * g.kg : nullptr;
+    a.dst = dst + grp * g.kg;
+    const cudaError_t e = launch_tile(a, c, vec_a, vec_b, grid, stream);
+    if (e != cudaSuccess) return e;
   }
+  return cudaSuccess;
 }
 
 }  // namespace cuda

@@ -5,7 +5,9 @@
 // at offset y*stride_h*s*c - so the kernel reads L in place, tiles across
 // (n, y) boundaries (no small-M GEMMs), writes NHWC dst directly and adds
 // the bias in its epilogue. Strict fp32 FFMA arithmetic.
-// Used for groups == 1, dilation_h == 1 and HWIO weights.
+// Used for dilation_h == 1 and HWIO weights. With groups, each group is
+// its own product over its part of L (L[g]), its kg columns of the weights
+// and of dst, a launch per group (run 14).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -51,19 +53,20 @@ constexpr int64_t kKernelAnyQRows = 65536;
 MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0,
                               int force_splits = 0);
 
-// How a kernel finds row m = (n, y, x)'s window in L: `depth` floats at
-// lowered + (n*q + x)*ld + y*ystep (mec_gemm.cu, mec_shallow.cu).
+// How a kernel finds row m = (n, y, x)'s window in L (of one group):
+// `depth` floats at lowered + (n*q + x)*ld + y*ystep (mec_gemm.cu,
+// mec_shallow.cu).
 struct Windows {
   const float* lowered;
-  int m, depth;  // rows n*p*q, K = r*s*c
+  int m, depth;  // rows n*p*q, K = r*s*cg
   int p, q, pq;
-  int64_t ld;     // floats per row of L: hp*s*c
-  int64_t ystep;  // stride_h*s*c
+  int64_t ld;     // floats per row of L: hp*s*cg
+  int64_t ystep;  // stride_h*s*cg
 };
 
 inline Windows windows(const Geometry& g, const float* lowered) {
-  return {lowered,  int(g.n * g.p * g.q), int(g.r * g.s * g.c), int(g.p),
-          int(g.q), int(g.p * g.q),       g.hp * g.s * g.c,     g.stride_h * g.s * g.c};
+  return {lowered,  int(g.n * g.p * g.q), int(g.r * g.s * g.cg), int(g.p),
+          int(g.q), int(g.p * g.q),       g.hp * g.s * g.cg,     g.stride_h * g.s * g.cg};
 }
 
 // dst = windows of L times the HWIO weights (+ bias, may be null). With a

@@ -27,7 +27,7 @@ constexpr int64_t kShallowMaxDepth = 32;
 constexpr int64_t kShallowMaxChannels = 512;
 
 inline bool shallow_fits(const Geometry& g) {
-  return g.r * g.s * g.c <= kShallowMaxDepth && g.k <= kShallowMaxChannels;
+  return g.groups == 1 && g.r * g.s * g.c <= kShallowMaxDepth && g.k <= kShallowMaxChannels;
 }
 
 // dst = windows of L times the HWIO weights (+ bias, may be null), on at
