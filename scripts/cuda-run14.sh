@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Run 14 of docs/cuda.md, step by step (each a word on the command line):
-# tests (CUDA tests, then again with MEC_CUDA_PASS_MIB=1, and memcheck of
-# the MEC tests), passes (MEC at batch 32 with L capped at PASS_MIBS MiB
-# per pass, default "0 12 24 48", 0 = the whole batch in one pass, two
-# interleaved rounds, cuDNN once beside; summary by cuda-passes.py). The
-# passes and MEC_CUDA_PASS_MIB exist only with
-# docs/cuda-results/run14/passes_experiment.diff applied (call 1; not
-# kept). sass (ncu source counters of the
-# GEMM kernels), ab (bin/mecbench_before against bin/mecbench), compare (main before,
-# bin/mecbench_before, against now with cuDNN beside; SUITES and BATCHES).
+# - tests: the CUDA tests, again with MEC_CUDA_PASS_MIB=1, and memcheck
+#   of the MEC tests;
+# - passes: MEC at batch 32 with L capped at PASS_MIBS MiB per pass
+#   (default "0 12 24 48", 0 = one pass), two interleaved rounds, cuDNN
+#   once beside, summary by cuda-passes.py. MEC_CUDA_PASS_MIB exists only
+#   with docs/cuda-results/run14/passes_experiment.diff applied (not kept);
+# - sass: ncu source counters of the GEMM kernels (ours on cv10 and cv9,
+#   cuBLAS's on cv10's product);
+# - ab: bin/mecbench_before against bin/mecbench, two rounds (cuda-ab.py);
+# - tiles: our kernel on the k = 64 layers, own tile / 128x64 / 256x64;
+# - compare: main before (bin/mecbench_before) against now with cuDNN
+#   beside (SUITES, BATCHES).
 # Run from the folder scripts/cuda-pack.sh made.
 # Usage: bash cuda-run14.sh OUTDIR STEP...
 set -uo pipefail
