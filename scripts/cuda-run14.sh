@@ -9,7 +9,8 @@
 # - sass: ncu source counters of the GEMM kernels (ours on cv10 and cv9,
 #   cuBLAS's on cv10's product);
 # - ab: bin/mecbench_before against bin/mecbench, two rounds (cuda-ab.py);
-# - tiles: our kernel on the k = 64 layers, own tile / 128x64 / 256x64;
+# - tiles: our kernel on the k = 64 layers, own tile / 128x64 / 256x64
+#   (256x64 was a trial tile, not kept: the kernel now ignores it);
 # - compare: main before (bin/mecbench_before) against now with cuDNN
 #   beside (SUITES, BATCHES).
 # Run from the folder scripts/cuda-pack.sh made.
