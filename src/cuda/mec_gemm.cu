@@ -15,6 +15,7 @@
 // contiguous. Small grids split K over blocks and add into a zeroed dst with atomicAdd (fp32 sums
 // in another order; still fp32 arithmetic throughout).
 #include <algorithm>
+#include <type_traits>
 
 #include "common/checked.h"
 #include "cuda/mec_gemm.h"
@@ -35,11 +36,16 @@ struct Args {
   const float* bias;
   float* dst;
   int n;            // columns: k / groups
-  int ld;           // floats per row of the weights and of dst: k
-  int64_t b_step;   // floats of the weights per K step: kBk * ld
   int split_depth;  // multiple of kBk
   bool atomic;
 };
+// With groups the weights' and dst's rows are longer than a group's n.
+struct GroupedArgs : Args {
+  int ld;          // floats per row of the weights and of dst: k
+  int64_t b_step;  // floats of the weights per K step: kBk * ld
+};
+template <bool kGrouped>
+using ArgsOf = std::conditional_t<kGrouped, GroupedArgs, Args>;
 
 // Each thread's rows x columns for a block of bm x bn: 8 x 8 in the
 // 128-row tiles (8 x 12 in 128 x 96, run 12: for k = 96, 192, ... that
@@ -90,10 +96,14 @@ __device__ __forceinline__ void copy_wait() {
 }
 
 // A kBm x kBn block of dst. kVa / kVb: floats per A / B copy (Tile::kAvec
-// or 4 when the rows are aligned for it, else 1).
-template <int kBm, int kBn, int kVa, int kVb>
+// or 4 when the rows are aligned for it, else 1). kGrouped: the weights'
+// and dst's rows are a.ld floats long, not a.n (one group's columns) -
+// instances of their own, so that one group's code stays as it was
+// measured (run 14: reading the strides from a.ld moved cv8 at batch 1 by
+// 20% and the 128 x 128 layers by 3%).
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped>
 __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMinBlocks)
-    mec_gemm_kernel(Args a) {
+    mec_gemm_kernel(ArgsOf<kGrouped> a) {
   using T = Tile<kBm, kBn>;
   constexpr int kTm = T::kTm, kTn = T::kTn;
   constexpr int kAw = kBk + kApad;  // A row pitch in shared memory
@@ -126,8 +136,12 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   }
   // B: row bk of the step, kBseg consecutive columns from bn.
   const int bk = tid / (kBn / T::kBseg), bn = (tid % (kBn / T::kBseg)) * T::kBseg;
-  const float* b_src = a.weights + int64_t(kbeg + bk) * a.ld + n0 + bn;
+  int ld = a.n;  // floats per row of the weights and of dst
+  if constexpr (kGrouped) ld = a.ld;
+  const float* b_src = a.weights + int64_t(kbeg + bk) * ld + n0 + bn;
   const int b_cols = a.n - n0 - bn;  // columns of B from b_src on
+  int64_t b_step = int64_t(kBk) * a.n;
+  if constexpr (kGrouped) b_step = a.b_step;
   int b_rows = kend - kbeg - bk;     // rows of B from b_src on
   const unsigned smem = unsigned(__cvta_generic_to_shared(smem_raw));
   const unsigned a_dst = smem + (ar * kAw + ak) * 4;
@@ -149,7 +163,7 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
       const int left = b_rows > 0 ? min(max(b_cols - e, 0), kVb) : 0;
       copy_async<kVb * 4>(bd + e * 4, left > 0 ? b_src + e : a.weights, left * 4);
     }
-    b_src += a.b_step;
+    b_src += b_step;
     b_rows -= kBk;
   };
 
@@ -200,13 +214,12 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   // Epilogue: runs of 4 columns as one 16-byte store or atomic add where
   // dst allows it.
   const bool add_bias = a.bias != nullptr && blockIdx.z == 0;
-  const bool vec_out =
-      a.n % 4 == 0 && a.ld % 4 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 16 == 0;
+  const bool vec_out = a.n % 4 == 0 && ld % 4 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 16 == 0;
 #pragma unroll
   for (int i = 0; i < kTm; ++i) {
     const int m = m0 + row0 + i * kWarpRows;
     if (m >= a.win.m) continue;
-    float* out = a.dst + int64_t(m) * a.ld;
+    float* out = a.dst + int64_t(m) * ld;
 #pragma unroll
     for (int h = 0; h < kTn / 4; ++h) {
       const int c0 = n0 + col0 + h * 32;
@@ -247,34 +260,43 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
 // tile needs where that is above the default 48 KiB (a per-device
 // attribute, so before every launch); below it the attribute is left
 // alone.
-template <int kBm, int kBn, int kVa, int kVb>
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped>
 cudaError_t allow_shared_memory() {
   constexpr int bytes = Tile<kBm, kBn>::kSmemFloats * 4;
   if (bytes <= 48 * 1024) return cudaSuccess;
-  return cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb>,
+  return cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
 }
 
-// Launches one tile shape; kVa / kVb chosen from the alignment of A's rows
-// and of B.
-template <int kBm, int kBn, int kVa, int kVb>
-cudaError_t launch_one(const Args& a, dim3 grid, cudaStream_t stream) {
-  const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb>();
+// Launches one kernel instance.
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped>
+cudaError_t launch_one(const ArgsOf<kGrouped>& a, dim3 grid, cudaStream_t stream) {
+  const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb, kGrouped>();
   if (e != cudaSuccess) return e;
-  mec_gemm_kernel<kBm, kBn, kVa, kVb>
+  mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped>
       <<<grid, Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kSmemFloats * 4, stream>>>(a);
   return cudaGetLastError();
 }
 
-template <int kBm, int kBn>
-cudaError_t launch(const Args& a, bool vec_a, bool vec_b, dim3 grid, cudaStream_t stream) {
+// Launches one tile shape; kVa / kVb chosen from the alignment of A's rows
+// and of B.
+template <int kBm, int kBn, bool kGrouped>
+cudaError_t launch(const ArgsOf<kGrouped>& a, bool vec_a, bool vec_b, dim3 grid,
+                   cudaStream_t stream) {
   constexpr int va = Tile<kBm, kBn>::kAvec;
   if (vec_a) {
-    return vec_b ? launch_one<kBm, kBn, va, 4>(a, grid, stream)
-                 : launch_one<kBm, kBn, va, 1>(a, grid, stream);
+    return vec_b ? launch_one<kBm, kBn, va, 4, kGrouped>(a, grid, stream)
+                 : launch_one<kBm, kBn, va, 1, kGrouped>(a, grid, stream);
   }
-  return vec_b ? launch_one<kBm, kBn, 1, 4>(a, grid, stream)
-               : launch_one<kBm, kBn, 1, 1>(a, grid, stream);
+  return vec_b ? launch_one<kBm, kBn, 1, 4, kGrouped>(a, grid, stream)
+               : launch_one<kBm, kBn, 1, 1, kGrouped>(a, grid, stream);
+}
+
+template <int kBm, int kBn>
+cudaError_t launch(const GroupedArgs& a, bool grouped, bool vec_a, bool vec_b, dim3 grid,
+                   cudaStream_t stream) {
+  return grouped ? launch<kBm, kBn, true>(a, vec_a, vec_b, grid, stream)
+                 : launch<kBm, kBn, false>(static_cast<const Args&>(a), vec_a, vec_b, grid, stream);
 }
 
 // Blocks of a tile shape one multiprocessor holds at once (its registers,
@@ -283,9 +305,9 @@ cudaError_t launch(const Args& a, bool vec_a, bool vec_b, dim3 grid, cudaStream_
 template <int kBm, int kBn>
 int resident_blocks() {
   constexpr int bytes = Tile<kBm, kBn>::kSmemFloats * 4, va = Tile<kBm, kBn>::kAvec;
-  const auto kernel = mec_gemm_kernel<kBm, kBn, va, 4>;
+  const auto kernel = mec_gemm_kernel<kBm, kBn, va, 4, false>;
   int blocks = 0;
-  if (allow_shared_memory<kBm, kBn, va, 4>() != cudaSuccess ||
+  if (allow_shared_memory<kBm, kBn, va, 4, false>() != cudaSuccess ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, Tile<kBm, kBn>::kThreads,
                                                     bytes) != cudaSuccess ||
       blocks < 1) {
@@ -352,19 +374,19 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms, in
 }
 
 // Launches the tile shape of c.
-cudaError_t launch_tile(const Args& a, const MecGemmConfig& c, bool vec_a, bool vec_b, dim3 grid,
-                        cudaStream_t stream) {
+cudaError_t launch_tile(const GroupedArgs& a, const MecGemmConfig& c, bool grouped, bool vec_a,
+                        bool vec_b, dim3 grid, cudaStream_t stream) {
   switch (c.block_m * 1000 + c.block_n) {
     case 128128:
-      return launch<128, 128>(a, vec_a, vec_b, grid, stream);
+      return launch<128, 128>(a, grouped, vec_a, vec_b, grid, stream);
     case 128096:
-      return launch<128, 96>(a, vec_a, vec_b, grid, stream);
+      return launch<128, 96>(a, grouped, vec_a, vec_b, grid, stream);
     case 128064:
-      return launch<128, 64>(a, vec_a, vec_b, grid, stream);
+      return launch<128, 64>(a, grouped, vec_a, vec_b, grid, stream);
     case 64064:
-      return launch<64, 64>(a, vec_a, vec_b, grid, stream);
+      return launch<64, 64>(a, grouped, vec_a, vec_b, grid, stream);
     case 32064:
-      return launch<32, 64>(a, vec_a, vec_b, grid, stream);
+      return launch<32, 64>(a, grouped, vec_a, vec_b, grid, stream);
     default:
       return cudaErrorInvalidValue;
   }
@@ -404,7 +426,7 @@ MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force
 cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* lowered,
                      const float* weights, const float* bias, float* dst, cudaStream_t stream,
                      bool dst_zeroed) {
-  Args a;
+  GroupedArgs a;
   a.win = windows(g, lowered);
   a.n = int(g.kg);
   a.ld = int(g.k);
@@ -430,7 +452,7 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
     a.weights = weights + grp * g.kg;
     a.bias = bias != nullptr ? bias + grp * g.kg : nullptr;
     a.dst = dst + grp * g.kg;
-    const cudaError_t e = launch_tile(a, c, vec_a, vec_b, grid, stream);
+    const cudaError_t e = launch_tile(a, c, g.groups > 1, vec_a, vec_b, grid, stream);
     if (e != cudaSuccess) return e;
   }
   return cudaSuccess;
