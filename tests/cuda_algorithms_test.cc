@@ -228,7 +228,7 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
       ConvTester().input(5, 5).channels(520, 33).kernel(3, 3).pad(1),    // deep, few rows
       // RGB at stride 4: L gets a zero row so that its windows are 16-byte aligned (kernels.h)
       ConvTester().batch(3).input(30, 27).channels(3, 96).kernel(11, 11).pad(1, 0, 0, 2).stride(4),
-      // groups of at least 64 output channels (all groups in one launch):
+      // groups of at least 64 output channels (a launch per group):
       // 70 per group (scalar B and dst), 64 with 8 input channels, 5 input
       // channels (scalar A) with stride and padding
       ConvTester().batch(2).input(9, 10).channels(24, 140).kernel(3, 3).groups(2).pad(1),

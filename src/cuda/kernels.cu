@@ -66,6 +66,10 @@ struct Vec<4> {
   __device__ static T zero() { return make_float4(0.0f, 0.0f, 0.0f, 0.0f); }
 };
 
+// Whether an input row's s*c floats under a window are one run of it
+// (RowSource's kContiguous).
+inline bool contiguous_rows(const Geometry& g) { return g.groups == 1 && g.dilation_w == 1; }
+
 // Where the units of one lowered row come from, in both lowerings: input
 // row iy, unit jc = j*cg + ci of the s pixels from column ix0, zero in the
 // padding. kContiguous (groups == 1, dilation_w == 1): the s*c floats of an
@@ -330,7 +334,7 @@ struct MecLower {
     const int64_t spans = g.groups * g.n * g.q * chunks;
     // A block per span and a thread per float to zero (each capped).
     const unsigned blocks = std::max(grid_blocks(spans * kGridThreads), grid_blocks(zero_total));
-    if (g.groups == 1 && g.dilation_w == 1) {
+    if (contiguous_rows(g)) {
       mec_lower_kernel<I, V, true><<<blocks, kGridThreads, 0, stream>>>(
           g, src, lowered, I(spans), I(chunks), zero, I(zero_total));
     } else {
@@ -355,7 +359,7 @@ struct Im2colLower {
       return;
     }
     const unsigned blocks = grid_blocks(rows * 32);  // a warp per row
-    if (g.groups == 1 && g.dilation_w == 1) {
+    if (contiguous_rows(g)) {
       im2col_walk_kernel<I, V, true><<<blocks, kGridThreads, 0, stream>>>(g, src, lowered, I(rows));
     } else {
       im2col_walk_kernel<I, V, false>

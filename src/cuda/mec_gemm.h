@@ -43,12 +43,14 @@ constexpr int64_t kKernelMaxQ = 64;
 // 100k+ rows and cuBLAS stays).
 constexpr int64_t kKernelAnyQRows = 65536;
 
-// The tile shape (128 x 128, or 128 x 64 for k <= 64 with 16-byte-aligned
-// windows and a block per multiprocessor; 64 x 64, or 32 x 64 for at most
-// 32 rows, below kSmallRows or else) and the K split that a model of the
-// launch on `sms` multiprocessors finds fastest (split_for() in
-// mec_gemm.cu, fitted in run 12); a force_m x force_n the kernel has (128x128, 128x64,
-// 64x64, 32x64) is taken instead, split force_splits ways if > 0
+// The tile shape, from the columns of one group (kg = k with one group):
+// 128 x 96 where kg is a multiple of 96 but not of 128, 128 x 128 for other
+// kg > 64, 128 x 64 for kg <= 64 with 16-byte-aligned windows and a block
+// per multiprocessor; 64 x 64, or 32 x 64 for at most 32 rows, below
+// kSmallRows or else) and the K split that a model of the launch on `sms`
+// multiprocessors finds fastest (split_for() in mec_gemm.cu, fitted in run
+// 12); a force_m x force_n the kernel has (128x128, 128x96, 128x64, 64x64,
+// 32x64) is taken instead, split force_splits ways if > 0
 // (MEC_CUDA_TILE=MxN or MxNxS at plan creation, for benchmarks and tests).
 MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0,
                               int force_splits = 0);
