@@ -5,7 +5,8 @@ instances after the grouped ones were added, against b3f911a's). Make the
 PTX from build-dev with the flags of CMakeFiles/mec.dir/includes_CUDA.rsp:
   nvcc -DMEC_HAVE_CUDA=1 --options-file CMakeFiles/mec.dir/includes_CUDA.rsp -O3 -DNDEBUG \\
     -arch=sm_90 --expt-relaxed-constexpr -std=c++17 -x cu -ptx ../src/cuda/mec_gemm.cu -o NEW.ptx
-Usage: cuda-ptx-same.py OLD.ptx NEW.ptx (instances of NEW without kGrouped, or kGrouped false)."""
+Usage: cuda-ptx-same.py OLD.ptx NEW.ptx (instances of NEW without kGrouped, or kGrouped false;
+and without kTf32, or kTf32 false: run 15's TF32 instances are new code)."""
 import difflib, re, sys
 
 
@@ -13,13 +14,14 @@ def entries(path):
     out = {}
     for m in re.finditer(r"\.entry (\S+)\(\n(.*?)\n\}\n", open(path).read(), re.S):
         name = m.group(1)
-        t = re.search(r"mec_gemm_kernelILi(\d+)ELi(\d+)ELi(\d+)ELi(\d+)E(Lb([01])E)?", name)
-        if not t:
+        t = re.search(r"mec_gemm_kernelILi(\d+)ELi(\d+)ELi(\d+)ELi(\d+)E(Lb([01])E)?(Lb([01])E)?",
+                      name)
+        if not t or t.group(8) == "1":
             continue
         body = m.group(2).replace(name, "KERNEL")
         body = re.sub(r"_param_0\[\d+\]", "_param_0[N]", body)
         body = re.sub(r"\$L__BB\d+_", "$L__BB_", body)
-        body = re.sub(r"_GLOBAL__N__[0-9a-f]+_", "_GLOBAL__N__", body)  # per-file hash
+        body = re.sub(r"_GLOBAL__N__\w*?_[0-9a-f]{8}", "_GLOBAL__N__", body)  # per-file hash
         out[t.groups()[:4] + (t.group(6) or "0",)] = body
     return out
 
@@ -27,7 +29,7 @@ def entries(path):
 old, new = entries(sys.argv[1]), entries(sys.argv[2])
 same = 0
 for key, body in old.items():
-    other = new.get(key[:4] + ("0",), "")
+    other = new.get(key, new.get(key[:4] + ("0",), ""))
     if other == body:
         same += 1
     else:

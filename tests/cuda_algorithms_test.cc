@@ -219,7 +219,8 @@ TEST_F(CudaAlgorithms, AwkwardShapes) {
 // plan creation), with the split of K the plan chooses and with forced
 // odd splits (the last one shorter; more than the depth's K steps on the
 // first case), vector (c % 4 == 0) and scalar A loads, K not a multiple
-// of the tile's K step, bias, packed, groups.
+// of the tile's K step, bias, packed, groups; in strict fp32 (FFMA) and
+// with TF32 allowed (mma.sync, run 15).
 TEST_F(CudaAlgorithms, MecGemmTiles) {
   const ConvTester cases[] = {
       ConvTester().input(23, 19).channels(3, 70).kernel(5, 4).pad(1, 2, 0, 1).stride(2, 1),
@@ -240,13 +241,23 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
   for (const ConvTester& tester : cases) {
     Problem problem(tester.desc(), true, 17);
     for (const char* tile : tiles) {
-      ASSERT_EQ(setenv("MEC_CUDA_TILE", tile, 1), 0);
-      const double err = check_cuda(problem, Algorithm::kMecB, stream_, {.mec_threshold = 100000});
-      const double packed_err =
-          check_cuda(problem, Algorithm::kMecB, stream_, {.packed = true, .mec_threshold = 100000});
-      unsetenv("MEC_CUDA_TILE");
-      EXPECT_LE(std::max(err, packed_err), tolerance(Algorithm::kMecB, false))
-          << tile << " on " << describe(problem.desc);
+      for (bool tf32 : {false, true}) {
+        ASSERT_EQ(setenv("MEC_CUDA_TILE", tile, 1), 0);
+        const double err =
+            check_cuda(problem, Algorithm::kMecB, stream_, {.tf32 = tf32, .mec_threshold = 100000});
+        const double packed_err =
+            check_cuda(problem, Algorithm::kMecB, stream_,
+                       {.packed = true, .tf32 = tf32, .mec_threshold = 100000});
+        unsetenv("MEC_CUDA_TILE");
+        const double worst = std::max(err, packed_err);
+        EXPECT_LE(worst, tolerance(Algorithm::kMecB, tf32))
+            << tile << (tf32 ? " tf32" : "") << " on " << describe(problem.desc);
+        // TF32's 10-bit operands leave errors far above fp32's: below them,
+        // the tensor-core path did not run.
+        if (tf32) {
+          EXPECT_GT(worst, tolerance(Algorithm::kMecB, false)) << tile;
+        }
+      }
     }
   }
 }
@@ -491,9 +502,9 @@ void check_paper_layers(int64_t batch, cudaStream_t stream) {
 TEST_F(CudaAlgorithms, PaperLayersBatch1) { check_paper_layers(1, stream_); }
 TEST_F(CudaAlgorithms, PaperLayersBatch32) { check_paper_layers(32, stream_); }
 
-// kMec: Solution B when our fused GEMM kernel applies (strict fp32,
-// dilation_h == 1, one group or groups of >= 64 channels); otherwise by the threshold T and
-// |O| <= |L|, as on CPU (shown here in TF32 mode).
+// kMec: Solution B when our fused GEMM kernel applies (dilation_h == 1,
+// one group or groups of >= 64 channels; strict fp32 or TF32); otherwise
+// by the threshold T and |O| <= |L|, as on CPU (shown here with dilation 2).
 TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   Conv2dDesc d;
   std::string e;
@@ -502,10 +513,14 @@ TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
   EXPECT_GT(ctx.mec_threshold(), 0);
   std::unique_ptr<Conv2dPlan> plan;
-  ctx.set_mec_threshold(d.q());
-  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
-  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
-  ctx.set_allow_tf32(true);
+  for (bool tf32 : {false, true}) {
+    ctx.set_allow_tf32(tf32);
+    ctx.set_mec_threshold(d.q());
+    ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+    EXPECT_EQ(plan->algorithm(), Algorithm::kMecB) << tf32;
+  }
+  ctx.set_allow_tf32(false);
+  d.dilation_h = d.dilation_w = 2;  // q = 16; our kernel needs dilation_h == 1
   ctx.set_mec_threshold(d.q());
   ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
   EXPECT_EQ(plan->algorithm(), Algorithm::kMecA);

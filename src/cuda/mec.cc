@@ -14,16 +14,18 @@
 // Solution B (mec_b): ONE cublasGemmBatchedEx over every (g, n, y) with
 // M = q, written in place; its pointer arrays are built by a kernel in the
 // workspace (3 pointers per GEMM, after L).
-// In strict fp32 with dilation_h == 1, HWIO weights and one group or
-// groups of at least 64 output channels, B's GEMMs are instead ONE kernel
-// of our own (mec_gemm.h) that tiles across (n, y) and reads the windows of
-// L in place (a launch per group); same workspace.
+// With dilation_h == 1, HWIO weights and one group or groups of at least
+// 64 output channels, B's GEMMs are instead ONE kernel of our own
+// (mec_gemm.h) that tiles across (n, y) and reads the windows of L in place
+// (a launch per group; FFMA, or TF32 mma where TF32 is allowed); same
+// workspace.
 // (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS:
 // a switch for benchmarking the two side by side.)
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
 // (Context::mec_threshold) or q <= kKernelMaxQ with aligned windows, or the
-// product is (n*p*q < kKernelAnyQRows: batch 1, runs 6 and 12); elsewhere
-// cuBLAS's batched GEMM was faster on the H100 (docs/cuda.md). Shallow
+// product is (n*p*q < kKernelAnyQRows: batch 1, runs 6 and 12); with TF32
+// where q <= kKernelMaxQ and the product is small or wide (run 15);
+// elsewhere cuBLAS's batched GEMM was faster on the H100 (docs/cuda.md). Shallow
 // windows (r*s*c <= 32: first layers over RGB) take a kernel of their own
 // at any q (mec_shallow.h; run 11: cv7 0.48 -> 0.35 ms at batch 32). Many small
 // groups (depthwise layers) take another kernel of our own for B
@@ -66,7 +68,7 @@ class MecPlan : public CudaPlan {
     if (tile == nullptr || std::sscanf(tile, "%dx%dx%d", &force_m, &force_n, &force_splits) < 2) {
       force_m = force_splits = 0;
     }
-    config_ = mec_gemm_config(geom(), sms_, force_m, force_n, force_splits);
+    config_ = mec_gemm_config(geom(), tf32(), sms_, force_m, force_n, force_splits);
   }
 
   size_t workspace_bytes() const override { return size_t(layout().total); }
@@ -235,8 +237,8 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   const int64_t rows = d.n * d.p() * d.q();
   // Groups narrower than the kernel's 64-column tiles (ResNeXt's 4-32)
   // would leave most of every tile empty: they stay on cuBLAS.
-  const bool fusable = d.dilation_h == 1 && !context.allow_tf32() &&
-                       (d.groups == 1 || d.k / d.groups >= 64) && rows < (int64_t(1) << 31) &&
+  const bool fusable = d.dilation_h == 1 && (d.groups == 1 || d.k / d.groups >= 64) &&
+                       rows < (int64_t(1) << 31) &&
                        d.r * d.s * d.c < (int64_t(1) << 30) &&  // K split rounding stays int
                        !keep_cublas;
   // Fp32 FFMA also in TF32 mode: these products are too small for tensor cores.
@@ -249,8 +251,16 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
   const Geometry g = geometry(d);
-  const bool kernel_pays = d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
-                           shallow_fits(g) || (d.q() <= kKernelMaxQ && windows_aligned(g));
+  // With TF32 (run 15) the kernel's mma path beat cuBLAS's TF32 GEMMs
+  // where q <= 64 and the product is small (batch 1, the 7x7 and 14x14
+  // layers at batch 32) or has >= 256 columns per group; elsewhere
+  // cuBLAS's (tensor-core) batched GEMMs of q rows were faster.
+  const bool kernel_pays =
+      shallow_fits(g) ||
+      (context.allow_tf32()
+           ? d.q() <= kKernelMaxQ && (rows < kKernelAnyQRows || g.kg >= kKernelTf32MinCols)
+           : d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
+                 (d.q() <= kKernelMaxQ && windows_aligned(g)));
   impl->reset(new MecPlan(d, algorithm, context, lowered,
                           fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays,
                           grouped && algorithm == Algorithm::kMecB));

@@ -64,9 +64,14 @@ constexpr int min_blocks(int bm, int bn) { return tile_threads(bm, bn) == 128 ? 
 // Floats per A copy where the windows are aligned for it: 4, or 2 where a
 // thread copies only 2 per step (32-row tiles).
 constexpr int a_copy_floats(int bm, int bn) { return bm * kBk / tile_threads(bm, bn) >= 4 ? 4 : 2; }
+// TF32's B rows get kBpadTf32 floats of padding: the mma fragments read
+// B[k][n] down columns (k = lane % 4, n = lane / 4), which a 128- or
+// 64-float pitch would put in 4 lanes of one bank.
+constexpr int kBpadTf32 = 8;
 
-// A tile shape: block rows x columns and what follows from them.
-template <int kBm, int kBn>
+// A tile shape: block rows x columns and what follows from them, for
+// FFMA (kTf32 false) or TF32 mma.
+template <int kBm, int kBn, bool kTf32 = false>
 struct Tile {
   static constexpr int kTm = thread_rows(kBm), kTn = thread_cols(kBm, kBn);
   static constexpr int kThreads = tile_threads(kBm, kBn);
@@ -76,7 +81,9 @@ struct Tile {
   static constexpr int kBseg = kBn * kBk / kThreads;  // B floats copied per thread per step
   static constexpr int kAvec = a_copy_floats(kBm, kBn);
   static constexpr int kMinBlocks = min_blocks(kBm, kBn);
-  static constexpr int kSmemFloats = kStages * (kBm * (kBk + kApad) + kBk * kBn);
+  static constexpr int kAw = kBk + kApad;                    // A row pitch in shared memory
+  static constexpr int kBw = kBn + (kTf32 ? kBpadTf32 : 0);  // B row pitch
+  static constexpr int kSmemBytes = 4 * kStages * (kBm * kAw + kBk * kBw);
   static_assert(kTn % 4 == 0 && kBm % kWarpM == 0 && kBn % kWarpN == 0, "tile");
   static_assert(kThreads % 32 == 0 && kBk % kAseg == 0 && kBn % kBseg == 0, "copies");
 };
@@ -95,21 +102,134 @@ __device__ __forceinline__ void copy_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
+// TF32 tensor cores (Context::set_allow_tf32; run 15): warps 2 along M x
+// the rest along N, each a kWm x kWn block of m16n8k8 mma tiles with fp32
+// accumulators - the thread's kTm x kTn accumulators of the FFMA tile,
+// numbered [i][j][e] here. A's fragments come from its [m][k] rows by
+// ldmatrix (8 rows of 4 floats per matrix: the fragment layout of TF32's
+// A), B's by 32-bit loads down its padded rows; each operand is rounded
+// to TF32 (cvt.rna) first.
+template <int kBm, int kBn>
+struct Mma {
+  using T = Tile<kBm, kBn, true>;
+  static constexpr int kWarps = T::kThreads / 32;
+  static constexpr int kWm = kBm / 2, kWn = kBn / (kWarps / 2);
+  static constexpr int kMi = kWm / 16, kNi = kWn / 8;
+  static_assert(kWm % 16 == 0 && kWn % 8 == 0 && kMi * kNi * 4 == T::kTm * T::kTn, "mma tiles");
+
+  static __device__ __forceinline__ unsigned to_tf32(unsigned bits) {
+    unsigned r;
+    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(__uint_as_float(bits)));
+    return r;
+  }
+
+  // One step from a stage's A [kBm][kAw] and B [kBk][kBw] into acc.
+  static __device__ __forceinline__ void multiply(float* acc, const float* as, const float* bs,
+                                                  int warp, int lane) {
+    const int wm0 = (warp % 2) * kWm, wn0 = (warp / 2) * kWn;
+    // ldmatrix: lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 4.
+    const unsigned a_row =
+        unsigned(__cvta_generic_to_shared(as + (wm0 + lane % 16) * T::kAw + (lane / 16) * 4));
+    const float* bt = bs + (lane % 4) * T::kBw + wn0 + lane / 4;
+#pragma unroll
+    for (int kq = 0; kq < kBk; kq += 8) {
+      unsigned af[kMi][4], bf[kNi][2];
+#pragma unroll
+      for (int i = 0; i < kMi; ++i) {
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                     : "=r"(af[i][0]), "=r"(af[i][1]), "=r"(af[i][2]), "=r"(af[i][3])
+                     : "r"(a_row + (i * 16 * T::kAw + kq) * 4));
+#pragma unroll
+        for (int e = 0; e < 4; ++e) af[i][e] = to_tf32(af[i][e]);
+      }
+#pragma unroll
+      for (int j = 0; j < kNi; ++j) {
+        bf[j][0] = to_tf32(__float_as_uint(bt[kq * T::kBw + j * 8]));
+        bf[j][1] = to_tf32(__float_as_uint(bt[(kq + 4) * T::kBw + j * 8]));
+      }
+#pragma unroll
+      for (int i = 0; i < kMi; ++i)
+#pragma unroll
+        for (int j = 0; j < kNi; ++j) {
+          float* c = acc + (i * kNi + j) * 4;
+          asm volatile(
+              "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, "
+              "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+              : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+              : "r"(af[i][0]), "r"(af[i][1]), "r"(af[i][2]), "r"(af[i][3]), "r"(bf[j][0]),
+                "r"(bf[j][1]));
+        }
+    }
+  }
+
+  // A thread's accumulators: rows lane / 4 and + 8 of each 16, columns
+  // 2 * (lane % 4) and + 1 of each 8; pairs as one 8-byte store or atomic
+  // add where dst allows it (vec), the bias added where add_bias.
+  static __device__ __forceinline__ void store(const float* acc, float* dst, int rows, int m0,
+                                               int n0, int n, int ld, const float* bias,
+                                               bool add_bias, bool vec, bool atomic, int warp,
+                                               int lane) {
+    const int wm0 = (warp % 2) * kWm, wn0 = (warp / 2) * kWn;
+#pragma unroll
+    for (int i = 0; i < kMi; ++i)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int m = m0 + wm0 + i * 16 + half * 8 + lane / 4;
+        if (m >= rows) continue;
+        float* out = dst + int64_t(m) * ld;
+#pragma unroll
+        for (int j = 0; j < kNi; ++j) {
+          const int c0 = n0 + wn0 + j * 8 + (lane % 4) * 2;
+          float v[2];
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            v[e] = acc[(i * kNi + j) * 4 + half * 2 + e] +
+                   (add_bias && c0 + e < n ? __ldg(bias + c0 + e) : 0.0f);
+          }
+          if (vec && c0 + 1 < n) {
+            const float2 w = make_float2(v[0], v[1]);
+            if (atomic) {
+#if __CUDA_ARCH__ >= 900
+              atomicAdd(reinterpret_cast<float2*>(out + c0), w);  // sm_90: one 8-byte atomic
+#else
+              atomicAdd(out + c0, w.x), atomicAdd(out + c0 + 1, w.y);
+#endif
+            } else {
+              *reinterpret_cast<float2*>(out + c0) = w;
+            }
+            continue;
+          }
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            if (c0 + e >= n) break;
+            if (atomic) {
+              atomicAdd(out + c0 + e, v[e]);
+            } else {
+              out[c0 + e] = v[e];
+            }
+          }
+        }
+      }
+  }
+};
+
 // A kBm x kBn block of dst. kVa / kVb: floats per A / B copy (Tile::kAvec
 // or 4 when the rows are aligned for it, else 1). kGrouped: the weights'
 // and dst's rows are a.ld floats long, not a.n (one group's columns) -
 // instances of their own, so that one group's code stays as it was
 // measured (run 14: reading the strides from a.ld moved cv8 at batch 1 by
-// 20% and the 128 x 128 layers by 3%).
-template <int kBm, int kBn, int kVa, int kVb, bool kGrouped>
+// 20% and the 128 x 128 layers by 3%). kTf32: the multiply and the
+// epilogue are Mma's, the rest is shared (run 15: the FFMA instances are
+// the code measured before, the TF32 parts only in `if constexpr`).
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32>
 __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMinBlocks)
     mec_gemm_kernel(ArgsOf<kGrouped> a) {
-  using T = Tile<kBm, kBn>;
+  using T = Tile<kBm, kBn, kTf32>;
   constexpr int kTm = T::kTm, kTn = T::kTn;
-  constexpr int kAw = kBk + kApad;  // A row pitch in shared memory
+  constexpr int kAw = T::kAw, kBw = T::kBw;  // row pitches in shared memory
   extern __shared__ float4 smem_raw[];
   float* const as = reinterpret_cast<float*>(smem_raw);  // [kStages][kBm][kAw]
-  float* const bs = as + kStages * kBm * kAw;            // [kStages][kBk][kBn]
+  float* const bs = as + kStages * kBm * kAw;            // [kStages][kBk][kBw]
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   // This thread's rows: row0 + 4*i; columns: col0 + 32*h + (0..3).
   const int row0 = (warp % (kBm / T::kWarpM)) * T::kWarpM + lane / kWarpCols;
@@ -142,10 +262,10 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   const int b_cols = a.n - n0 - bn;  // columns of B from b_src on
   int64_t b_step = int64_t(kBk) * a.n;
   if constexpr (kGrouped) b_step = a.b_step;
-  int b_rows = kend - kbeg - bk;     // rows of B from b_src on
+  int b_rows = kend - kbeg - bk;  // rows of B from b_src on
   const unsigned smem = unsigned(__cvta_generic_to_shared(smem_raw));
   const unsigned a_dst = smem + (ar * kAw + ak) * 4;
-  const unsigned b_dst = smem + (kStages * kBm * kAw + bk * kBn + bn) * 4;
+  const unsigned b_dst = smem + (kStages * kBm * kAw + bk * kBw + bn) * 4;
 
   // Copies the next step into `stage`.
   auto load = [&](int stage) {
@@ -157,7 +277,7 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
     }
     a_src += kBk;
     a_left -= kBk;
-    const unsigned bd = b_dst + stage * (kBk * kBn * 4);
+    const unsigned bd = b_dst + stage * (kBk * kBw * 4);
 #pragma unroll
     for (int e = 0; e < T::kBseg; e += kVb) {
       const int left = b_rows > 0 ? min(max(b_cols - e, 0), kVb) : 0;
@@ -184,6 +304,12 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
     __syncthreads();  // this step's stage is in; the stage refilled below is free
     if (step + kStages - 1 < steps) load(stage == 0 ? kStages - 1 : stage - 1);
     copy_commit();
+    if constexpr (kTf32) {
+      Mma<kBm, kBn>::multiply(&acc[0][0], as + stage * kBm * kAw, bs + stage * kBk * kBw, tid / 32,
+                              tid % 32);
+      stage = stage == kStages - 1 ? 0 : stage + 1;
+      continue;
+    }
     const float* at = as + (stage * kBm + row0) * kAw;
     const float* bt = bs + stage * kBk * kBn + col0;
     stage = stage == kStages - 1 ? 0 : stage + 1;
@@ -214,6 +340,12 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   // Epilogue: runs of 4 columns as one 16-byte store or atomic add where
   // dst allows it.
   const bool add_bias = a.bias != nullptr && blockIdx.z == 0;
+  if constexpr (kTf32) {
+    const bool vec = a.n % 2 == 0 && ld % 2 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 8 == 0;
+    Mma<kBm, kBn>::store(&acc[0][0], a.dst, a.win.m, m0, n0, a.n, ld, a.bias, add_bias, vec,
+                         a.atomic, tid / 32, tid % 32);
+    return;
+  }
   const bool vec_out = a.n % 4 == 0 && ld % 4 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 16 == 0;
 #pragma unroll
   for (int i = 0; i < kTm; ++i) {
@@ -260,54 +392,62 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
 // tile needs where that is above the default 48 KiB (a per-device
 // attribute, so before every launch); below it the attribute is left
 // alone.
-template <int kBm, int kBn, int kVa, int kVb, bool kGrouped>
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32>
 cudaError_t allow_shared_memory() {
-  constexpr int bytes = Tile<kBm, kBn>::kSmemFloats * 4;
+  constexpr int bytes = Tile<kBm, kBn, kTf32>::kSmemBytes;
   if (bytes <= 48 * 1024) return cudaSuccess;
-  return cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped>,
+  return cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
 }
 
 // Launches one kernel instance.
-template <int kBm, int kBn, int kVa, int kVb, bool kGrouped>
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32>
 cudaError_t launch_one(const ArgsOf<kGrouped>& a, dim3 grid, cudaStream_t stream) {
-  const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb, kGrouped>();
+  const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb, kGrouped, kTf32>();
   if (e != cudaSuccess) return e;
-  mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped>
-      <<<grid, Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kSmemFloats * 4, stream>>>(a);
+  mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32>
+      <<<grid, Tile<kBm, kBn>::kThreads, Tile<kBm, kBn, kTf32>::kSmemBytes, stream>>>(a);
   return cudaGetLastError();
 }
 
 // Launches one tile shape; kVa / kVb chosen from the alignment of A's rows
 // and of B.
-template <int kBm, int kBn, bool kGrouped>
+template <int kBm, int kBn, bool kGrouped, bool kTf32>
 cudaError_t launch(const ArgsOf<kGrouped>& a, bool vec_a, bool vec_b, dim3 grid,
                    cudaStream_t stream) {
   constexpr int va = Tile<kBm, kBn>::kAvec;
   if (vec_a) {
-    return vec_b ? launch_one<kBm, kBn, va, 4, kGrouped>(a, grid, stream)
-                 : launch_one<kBm, kBn, va, 1, kGrouped>(a, grid, stream);
+    return vec_b ? launch_one<kBm, kBn, va, 4, kGrouped, kTf32>(a, grid, stream)
+                 : launch_one<kBm, kBn, va, 1, kGrouped, kTf32>(a, grid, stream);
   }
-  return vec_b ? launch_one<kBm, kBn, 1, 4, kGrouped>(a, grid, stream)
-               : launch_one<kBm, kBn, 1, 1, kGrouped>(a, grid, stream);
+  return vec_b ? launch_one<kBm, kBn, 1, 4, kGrouped, kTf32>(a, grid, stream)
+               : launch_one<kBm, kBn, 1, 1, kGrouped, kTf32>(a, grid, stream);
+}
+
+template <int kBm, int kBn, bool kTf32>
+cudaError_t launch(const GroupedArgs& a, bool grouped, bool vec_a, bool vec_b, dim3 grid,
+                   cudaStream_t stream) {
+  return grouped ? launch<kBm, kBn, true, kTf32>(a, vec_a, vec_b, grid, stream)
+                 : launch<kBm, kBn, false, kTf32>(static_cast<const Args&>(a), vec_a, vec_b, grid,
+                                                  stream);
 }
 
 template <int kBm, int kBn>
-cudaError_t launch(const GroupedArgs& a, bool grouped, bool vec_a, bool vec_b, dim3 grid,
+cudaError_t launch(const GroupedArgs& a, bool grouped, bool tf32, bool vec_a, bool vec_b, dim3 grid,
                    cudaStream_t stream) {
-  return grouped ? launch<kBm, kBn, true>(a, vec_a, vec_b, grid, stream)
-                 : launch<kBm, kBn, false>(static_cast<const Args&>(a), vec_a, vec_b, grid, stream);
+  return tf32 ? launch<kBm, kBn, true>(a, grouped, vec_a, vec_b, grid, stream)
+              : launch<kBm, kBn, false>(a, grouped, vec_a, vec_b, grid, stream);
 }
 
 // Blocks of a tile shape one multiprocessor holds at once (its registers,
 // shared memory and threads), as the CUDA runtime computes it; 64 x 64
 // and 32 x 64 hold three, more than their launch bounds ask for.
-template <int kBm, int kBn>
+template <int kBm, int kBn, bool kTf32>
 int resident_blocks() {
-  constexpr int bytes = Tile<kBm, kBn>::kSmemFloats * 4, va = Tile<kBm, kBn>::kAvec;
-  const auto kernel = mec_gemm_kernel<kBm, kBn, va, 4, false>;
+  constexpr int bytes = Tile<kBm, kBn, kTf32>::kSmemBytes, va = Tile<kBm, kBn>::kAvec;
+  const auto kernel = mec_gemm_kernel<kBm, kBn, va, 4, false, kTf32>;
   int blocks = 0;
-  if (allow_shared_memory<kBm, kBn, va, 4, false>() != cudaSuccess ||
+  if (allow_shared_memory<kBm, kBn, va, 4, false, kTf32>() != cudaSuccess ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, Tile<kBm, kBn>::kThreads,
                                                     bytes) != cudaSuccess ||
       blocks < 1) {
@@ -317,18 +457,19 @@ int resident_blocks() {
   return blocks;
 }
 
+template <bool kTf32>
 int resident_blocks(int block_m, int block_n) {
   switch (block_m * 1000 + block_n) {
     case 128128:
-      return resident_blocks<128, 128>();
+      return resident_blocks<128, 128, kTf32>();
     case 128096:
-      return resident_blocks<128, 96>();
+      return resident_blocks<128, 96, kTf32>();
     case 128064:
-      return resident_blocks<128, 64>();
+      return resident_blocks<128, 64, kTf32>();
     case 64064:
-      return resident_blocks<64, 64>();
+      return resident_blocks<64, 64, kTf32>();
     default:
-      return resident_blocks<32, 64>();
+      return resident_blocks<32, 64, kTf32>();
   }
 }
 
@@ -346,15 +487,17 @@ int resident_blocks(int block_m, int block_n) {
 // nearly empty wave on cv11, cv12 and ResNet-50's res4/res5 3x3 layers
 // (20-30% slower). Each split is at least 64 deep; on a tie the fewer
 // splits win (fewer atomic adds).
-MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms, int force_splits) {
+MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, bool tf32, int sms,
+                        int force_splits) {
   MecGemmConfig c;
   c.block_m = block_m;
   c.block_n = block_n;
+  c.tf32 = tf32;
   const int64_t depth = g.r * g.s * g.cg, steps = ceil_div(depth, int64_t(kBk));
   const int64_t tiles = ceil_div(g.n * g.p * g.q, block_m) * ceil_div(g.kg, block_n);
-  const int side =
-      std::min(resident_blocks(block_m, block_n),
-               int(ceil_div(int64_t(kSaturatingAccumulators), int64_t(block_m) * block_n)));
+  const int side = std::min(
+      tf32 ? resident_blocks<true>(block_m, block_n) : resident_blocks<false>(block_m, block_n),
+      int(ceil_div(int64_t(kSaturatingAccumulators), int64_t(block_m) * block_n)));
   const int64_t wave = int64_t(std::max(sms, 1)) * side;
   int64_t best_steps = steps;  // steps per split
   if (force_splits > 0) {
@@ -376,17 +519,18 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, int sms, in
 // Launches the tile shape of c.
 cudaError_t launch_tile(const GroupedArgs& a, const MecGemmConfig& c, bool grouped, bool vec_a,
                         bool vec_b, dim3 grid, cudaStream_t stream) {
+  const bool tf32 = c.tf32;
   switch (c.block_m * 1000 + c.block_n) {
     case 128128:
-      return launch<128, 128>(a, grouped, vec_a, vec_b, grid, stream);
+      return launch<128, 128>(a, grouped, tf32, vec_a, vec_b, grid, stream);
     case 128096:
-      return launch<128, 96>(a, grouped, vec_a, vec_b, grid, stream);
+      return launch<128, 96>(a, grouped, tf32, vec_a, vec_b, grid, stream);
     case 128064:
-      return launch<128, 64>(a, grouped, vec_a, vec_b, grid, stream);
+      return launch<128, 64>(a, grouped, tf32, vec_a, vec_b, grid, stream);
     case 64064:
-      return launch<64, 64>(a, grouped, vec_a, vec_b, grid, stream);
+      return launch<64, 64>(a, grouped, tf32, vec_a, vec_b, grid, stream);
     case 32064:
-      return launch<32, 64>(a, grouped, vec_a, vec_b, grid, stream);
+      return launch<32, 64>(a, grouped, tf32, vec_a, vec_b, grid, stream);
     default:
       return cudaErrorInvalidValue;
   }
@@ -394,12 +538,12 @@ cudaError_t launch_tile(const GroupedArgs& a, const MecGemmConfig& c, bool group
 
 }  // namespace
 
-MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force_n,
+MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, int sms, int force_m, int force_n,
                               int force_splits) {
   // The tiles mec_gemm() launches; another forced shape is ignored.
   const bool has_tile = (force_m == 128 && (force_n == 128 || force_n == 96)) ||
                         ((force_m == 32 || force_m == 64 || force_m == 128) && force_n == 64);
-  if (has_tile) return split_for(g, force_m, force_n, sms, force_splits);
+  if (has_tile) return split_for(g, force_m, force_n, tf32, sms, force_splits);
   // Run 6 (docs/cuda.md): at batch 1 the 64 x 64 tile was the fastest or
   // within 10% of it on every paper layer, 32 x 64 where a 64-row tile is
   // mostly empty; the 128-row tiles stay where the product is large (run 4's
@@ -413,14 +557,14 @@ MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m, int force
   // 128 x 128 would.
   // Groups: one group's columns (kg; each group is a launch of its own).
   if (rows >= kSmallRows && g.kg > 64 && g.kg % 96 == 0 && g.kg % 128 != 0) {
-    return split_for(g, 128, 96, sms, 0);
+    return split_for(g, 128, 96, tf32, sms, 0);
   }
-  if (rows >= kSmallRows && g.kg > 64) return split_for(g, 128, 128, sms, 0);
+  if (rows >= kSmallRows && g.kg > 64) return split_for(g, 128, 128, tf32, sms, 0);
   if (rows >= kSmallRows) {
-    const MecGemmConfig wide = split_for(g, 128, 64, sms, 0);
+    const MecGemmConfig wide = split_for(g, 128, 64, tf32, sms, 0);
     if (windows_aligned(g) && ceil_div(rows, 128) * wide.splits >= sms) return wide;
   }
-  return split_for(g, rows <= 32 ? 32 : 64, 64, sms, 0);
+  return split_for(g, rows <= 32 ? 32 : 64, 64, tf32, sms, 0);
 }
 
 cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* lowered,

@@ -4,7 +4,9 @@
 // the window of output row y in row (n, x) of L - r*s*c contiguous floats
 // at offset y*stride_h*s*c - so the kernel reads L in place, tiles across
 // (n, y) boundaries (no small-M GEMMs), writes NHWC dst directly and adds
-// the bias in its epilogue. Strict fp32 FFMA arithmetic.
+// the bias in its epilogue. Strict fp32 FFMA arithmetic, or with TF32
+// allowed the same tiles on TF32 tensor cores (mma.sync m16n8k8, fp32
+// accumulation; run 15).
 // Used for dilation_h == 1 and HWIO weights. With groups, each group is
 // its own product over its part of L (L[g]), its kg columns of the weights
 // and of dst, a launch per group (run 14).
@@ -25,6 +27,7 @@ struct MecGemmConfig {
   int block_n = 128;        // columns of k per block (64 or 128)
   int splits = 1;           // K split over blocks (> 1: dst is zeroed and summed atomically)
   int64_t split_depth = 0;  // depth per split, a multiple of 16
+  bool tf32 = false;        // TF32 tensor cores instead of FFMA
 };
 
 // Products with fewer rows (n*p*q) than this are "small": our kernel runs
@@ -43,6 +46,12 @@ constexpr int64_t kKernelMaxQ = 64;
 // 100k+ rows and cuBLAS stays).
 constexpr int64_t kKernelAnyQRows = 65536;
 
+// With TF32 allowed, products of at least this many columns per group run
+// our kernel (its mma path) at q <= kKernelMaxQ whatever their rows (run
+// 15: VGG-16's conv3/conv4 at batch 32 1.3-2.2x faster than cuBLAS's TF32
+// GEMMs of q rows; the 64- and 128-column layers were slower).
+constexpr int64_t kKernelTf32MinCols = 256;
+
 // The tile shape, from the columns of one group (kg = k with one group):
 // 128 x 96 where kg is a multiple of 96 but not of 128, 128 x 128 for other
 // kg > 64, 128 x 64 for kg <= 64 with 16-byte-aligned windows and a block
@@ -52,8 +61,8 @@ constexpr int64_t kKernelAnyQRows = 65536;
 // 12); a force_m x force_n the kernel has (128x128, 128x96, 128x64, 64x64,
 // 32x64) is taken instead, split force_splits ways if > 0
 // (MEC_CUDA_TILE=MxN or MxNxS at plan creation, for benchmarks and tests).
-MecGemmConfig mec_gemm_config(const Geometry& g, int sms, int force_m = 0, int force_n = 0,
-                              int force_splits = 0);
+MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, int sms, int force_m = 0,
+                              int force_n = 0, int force_splits = 0);
 
 // How a kernel finds row m = (n, y, x)'s window in L (of one group):
 // `depth` floats at lowered + (n*q + x)*ld + y*ystep (mec_gemm.cu,
