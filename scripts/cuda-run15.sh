@@ -11,6 +11,10 @@
 #   each of bin/$VARIANTS (default "mecbench mecbench_k16"), two
 #   interleaved rounds, per suite of SUITES and batch of BATCHES; geomeans
 #   of each over the first.
+# - paths: with TF32 allowed, per suite and batch, two rounds of mec_a,
+#   mec_b (MEC_CUDA_GEMM=cublas: Solution B over cuBLAS) and mec_b with
+#   our kernel wherever it runs (threshold 100000); summary by
+#   cuda-tf32-paths.py.
 # Run from the folder scripts/cuda-pack.sh made.
 # Usage: bash cuda-run15.sh OUTDIR STEP...
 set -uo pipefail
@@ -44,6 +48,23 @@ if [[ " $* " == *" tf32 "* ]]; then
     done
   done
   python3 "$here/cuda-tf32.py" "$res/tf32" | tee "$res/tf32.txt"
+fi
+if [[ " $* " == *" paths "* ]]; then
+  mkdir -p "$res/paths"
+  for round in 1 2; do
+    for b in ${BATCHES//,/ }; do
+      for s in ${suites//,/ }; do
+        common="--device cuda --batch $b --math tf32 --reps 20 --warmup 3 --check none --suite $s"
+        timeout 200 bin/mecbench $common --algo mec_a --json "$res/paths/a_${s}_b${b}_r$round.json" \
+          > /dev/null 2>&1 || echo "a $s b$b failed"
+        MEC_CUDA_GEMM=cublas timeout 200 bin/mecbench $common --algo mec_b \
+          --json "$res/paths/b_${s}_b${b}_r$round.json" > /dev/null 2>&1 || echo "b $s b$b failed"
+        timeout 200 bin/mecbench $common --algo mec_b --threshold 100000 \
+          --json "$res/paths/kernel_${s}_b${b}_r$round.json" > /dev/null 2>&1 || echo "k $s b$b failed"
+      done
+    done
+  done
+  python3 "$here/cuda-tf32-paths.py" "$res/paths" | tee "$res/paths.txt"
 fi
 if [[ " $* " == *" variants "* ]]; then
   mkdir -p "$res/variants"

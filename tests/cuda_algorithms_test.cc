@@ -503,8 +503,9 @@ TEST_F(CudaAlgorithms, PaperLayersBatch1) { check_paper_layers(1, stream_); }
 TEST_F(CudaAlgorithms, PaperLayersBatch32) { check_paper_layers(32, stream_); }
 
 // kMec: Solution B when our fused GEMM kernel applies (dilation_h == 1,
-// one group or groups of >= 64 channels; strict fp32 or TF32); otherwise
-// by the threshold T and |O| <= |L|, as on CPU (shown here with dilation 2).
+// one group or groups of >= 64 channels; strict fp32 or TF32) - but A with
+// TF32 on a batch of narrow outputs; otherwise by the threshold T and
+// |O| <= |L|, as on CPU (shown here with dilation 2).
 TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   Conv2dDesc d;
   std::string e;
@@ -518,6 +519,15 @@ TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
     ctx.set_mec_threshold(d.q());
     ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
     EXPECT_EQ(plan->algorithm(), Algorithm::kMecB) << tf32;
+  }
+  // With TF32, a batch of narrow outputs (q <= 28, n*p*q >= 4096): A.
+  Conv2dDesc batch = d;
+  batch.n = 16;  // 16 * 18 * 18 rows
+  ctx.set_mec_threshold(1);
+  for (bool tf32 : {false, true}) {
+    ctx.set_allow_tf32(tf32);
+    ASSERT_EQ(Conv2dPlan::create(batch, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+    EXPECT_EQ(plan->algorithm(), tf32 ? Algorithm::kMecA : Algorithm::kMecB) << tf32;
   }
   ctx.set_allow_tf32(false);
   d.dilation_h = d.dilation_w = 2;  // q = 16; our kernel needs dilation_h == 1

@@ -31,7 +31,8 @@
 // groups (depthwise layers) take another kernel of our own for B
 // (mec_grouped.h), over L lowered as one group. kMec: where either kernel
 // applies, B (for q <= T it beat A at batch 32, and above T B over cuBLAS
-// beats A); otherwise, with one group, A when q <= T and |O| <= |L|; else B.
+// beats A), except with TF32 on narrow outputs of a batch (A, run 15);
+// otherwise, with one group, A when q <= T and |O| <= |L|; else B.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +49,14 @@
 namespace mec {
 namespace cuda {
 namespace {
+
+// kMec with TF32 allowed picks Solution A for outputs at most this wide
+// when the product has at least this many rows n*p*q (and |O| <= |L|):
+// run 15 measured A 1.1-1.7x faster than our kernel's mma path on
+// ResNet-50's 28- to 7-wide layers and VGG-16's conv4/conv5 at batch 32,
+// and slower on 56-wide 64- and 128-channel layers and at batch 1.
+constexpr int64_t kTf32MaxQForA = 28;
+constexpr int64_t kTf32MinRowsForA = 4096;
 
 class MecPlan : public CudaPlan {
  public:
@@ -246,8 +255,11 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   if (algorithm == Algorithm::kMec) {
     // Grouped layers: A is one cuBLAS call per group, B one for all groups
     // (run 10: B 2-13x faster with 32 groups, within 30% either way with 2).
-    const bool use_a =
-        d.groups == 1 && !fusable && d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
+    // With TF32, A's GEMMs of n*q rows run on cuBLAS's tensor-core kernels
+    // and beat our kernel's mma path on the narrow layers of a batch (run 15).
+    const bool tf32_a = context.allow_tf32() && d.q() <= kTf32MaxQForA && rows >= kTf32MinRowsForA;
+    const bool use_a = d.groups == 1 && d.dst_elems() <= lowered &&
+                       (tf32_a || (!fusable && d.q() <= context.mec_threshold()));
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
   const Geometry g = geometry(d);
