@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "common/checked.h"
+#include "cuda/dependent_launch.cuh"
 #include "cuda/grid_loop.cuh"
 #include "cuda/kernels.h"
 
@@ -141,6 +142,7 @@ __global__ void __launch_bounds__(kGridThreads)
     }
   }
   MEC_GRID_LOOP(I, e, zero_total) { zero[e] = 0.0f; }
+  allow_dependents();  // the GEMM kernel after it (dependent_launch.cuh)
 }
 
 // im2col lowering over the flattened index: rows too short or too few

@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "common/checked.h"
+#include "cuda/dependent_launch.cuh"
 #include "cuda/mec_gemm.h"
 
 namespace mec {
@@ -293,6 +294,7 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
 #pragma unroll
     for (int j = 0; j < kTn; ++j) acc[i][j] = 0.0f;
 
+  wait_for_prerequisites();  // the lowering kernel's L (dependent_launch.cuh)
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
     if (s < steps) load(s);
@@ -405,9 +407,9 @@ template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32>
 cudaError_t launch_one(const ArgsOf<kGrouped>& a, dim3 grid, cudaStream_t stream) {
   const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb, kGrouped, kTf32>();
   if (e != cudaSuccess) return e;
-  mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32>
-      <<<grid, Tile<kBm, kBn>::kThreads, Tile<kBm, kBn, kTf32>::kSmemBytes, stream>>>(a);
-  return cudaGetLastError();
+  return launch_dependent(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32>, grid,
+                          dim3(Tile<kBm, kBn>::kThreads), Tile<kBm, kBn, kTf32>::kSmemBytes, stream,
+                          a);
 }
 
 // Launches one tile shape; kVa / kVb chosen from the alignment of A's rows

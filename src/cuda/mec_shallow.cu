@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "common/checked.h"
+#include "cuda/dependent_launch.cuh"
 #include "cuda/mec_gemm.h"
 #include "cuda/mec_shallow.h"
 
@@ -52,6 +53,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   }
   const float b0 = a.bias != nullptr && col < a.k ? __ldg(a.bias + col) : 0.0f;
   const float b1 = a.bias != nullptr && col + 1 < a.k ? __ldg(a.bias + col + 1) : 0.0f;
+  wait_for_prerequisites();  // the lowering kernel's L (dependent_launch.cuh)
 
   // Copies window lane of rows warp + kWarps*i of tile `tile` into v. Lane
   // i < kRowsPerWarp finds row i's window in L (-1: past the last row) and
@@ -132,8 +134,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
 
 template <int kQuads>
 cudaError_t launch(const ShallowArgs& a, int blocks, cudaStream_t stream) {
-  mec_shallow_kernel<kQuads><<<blocks, kThreads, 0, stream>>>(a);
-  return cudaGetLastError();
+  return launch_dependent(mec_shallow_kernel<kQuads>, dim3(blocks), dim3(kThreads), 0, stream, a);
 }
 
 }  // namespace
