@@ -13,7 +13,8 @@
 // about the same speed - the kernel is bound by issue, not by them). The only non-GEMM part is the
 // A addressing: thread row m = (n, y, x) reads from L + (n*q + x)*ld + y*stride_h*s*c, its K-run
 // contiguous. Small grids split K over blocks and add into a zeroed dst with atomicAdd (fp32 sums
-// in another order; still fp32 arithmetic throughout).
+// in another order). With TF32 allowed the same tiles multiply on tensor cores instead (Mma
+// below, run 15); everything else is shared.
 #include <algorithm>
 #include <type_traits>
 
@@ -103,6 +104,50 @@ __device__ __forceinline__ void copy_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
+// Writes kLen (4 or 2) values v to columns c0.. of one row of dst (out:
+// the row), as one 16- or 8-byte store or atomic add where dst allows it
+// (vec) and all kLen columns are below n, else column by column up to n.
+template <int kLen>
+__device__ __forceinline__ void store_run(float* out, int c0, int n, const float* v, bool vec,
+                                          bool atomic) {
+  if (vec && c0 + kLen - 1 < n) {
+    if constexpr (kLen == 4) {
+      const float4 w = make_float4(v[0], v[1], v[2], v[3]);
+      if (atomic) {
+#if __CUDA_ARCH__ >= 900
+        atomicAdd(reinterpret_cast<float4*>(out + c0), w);  // sm_90: one 16-byte atomic
+#else
+        atomicAdd(out + c0, w.x), atomicAdd(out + c0 + 1, w.y);
+        atomicAdd(out + c0 + 2, w.z), atomicAdd(out + c0 + 3, w.w);
+#endif
+      } else {
+        *reinterpret_cast<float4*>(out + c0) = w;
+      }
+    } else {
+      const float2 w = make_float2(v[0], v[1]);
+      if (atomic) {
+#if __CUDA_ARCH__ >= 900
+        atomicAdd(reinterpret_cast<float2*>(out + c0), w);  // sm_90: one 8-byte atomic
+#else
+        atomicAdd(out + c0, w.x), atomicAdd(out + c0 + 1, w.y);
+#endif
+      } else {
+        *reinterpret_cast<float2*>(out + c0) = w;
+      }
+    }
+    return;
+  }
+#pragma unroll
+  for (int j = 0; j < kLen; ++j) {
+    if (c0 + j >= n) break;
+    if (atomic) {
+      atomicAdd(out + c0 + j, v[j]);
+    } else {
+      out[c0 + j] = v[j];
+    }
+  }
+}
+
 // TF32 tensor cores (Context::set_allow_tf32; run 15): warps 2 along M x
 // the rest along N, each a kWm x kWn block of m16n8k8 mma tiles with fp32
 // accumulators - the thread's kTm x kTn accumulators of the FFMA tile,
@@ -164,8 +209,8 @@ struct Mma {
   }
 
   // A thread's accumulators: rows lane / 4 and + 8 of each 16, columns
-  // 2 * (lane % 4) and + 1 of each 8; pairs as one 8-byte store or atomic
-  // add where dst allows it (vec), the bias added where add_bias.
+  // 2 * (lane % 4) and + 1 of each 8, as pairs (store_run), the bias added
+  // where add_bias.
   static __device__ __forceinline__ void store(const float* acc, float* dst, int rows, int m0,
                                                int n0, int n, int ld, const float* bias,
                                                bool add_bias, bool vec, bool atomic, int warp,
@@ -187,28 +232,7 @@ struct Mma {
             v[e] = acc[(i * kNi + j) * 4 + half * 2 + e] +
                    (add_bias && c0 + e < n ? __ldg(bias + c0 + e) : 0.0f);
           }
-          if (vec && c0 + 1 < n) {
-            const float2 w = make_float2(v[0], v[1]);
-            if (atomic) {
-#if __CUDA_ARCH__ >= 900
-              atomicAdd(reinterpret_cast<float2*>(out + c0), w);  // sm_90: one 8-byte atomic
-#else
-              atomicAdd(out + c0, w.x), atomicAdd(out + c0 + 1, w.y);
-#endif
-            } else {
-              *reinterpret_cast<float2*>(out + c0) = w;
-            }
-            continue;
-          }
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            if (c0 + e >= n) break;
-            if (atomic) {
-              atomicAdd(out + c0 + e, v[e]);
-            } else {
-              out[c0 + e] = v[e];
-            }
-          }
+          store_run<2>(out, c0, n, v, vec, atomic);
         }
       }
   }
@@ -307,8 +331,8 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
     if (step + kStages - 1 < steps) load(stage == 0 ? kStages - 1 : stage - 1);
     copy_commit();
     if constexpr (kTf32) {
-      Mma<kBm, kBn>::multiply(&acc[0][0], as + stage * kBm * kAw, bs + stage * kBk * kBw, tid / 32,
-                              tid % 32);
+      Mma<kBm, kBn>::multiply(&acc[0][0], as + stage * kBm * kAw, bs + stage * kBk * kBw, warp,
+                              lane);
       stage = stage == kStages - 1 ? 0 : stage + 1;
       continue;
     }
@@ -339,13 +363,13 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
     }
   }
 
-  // Epilogue: runs of 4 columns as one 16-byte store or atomic add where
-  // dst allows it.
+  // Epilogue: runs of 4 columns (TF32: pairs) through store_run; the bias
+  // once (by the first split).
   const bool add_bias = a.bias != nullptr && blockIdx.z == 0;
   if constexpr (kTf32) {
     const bool vec = a.n % 2 == 0 && ld % 2 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 8 == 0;
     Mma<kBm, kBn>::store(&acc[0][0], a.dst, a.win.m, m0, n0, a.n, ld, a.bias, add_bias, vec,
-                         a.atomic, tid / 32, tid % 32);
+                         a.atomic, warp, lane);
     return;
   }
   const bool vec_out = a.n % 4 == 0 && ld % 4 == 0 && reinterpret_cast<uintptr_t>(a.dst) % 16 == 0;
@@ -363,29 +387,7 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
         const int col = c0 + j;
         v[j] = acc[i][h * 4 + j] + (add_bias && col < a.n ? __ldg(a.bias + col) : 0.0f);
       }
-      if (vec_out && c0 + 3 < a.n) {
-        const float4 w = make_float4(v[0], v[1], v[2], v[3]);
-        if (a.atomic) {
-#if __CUDA_ARCH__ >= 900
-          atomicAdd(reinterpret_cast<float4*>(out + c0), w);  // sm_90: one 16-byte atomic
-#else
-          atomicAdd(out + c0, w.x), atomicAdd(out + c0 + 1, w.y);
-          atomicAdd(out + c0 + 2, w.z), atomicAdd(out + c0 + 3, w.w);
-#endif
-        } else {
-          *reinterpret_cast<float4*>(out + c0) = w;
-        }
-        continue;
-      }
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        if (c0 + j >= a.n) break;
-        if (a.atomic) {
-          atomicAdd(out + c0 + j, v[j]);
-        } else {
-          out[c0 + j] = v[j];
-        }
-      }
+      store_run<4>(out, c0, a.n, v, vec_out, a.atomic);
     }
   }
 }
