@@ -262,6 +262,83 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
   }
 }
 
+// kMec on batch-1 products with c a multiple of 16: the GEMM kernel does
+// the lowering in its copies (mec_gemm_src, run 16) - no L, so the
+// workspace is only the OIHW repack - through every tile and forced split,
+// fp32 and TF32, with asymmetric padding, stride, dilation_w, a deep K, odd
+// k (scalar B), every filter layout, misaligned src/dst (4-byte copies);
+// MEC_CUDA_FROM_SRC=0 gives L back. dst overlapping src is refused. (With
+// OHWI weights and TF32 this also runs Solution B's batched cuBLAS GEMMs on
+// a misaligned dst: fp32 ones there, since TF32 faulted.)
+TEST_F(CudaAlgorithms, MecLoweringInCopies) {
+  const ConvTester cases[] = {
+      ConvTester().input(9, 11).channels(16, 70).kernel(3, 3).pad(1, 2, 0, 1).stride(2, 1),
+      ConvTester().batch(2).input(12, 10).channels(32, 64).kernel(5, 3).pad(2).dilation(1, 2),
+      ConvTester().input(7, 7).channels(48, 130).kernel(3, 3).pad(1),  // K = 432: splits
+      ConvTester().batch(3).input(6, 9).channels(48, 33).kernel(1, 1).layout(FilterLayout::kOIHW),
+      ConvTester()
+          .input(8, 8)
+          .channels(16, 64)
+          .kernel(2, 3)
+          .pad(0, 1, 2, 0)
+          .layout(FilterLayout::kOHWI),  // OHWI: L and cuBLAS
+  };
+  const char* tiles[] = {"",      "128x128",   "128x96",  "128x64", "64x64",
+                         "32x64", "128x128x3", "64x64x5", "32x64x2"};
+  Context ctx;
+  ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+  for (const ConvTester& tester : cases) {
+    Problem problem(tester.desc(), true, 29);
+    const Conv2dDesc& d = problem.desc;
+    std::unique_ptr<Conv2dPlan> plan;
+    ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+    const size_t repack = d.filter_layout == FilterLayout::kOIHW ? d.weight_elems() * 4 : 0;
+    const bool from_src = d.filter_layout != FilterLayout::kOHWI;
+    EXPECT_EQ(plan->workspace_bytes() == repack, from_src) << describe(d);
+    // Every tile reading src (=1: also the FFMA 128 x 128 and 128 x 96
+    // tiles, which kMec's rule keeps on L).
+    ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", "1", 1), 0);
+    for (const char* tile : tiles) {
+      for (bool tf32 : {false, true}) {
+        ASSERT_EQ(setenv("MEC_CUDA_TILE", tile, 1), 0);
+        for (bool packed : {false, true}) {
+          check_cuda(problem, Algorithm::kMec, stream_, {.packed = packed, .tf32 = tf32});
+        }
+        check_cuda(problem, Algorithm::kMec, stream_, {.tf32 = tf32, .misalign_floats = 1});
+        unsetenv("MEC_CUDA_TILE");
+      }
+    }
+    unsetenv("MEC_CUDA_FROM_SRC");
+    ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", "0", 1), 0);
+    ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+    unsetenv("MEC_CUDA_FROM_SRC");
+    EXPECT_GT(plan->workspace_bytes(), repack) << describe(d);
+    check_cuda(problem, Algorithm::kMec, stream_);
+  }
+  // kMec's rule on products of 128 x 128 FFMA tiles: 128 x 64 tiles from src
+  // for k <= 128, L for wider ones (and with TF32, src: no spills there).
+  for (int64_t k : {128, 256}) {
+    const Conv2dDesc wide = ConvTester().input(48, 48).channels(16, k).kernel(3, 3).pad(1).desc();
+    for (bool tf32 : {false, true}) {
+      ctx.set_allow_tf32(tf32);
+      std::unique_ptr<Conv2dPlan> plan;
+      ASSERT_EQ(Conv2dPlan::create(wide, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+      EXPECT_EQ(plan->workspace_bytes() == 0, k == 128 || tf32) << k << " " << tf32;
+    }
+    ctx.set_allow_tf32(false);
+    check_cuda(Problem(wide, true, 31), Algorithm::kMec, stream_);
+  }
+  // In place: dst over src (here the same size) is refused, not computed wrong.
+  Conv2dDesc d = ConvTester().input(6, 6).channels(16, 16).kernel(3, 3).pad(1).desc();
+  std::unique_ptr<Conv2dPlan> plan;
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+  ASSERT_EQ(plan->workspace_bytes(), 0u);
+  DeviceBuffer buf(d.src_elems() * 4), w(d.weight_elems() * 4);
+  EXPECT_EQ(plan->run(buf.get(), w.get(), nullptr, buf.get(), nullptr, 0),
+            Status::kInvalidArgument);
+  EXPECT_NE(std::string(last_error()).find("overlap"), std::string::npos) << last_error();
+}
+
 // MEC's grouped kernel (mec_grouped.h: groups with cg * kg <= 4) on the
 // shapes it exists for - depthwise 3x3 with stride and asymmetric padding,
 // 3x5 with dilation (the run-time kernel size), 5x5 and 7x7, a channel

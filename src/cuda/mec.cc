@@ -19,6 +19,11 @@
 // (mec_gemm.h) that tiles across (n, y) and reads the windows of L in place
 // (a launch per group; FFMA, or TF32 mma where TF32 is allowed); same
 // workspace.
+// kMec on batch-1 products (n*p*q < kFromSrcMaxRows) with c a multiple of
+// 16 runs that kernel with the lowering in its copies instead: each window
+// of L is read from src, no lowering kernel runs and the workspace holds no
+// L (run 16: the lowering was a quarter of a batch-1 layer's time). The
+// explicit kMecB keeps L.
 // (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS:
 // a switch for benchmarking the two side by side.)
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
@@ -58,10 +63,17 @@ namespace {
 constexpr int64_t kTf32MaxQForA = 28;
 constexpr int64_t kTf32MinRowsForA = 4096;
 
+// kMec does the lowering in the GEMM kernel's copies (mec_gemm_src) for
+// products of fewer rows n*p*q than this (run 16).
+constexpr int64_t kFromSrcMaxRows = kKernelAnyQRows;
+
+// Whether a plan of our kernel does the lowering in its copies.
+enum class FromSrc { kNever, kWherePays, kWhereverItFits };
+
 class MecPlan : public CudaPlan {
  public:
   MecPlan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
-          int64_t lowered_floats, bool fused, bool grouped)
+          int64_t lowered_floats, bool fused, bool grouped, FromSrc from_src)
       : CudaPlan(desc, algorithm, context),
         lowered_floats_(lowered_floats),
         fused_(fused),
@@ -78,6 +90,19 @@ class MecPlan : public CudaPlan {
       force_m = force_splits = 0;
     }
     config_ = mec_gemm_config(geom(), tf32(), sms_, force_m, force_n, force_splits);
+    // The cursor of kFromSrc's copies costs registers that the FFMA 128 x
+    // 128 and 128 x 96 instances do not have to spare (they spill): from src
+    // those ran cv8 and VGG-16's conv2_x 8-17% slower at batch 1 (run 16).
+    // There 128 x 64 tiles from src were the fastest for kg <= 128 (cv8
+    // 0.91x, conv2_2 0.95x), and slow for wider layers (conv3_x 1.4x),
+    // which stay on L.
+    auto spills = [this] { return !config_.tf32 && config_.block_n > 64; };
+    if (from_src == FromSrc::kWherePays && spills() && force_m == 0 && geom().kg <= 128) {
+      config_ = mec_gemm_config(geom(), tf32(), sms_, 128, 64);
+    }
+    from_src_ =
+        from_src == FromSrc::kWhereverItFits || (from_src == FromSrc::kWherePays && !spills());
+    if (from_src_) lowered_floats_ = 0;
   }
 
   size_t workspace_bytes() const override { return size_t(layout().total); }
@@ -89,12 +114,21 @@ class MecPlan : public CudaPlan {
     float* lowered = reinterpret_cast<float*>(workspace);
     DeviceWeights w;
     MEC_TRY(prepare_weights(weights, reinterpret_cast<float*>(workspace + l.repack), &w));
+    const int64_t dst_floats = desc().dst_elems();
+    const bool apart = dst + dst_floats <= src || src + desc().src_elems() <= dst;
+    if (from_src_) {
+      if (!apart) {
+        return fail(Status::kInvalidArgument,
+                    "MEC with the lowering in the kernel's copies (kMec at batch 1) reads src "
+                    "while it writes dst: they must not overlap");
+      }
+      return cuda_check(mec_gemm_src(geom(), config_, src, w.data, bias, dst, stream()),
+                        "MEC GEMM kernel (lowering in its copies)");
+    }
     // Our kernel with a split K adds into dst: the lowering kernel zeroes it
     // (one launch fewer), unless dst overlaps src (then a memset after it).
-    const int64_t dst_floats = desc().dst_elems();
     const bool zero_dst = algorithm() == Algorithm::kMecB && fused_ && !shallow_ && !w.ohwi &&
-                          config_.splits > 1 &&
-                          (dst + dst_floats <= src || src + desc().src_elems() <= dst);
+                          config_.splits > 1 && apart;
     MEC_TRY(cuda_check(mec_lower(grouped_ ? ungrouped(geom()) : geom(), src, lowered, stream(),
                                  zero_dst ? dst : nullptr, zero_dst ? dst_floats : 0),
                        "MEC lowering kernel"));
@@ -129,7 +163,7 @@ class MecPlan : public CudaPlan {
     if (algorithm() == Algorithm::kMecA) {
       if (d.n > 1 && d.dst_elems() > lowered_floats_) l.temp_bytes = d.dst_elems() * 4;
       l.temp = place(l.temp_bytes);
-    } else {
+    } else if (!from_src_) {
       l.pointers = place(3 * d.groups * d.n * d.p() * int64_t(sizeof(void*)));
     }
     l.total = end;
@@ -196,21 +230,31 @@ class MecPlan : public CudaPlan {
                         "MEC Solution B GEMM kernel");
     }
     const GemmShape sh = shape(g.q, w);
+    // cuBLAS's batched TF32 GEMMs need every pointer in the arrays 16-byte
+    // aligned (it cannot check them; a misaligned dst ended in a misaligned-
+    // address fault): otherwise fp32 ones.
+    // (Every offset between them is a multiple of s*cg, kg or k floats.)
+    const int64_t offsets[] = {g.s * g.cg, g.kg, g.k};
+    bool aligned = reinterpret_cast<uintptr_t>(lowered) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(w.data) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(dst) % 16 == 0;
+    for (int64_t o : offsets) aligned = aligned && o % 4 == 0;
     for (int64_t i = 0; i < kernel_row_steps(); ++i) {
       // Stream order makes reusing the arrays for the next i safe.
       MEC_TRY(cuda_check(mec_b_pointers(g, i, lowered, w.data, w.ohwi, dst, a, b, c, stream()),
                          "MEC Solution B pointer kernel"));
-      MEC_TRY(gemm_batched(cublas(), tf32(), sh, b, a, i == 0 ? 0.0f : 1.0f, c, batch));
+      MEC_TRY(gemm_batched(cublas(), tf32() && aligned, sh, b, a, i == 0 ? 0.0f : 1.0f, c, batch));
     }
     if (bias == nullptr) return Status::kSuccess;
     return cuda_check(add_bias(dst, bias, g.n * g.p * g.q, g.k, stream()), "bias kernel");
   }
 
-  const int64_t lowered_floats_;
-  const bool fused_;    // Solution B by mec_gemm()
-  const bool grouped_;  // Solution B by mec_grouped()
-  const bool shallow_;  // Solution B by mec_shallow() (fused_ and a shallow window)
-  const int sms_;       // multiprocessors of the context's device
+  int64_t lowered_floats_;  // 0 from src
+  const bool fused_;        // Solution B by mec_gemm()
+  const bool grouped_;      // Solution B by mec_grouped()
+  bool from_src_ = false;   // fused_ with the lowering in the kernel's copies (mec_gemm_src())
+  const bool shallow_;      // Solution B by mec_shallow() (fused_ and a shallow window)
+  const int sms_;           // multiprocessors of the context's device
   MecGemmConfig config_;
 };
 
@@ -252,6 +296,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
                        !keep_cublas;
   // Fp32 FFMA also in TF32 mode: these products are too small for tensor cores.
   const bool grouped = d.groups > 1 && cg * (d.k / d.groups) <= kGroupedMaxChannels && !keep_cublas;
+  const bool asked_mec = algorithm == Algorithm::kMec;
   if (algorithm == Algorithm::kMec) {
     // Grouped layers: A is one cuBLAS call per group, B one for all groups
     // (run 10: B 2-13x faster with 32 groups, within 30% either way with 2).
@@ -273,9 +318,23 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
            ? d.q() <= kKernelMaxQ && (rows < kKernelAnyQRows || g.kg >= kKernelTf32MinCols)
            : d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
                  (d.q() <= kKernelMaxQ && windows_aligned(g)));
-  impl->reset(new MecPlan(d, algorithm, context, lowered,
-                          fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays,
-                          grouped && algorithm == Algorithm::kMecB));
+  const bool fused = fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays;
+  // kMec (not the explicit Solution B, whose L the paper's experiments
+  // measure) on batch-1 products does the lowering in the kernel's copies
+  // (run 16); MEC_CUDA_FROM_SRC=0 / 1 at plan creation: never / wherever
+  // it fits (benchmarking, tests).
+  const char* from_src_env = std::getenv("MEC_CUDA_FROM_SRC");
+  FromSrc from_src = FromSrc::kNever;
+  if (fused && asked_mec && !shallow_fits(g) && from_src_fits(g) &&
+      d.filter_layout != FilterLayout::kOHWI) {
+    if (from_src_env != nullptr && *from_src_env != '\0') {
+      if (std::strcmp(from_src_env, "1") == 0) from_src = FromSrc::kWhereverItFits;
+    } else if (rows < kFromSrcMaxRows) {
+      from_src = FromSrc::kWherePays;
+    }
+  }
+  impl->reset(new MecPlan(d, algorithm, context, lowered, fused,
+                          grouped && algorithm == Algorithm::kMecB, from_src));
   return Status::kSuccess;
 }
 

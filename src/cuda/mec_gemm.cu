@@ -14,12 +14,14 @@
 // A addressing: thread row m = (n, y, x) reads from L + (n*q + x)*ld + y*stride_h*s*c, its K-run
 // contiguous. Small grids split K over blocks and add into a zeroed dst with atomicAdd (fp32 sums
 // in another order). With TF32 allowed the same tiles multiply on tensor cores instead (Mma
-// below, run 15); everything else is shared.
+// below, run 15); everything else is shared. mec_gemm_src's instances
+// (kFromSrc, run 16) find each row's K-run in src instead of L.
 #include <algorithm>
 #include <type_traits>
 
 #include "common/checked.h"
 #include "cuda/dependent_launch.cuh"
+#include "cuda/grid_loop.cuh"
 #include "cuda/mec_gemm.h"
 
 namespace mec {
@@ -46,8 +48,18 @@ struct GroupedArgs : Args {
   int ld;          // floats per row of the weights and of dst: k
   int64_t b_step;  // floats of the weights per K step: kBk * ld
 };
-template <bool kGrouped>
-using ArgsOf = std::conditional_t<kGrouped, GroupedArgs, Args>;
+// With the lowering in the copies (mec_gemm_src): A's windows come from
+// src, whose c (a multiple of kBk, so that no step of a row leaves its
+// input pixel) channels of a pixel are contiguous. One group.
+struct SrcArgs : Args {
+  const float* src;  // NHWC
+  int h, w, c, s;
+  int stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  bool wait_late;  // wait for the kernel before (the zeroing of dst) only before the epilogue
+};
+template <bool kGrouped, bool kFromSrc>
+using ArgsOf =
+    std::conditional_t<kFromSrc, SrcArgs, std::conditional_t<kGrouped, GroupedArgs, Args>>;
 
 // Each thread's rows x columns for a block of bm x bn: 8 x 8 in the
 // 128-row tiles (8 x 12 in 128 x 96, run 12: for k = 96, 192, ... that
@@ -238,6 +250,42 @@ struct Mma {
   }
 };
 
+// Where a thread's next A floats lie in src (kFromSrc): pixel (yy, xx) of
+// image img, channel ci, kernel column j of the window's row; off = the
+// float's offset in src (meaningful only where the pixel is inside).
+struct SrcCursor {
+  int64_t off;
+  int yy, xx, j, ci;
+};
+
+// The cursor at depth k of row (img, y, x)'s window: k = (i*s + j)*c + ci
+// for kernel row i, column j, channel ci.
+__device__ __forceinline__ void src_cursor_start(const SrcArgs& a, int img, int y, int x, int k,
+                                                 SrcCursor* cur) {
+  const int sc = a.s * a.c, i = k / sc, rem = k - i * sc;
+  cur->j = rem / a.c;
+  cur->ci = rem - cur->j * a.c;
+  cur->yy = y * a.stride_h - a.pad_top + i * a.dilation_h;
+  cur->xx = x * a.stride_w - a.pad_left + cur->j * a.dilation_w;
+  cur->off = ((int64_t(img) * a.h + cur->yy) * a.w + cur->xx) * a.c + cur->ci;
+}
+
+// Moves the cursor kBk floats on: to the next pixel of the kernel row
+// after c channels, to the next kernel row after s pixels.
+__device__ __forceinline__ void src_cursor_step(const SrcArgs& a, SrcCursor* cur) {
+  cur->ci += kBk;
+  cur->off += kBk;
+  if (cur->ci < a.c) return;
+  cur->ci -= a.c;
+  cur->xx += a.dilation_w;
+  cur->off += int64_t(a.dilation_w - 1) * a.c;
+  if (++cur->j < a.s) return;
+  cur->j = 0;
+  cur->xx -= a.s * a.dilation_w;
+  cur->yy += a.dilation_h;
+  cur->off += (int64_t(a.dilation_h) * a.w - a.s * a.dilation_w) * a.c;
+}
+
 // A kBm x kBn block of dst. kVa / kVb: floats per A / B copy (Tile::kAvec
 // or 4 when the rows are aligned for it, else 1). kGrouped: the weights'
 // and dst's rows are a.ld floats long, not a.n (one group's columns) -
@@ -246,9 +294,10 @@ struct Mma {
 // 20% and the 128 x 128 layers by 3%). kTf32: the multiply and the
 // epilogue are Mma's, the rest is shared (run 15: the FFMA instances are
 // the code measured before, the TF32 parts only in `if constexpr`).
-template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32>
+// kFromSrc: A's copies read each window of L from src (SrcArgs, run 16).
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, bool kFromSrc>
 __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMinBlocks)
-    mec_gemm_kernel(ArgsOf<kGrouped> a) {
+    mec_gemm_kernel(ArgsOf<kGrouped, kFromSrc> a) {
   using T = Tile<kBm, kBn, kTf32>;
   constexpr int kTm = T::kTm, kTn = T::kTn;
   constexpr int kAw = T::kAw, kBw = T::kBw;  // row pitches in shared memory
@@ -272,12 +321,14 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   const int ar = tid / (kBk / T::kAseg), ak = (tid % (kBk / T::kAseg)) * T::kAseg;
   const int am = m0 + ar;
   const float* a_src = a.win.lowered;
-  int a_left = 0;  // floats of this row's window from a_src on (<= 0: none)
+  int a_left = 0;   // floats of this row's window from a_src on (<= 0: none)
+  SrcCursor cur{};  // kFromSrc: where in src the window's floats from a_left on are
   if (am < a.win.m) {
     const int img = am / a.win.pq, rem = am - img * a.win.pq, y = rem / a.win.q,
               x = rem - y * a.win.q;
     a_src += (int64_t(img) * a.win.q + x) * a.win.ld + int64_t(y) * a.win.ystep + kbeg + ak;
     a_left = kend - kbeg - ak;
+    if constexpr (kFromSrc) src_cursor_start(a, img, y, x, kbeg + ak, &cur);
   }
   // B: row bk of the step, kBseg consecutive columns from bn.
   const int bk = tid / (kBn / T::kBseg), bn = (tid % (kBn / T::kBseg)) * T::kBseg;
@@ -295,12 +346,23 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   // Copies the next step into `stage`.
   auto load = [&](int stage) {
     const unsigned ad = a_dst + stage * (kBm * kAw * 4);
+    if constexpr (kFromSrc) {
+      // The step's floats of the row lie in one pixel, or in none (padding).
+      const bool in =
+          a_left > 0 && unsigned(cur.yy) < unsigned(a.h) && unsigned(cur.xx) < unsigned(a.w);
 #pragma unroll
-    for (int e = 0; e < T::kAseg; e += kVa) {
-      const int left = min(max(a_left - e, 0), kVa);
-      copy_async<kVa * 4>(ad + e * 4, left > 0 ? a_src + e : a.win.lowered, left * 4);
+      for (int e = 0; e < T::kAseg; e += kVa) {
+        copy_async<kVa * 4>(ad + e * 4, in ? a.src + cur.off + e : a.src, in ? kVa * 4 : 0);
+      }
+      src_cursor_step(a, &cur);
+    } else {
+#pragma unroll
+      for (int e = 0; e < T::kAseg; e += kVa) {
+        const int left = min(max(a_left - e, 0), kVa);
+        copy_async<kVa * 4>(ad + e * 4, left > 0 ? a_src + e : a.win.lowered, left * 4);
+      }
+      a_src += kBk;
     }
-    a_src += kBk;
     a_left -= kBk;
     const unsigned bd = b_dst + stage * (kBk * kBw * 4);
 #pragma unroll
@@ -318,7 +380,13 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
 #pragma unroll
     for (int j = 0; j < kTn; ++j) acc[i][j] = 0.0f;
 
-  wait_for_prerequisites();  // the lowering kernel's L (dependent_launch.cuh)
+  // The lowering kernel's L (dependent_launch.cuh); from src, the zeroing
+  // of dst, which only the epilogue needs.
+  if constexpr (kFromSrc) {
+    if (!a.wait_late) wait_for_prerequisites();
+  } else {
+    wait_for_prerequisites();
+  }
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
     if (s < steps) load(s);
@@ -363,6 +431,9 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
     }
   }
 
+  if constexpr (kFromSrc) {
+    if (a.wait_late) wait_for_prerequisites();
+  }
   // Epilogue: runs of 4 columns (TF32: pairs) through store_run; the bias
   // once (by the first split).
   const bool add_bias = a.bias != nullptr && blockIdx.z == 0;
@@ -396,51 +467,60 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
 // tile needs where that is above the default 48 KiB (a per-device
 // attribute, so before every launch); below it the attribute is left
 // alone.
-template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32>
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, bool kFromSrc>
 cudaError_t allow_shared_memory() {
   constexpr int bytes = Tile<kBm, kBn, kTf32>::kSmemBytes;
   if (bytes <= 48 * 1024) return cudaSuccess;
-  return cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32>,
+  return cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32, kFromSrc>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
 }
 
 // Launches one kernel instance.
-template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32>
-cudaError_t launch_one(const ArgsOf<kGrouped>& a, dim3 grid, cudaStream_t stream) {
-  const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb, kGrouped, kTf32>();
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, bool kFromSrc>
+cudaError_t launch_one(const ArgsOf<kGrouped, kFromSrc>& a, dim3 grid, cudaStream_t stream) {
+  const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb, kGrouped, kTf32, kFromSrc>();
   if (e != cudaSuccess) return e;
-  return launch_dependent(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32>, grid,
+  return launch_dependent(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32, kFromSrc>, grid,
                           dim3(Tile<kBm, kBn>::kThreads), Tile<kBm, kBn, kTf32>::kSmemBytes, stream,
                           a);
 }
 
 // Launches one tile shape; kVa / kVb chosen from the alignment of A's rows
 // and of B.
-template <int kBm, int kBn, bool kGrouped, bool kTf32>
-cudaError_t launch(const ArgsOf<kGrouped>& a, bool vec_a, bool vec_b, dim3 grid,
+template <int kBm, int kBn, bool kGrouped, bool kTf32, bool kFromSrc>
+cudaError_t launch(const ArgsOf<kGrouped, kFromSrc>& a, bool vec_a, bool vec_b, dim3 grid,
                    cudaStream_t stream) {
   constexpr int va = Tile<kBm, kBn>::kAvec;
   if (vec_a) {
-    return vec_b ? launch_one<kBm, kBn, va, 4, kGrouped, kTf32>(a, grid, stream)
-                 : launch_one<kBm, kBn, va, 1, kGrouped, kTf32>(a, grid, stream);
+    return vec_b ? launch_one<kBm, kBn, va, 4, kGrouped, kTf32, kFromSrc>(a, grid, stream)
+                 : launch_one<kBm, kBn, va, 1, kGrouped, kTf32, kFromSrc>(a, grid, stream);
   }
-  return vec_b ? launch_one<kBm, kBn, 1, 4, kGrouped, kTf32>(a, grid, stream)
-               : launch_one<kBm, kBn, 1, 1, kGrouped, kTf32>(a, grid, stream);
+  return vec_b ? launch_one<kBm, kBn, 1, 4, kGrouped, kTf32, kFromSrc>(a, grid, stream)
+               : launch_one<kBm, kBn, 1, 1, kGrouped, kTf32, kFromSrc>(a, grid, stream);
 }
 
+// What one launch reads A from: L (with groups: a.ld > a.n) or src.
+struct Launch {
+  const GroupedArgs* lowered;  // or null
+  const SrcArgs* from_src;     // or null
+  bool grouped;
+};
+
 template <int kBm, int kBn, bool kTf32>
-cudaError_t launch(const GroupedArgs& a, bool grouped, bool vec_a, bool vec_b, dim3 grid,
-                   cudaStream_t stream) {
-  return grouped ? launch<kBm, kBn, true, kTf32>(a, vec_a, vec_b, grid, stream)
-                 : launch<kBm, kBn, false, kTf32>(static_cast<const Args&>(a), vec_a, vec_b, grid,
-                                                  stream);
+cudaError_t launch(const Launch& l, bool vec_a, bool vec_b, dim3 grid, cudaStream_t stream) {
+  if (l.from_src != nullptr) {
+    return launch<kBm, kBn, false, kTf32, true>(*l.from_src, vec_a, vec_b, grid, stream);
+  }
+  return l.grouped ? launch<kBm, kBn, true, kTf32, false>(*l.lowered, vec_a, vec_b, grid, stream)
+                   : launch<kBm, kBn, false, kTf32, false>(static_cast<const Args&>(*l.lowered),
+                                                           vec_a, vec_b, grid, stream);
 }
 
 template <int kBm, int kBn>
-cudaError_t launch(const GroupedArgs& a, bool grouped, bool tf32, bool vec_a, bool vec_b, dim3 grid,
+cudaError_t launch(const Launch& l, bool tf32, bool vec_a, bool vec_b, dim3 grid,
                    cudaStream_t stream) {
-  return tf32 ? launch<kBm, kBn, true>(a, grouped, vec_a, vec_b, grid, stream)
-              : launch<kBm, kBn, false>(a, grouped, vec_a, vec_b, grid, stream);
+  return tf32 ? launch<kBm, kBn, true>(l, vec_a, vec_b, grid, stream)
+              : launch<kBm, kBn, false>(l, vec_a, vec_b, grid, stream);
 }
 
 // Blocks of a tile shape one multiprocessor holds at once (its registers,
@@ -449,9 +529,9 @@ cudaError_t launch(const GroupedArgs& a, bool grouped, bool tf32, bool vec_a, bo
 template <int kBm, int kBn, bool kTf32>
 int resident_blocks() {
   constexpr int bytes = Tile<kBm, kBn, kTf32>::kSmemBytes, va = Tile<kBm, kBn>::kAvec;
-  const auto kernel = mec_gemm_kernel<kBm, kBn, va, 4, false, kTf32>;
+  const auto kernel = mec_gemm_kernel<kBm, kBn, va, 4, false, kTf32, false>;
   int blocks = 0;
-  if (allow_shared_memory<kBm, kBn, va, 4, false, kTf32>() != cudaSuccess ||
+  if (allow_shared_memory<kBm, kBn, va, 4, false, kTf32, false>() != cudaSuccess ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, Tile<kBm, kBn>::kThreads,
                                                     bytes) != cudaSuccess ||
       blocks < 1) {
@@ -521,23 +601,40 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, bool tf32, 
 }
 
 // Launches the tile shape of c.
-cudaError_t launch_tile(const GroupedArgs& a, const MecGemmConfig& c, bool grouped, bool vec_a,
-                        bool vec_b, dim3 grid, cudaStream_t stream) {
+cudaError_t launch_tile(const Launch& l, const MecGemmConfig& c, bool vec_a, bool vec_b, dim3 grid,
+                        cudaStream_t stream) {
   const bool tf32 = c.tf32;
   switch (c.block_m * 1000 + c.block_n) {
     case 128128:
-      return launch<128, 128>(a, grouped, tf32, vec_a, vec_b, grid, stream);
+      return launch<128, 128>(l, tf32, vec_a, vec_b, grid, stream);
     case 128096:
-      return launch<128, 96>(a, grouped, tf32, vec_a, vec_b, grid, stream);
+      return launch<128, 96>(l, tf32, vec_a, vec_b, grid, stream);
     case 128064:
-      return launch<128, 64>(a, grouped, tf32, vec_a, vec_b, grid, stream);
+      return launch<128, 64>(l, tf32, vec_a, vec_b, grid, stream);
     case 64064:
-      return launch<64, 64>(a, grouped, tf32, vec_a, vec_b, grid, stream);
+      return launch<64, 64>(l, tf32, vec_a, vec_b, grid, stream);
     case 32064:
-      return launch<32, 64>(a, grouped, tf32, vec_a, vec_b, grid, stream);
+      return launch<32, 64>(l, tf32, vec_a, vec_b, grid, stream);
     default:
       return cudaErrorInvalidValue;
   }
+}
+
+// Zeroes dst[0, floats) (16 bytes a store where dst is aligned) and lets
+// the kernel after it, launched as a dependent, start at once: that one
+// must wait (wait_for_prerequisites) before it touches dst.
+__global__ void zero_for_dependent_kernel(float* dst, int64_t floats) {
+  allow_dependents();
+  const int64_t head =
+      reinterpret_cast<uintptr_t>(dst) % 16 == 0 ? floats / 4 : 0;  // float4s from dst on
+  MEC_GRID_LOOP(int64_t, e, head) { reinterpret_cast<float4*>(dst)[e] = make_float4(0, 0, 0, 0); }
+  MEC_GRID_LOOP(int64_t, e, floats - head * 4) { dst[head * 4 + e] = 0.0f; }
+}
+
+cudaError_t zero_for_dependent(float* dst, int64_t floats, cudaStream_t stream) {
+  zero_for_dependent_kernel<<<grid_blocks(ceil_div(floats, int64_t(4))), kGridThreads, 0, stream>>>(
+      dst, floats);
+  return cudaGetLastError();
 }
 
 }  // namespace
@@ -600,10 +697,43 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
     a.weights = weights + grp * g.kg;
     a.bias = bias != nullptr ? bias + grp * g.kg : nullptr;
     a.dst = dst + grp * g.kg;
-    const cudaError_t e = launch_tile(a, c, g.groups > 1, vec_a, vec_b, grid, stream);
+    const cudaError_t e = launch_tile({&a, nullptr, g.groups > 1}, c, vec_a, vec_b, grid, stream);
     if (e != cudaSuccess) return e;
   }
   return cudaSuccess;
+}
+
+bool from_src_fits(const Geometry& g) { return g.groups == 1 && g.c % kBk == 0; }
+
+cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& c, const float* src,
+                         const float* weights, const float* bias, float* dst, cudaStream_t stream) {
+  if (!from_src_fits(g)) return cudaErrorInvalidValue;
+  SrcArgs a;
+  a.win = windows(g, src);  // only m, depth, p, q, pq are used
+  a.weights = weights;
+  a.bias = bias;
+  a.dst = dst;
+  a.n = int(g.k);
+  a.split_depth = int(c.split_depth);
+  a.atomic = c.splits > 1;
+  a.src = src;
+  a.h = int(g.h), a.w = int(g.w), a.c = int(g.c), a.s = int(g.s);
+  a.stride_h = int(g.stride_h), a.stride_w = int(g.stride_w);
+  a.dilation_h = int(g.dilation_h), a.dilation_w = int(g.dilation_w);
+  a.pad_top = int(g.pad_top), a.pad_left = int(g.pad_left);
+  // A split K adds into dst: zeroed by a kernel that lets this one start at
+  // once, which waits for it only before its epilogue.
+  a.wait_late = a.atomic;
+  if (a.atomic) {
+    const cudaError_t e = zero_for_dependent(dst, int64_t(a.win.m) * g.k, stream);
+    if (e != cudaSuccess) return e;
+  }
+  const int va = a_copy_floats(c.block_m, c.block_n);
+  const bool vec_a = reinterpret_cast<uintptr_t>(src) % (4 * va) == 0;
+  const bool vec_b = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;
+  const dim3 grid(unsigned(ceil_div(a.win.m, c.block_m)), unsigned(ceil_div(a.n, c.block_n)),
+                  unsigned(c.splits));
+  return launch_tile({nullptr, &a, false}, c, vec_a, vec_b, grid, stream);
 }
 
 }  // namespace cuda

@@ -87,5 +87,16 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& config, const float
                      const float* weights, const float* bias, float* dst, cudaStream_t stream,
                      bool dst_zeroed = false);
 
+// The lowering in the copies (run 16): the same product with each window
+// of L read straight from src (NHWC) - L is never written, and no lowering
+// kernel runs before this one, which at batch 1 is a quarter of a layer's
+// time. For one group of c channels, a multiple of 16 (a K step of a row
+// then stays in one input pixel, or in the padding); any padding, stride
+// and dilation. dst must not overlap src. With a split K, dst is zeroed by
+// a kernel that the GEMM overlaps.
+bool from_src_fits(const Geometry& g);
+cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& config, const float* src,
+                         const float* weights, const float* bias, float* dst, cudaStream_t stream);
+
 }  // namespace cuda
 }  // namespace mec
