@@ -55,7 +55,6 @@ struct SrcArgs : Args {
   const float* src;  // NHWC
   int h, w, c, s;
   int stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
-  bool wait_late;  // wait for the kernel before (the zeroing of dst) only before the epilogue
 };
 template <bool kGrouped, bool kFromSrc>
 using ArgsOf =
@@ -380,10 +379,10 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
 #pragma unroll
     for (int j = 0; j < kTn; ++j) acc[i][j] = 0.0f;
 
-  // The lowering kernel's L (dependent_launch.cuh); from src, the zeroing
-  // of dst, which only the epilogue needs.
+  // The lowering kernel's L (dependent_launch.cuh); from src with a split
+  // K, the zeroing of dst, which only the epilogue needs.
   if constexpr (kFromSrc) {
-    if (!a.wait_late) wait_for_prerequisites();
+    if (!a.atomic) wait_for_prerequisites();
   } else {
     wait_for_prerequisites();
   }
@@ -432,7 +431,7 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   }
 
   if constexpr (kFromSrc) {
-    if (a.wait_late) wait_for_prerequisites();
+    if (a.atomic) wait_for_prerequisites();
   }
   // Epilogue: runs of 4 columns (TF32: pairs) through store_run; the bias
   // once (by the first split).
@@ -600,6 +599,12 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, bool tf32, 
   return c;
 }
 
+// The grid of c's tiles over a product of m rows and n columns.
+dim3 tile_grid(int m, int n, const MecGemmConfig& c) {
+  return dim3(unsigned(ceil_div(m, c.block_m)), unsigned(ceil_div(n, c.block_n)),
+              unsigned(c.splits));
+}
+
 // Launches the tile shape of c.
 cudaError_t launch_tile(const Launch& l, const MecGemmConfig& c, bool vec_a, bool vec_b, dim3 grid,
                         cudaStream_t stream) {
@@ -690,8 +695,7 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
                      reinterpret_cast<uintptr_t>(lowered) % (4 * va) == 0;
   const bool vec_b =
       a.n % 4 == 0 && a.ld % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;
-  const dim3 grid(unsigned(ceil_div(a.win.m, c.block_m)), unsigned(ceil_div(a.n, c.block_n)),
-                  unsigned(c.splits));
+  const dim3 grid = tile_grid(a.win.m, a.n, c);
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     a.win.lowered = lowered + grp * g.n * g.q * a.win.ld;
     a.weights = weights + grp * g.kg;
@@ -723,7 +727,6 @@ cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& c, const float*
   a.pad_top = int(g.pad_top), a.pad_left = int(g.pad_left);
   // A split K adds into dst: zeroed by a kernel that lets this one start at
   // once, which waits for it only before its epilogue.
-  a.wait_late = a.atomic;
   if (a.atomic) {
     const cudaError_t e = zero_for_dependent(dst, int64_t(a.win.m) * g.k, stream);
     if (e != cudaSuccess) return e;
@@ -731,9 +734,7 @@ cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& c, const float*
   const int va = a_copy_floats(c.block_m, c.block_n);
   const bool vec_a = reinterpret_cast<uintptr_t>(src) % (4 * va) == 0;
   const bool vec_b = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;
-  const dim3 grid(unsigned(ceil_div(a.win.m, c.block_m)), unsigned(ceil_div(a.n, c.block_n)),
-                  unsigned(c.splits));
-  return launch_tile({nullptr, &a, false}, c, vec_a, vec_b, grid, stream);
+  return launch_tile({nullptr, &a, false}, c, vec_a, vec_b, tile_grid(a.win.m, a.n, c), stream);
 }
 
 }  // namespace cuda
