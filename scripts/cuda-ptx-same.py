@@ -6,8 +6,8 @@ PTX from build-dev with the flags of CMakeFiles/mec.dir/includes_CUDA.rsp:
   nvcc -DMEC_HAVE_CUDA=1 --options-file CMakeFiles/mec.dir/includes_CUDA.rsp -O3 -DNDEBUG \\
     -arch=sm_90 --expt-relaxed-constexpr -std=c++17 -x cu -ptx ../src/cuda/mec_gemm.cu -o NEW.ptx
 Usage: cuda-ptx-same.py OLD.ptx NEW.ptx (instances of NEW without kGrouped, or kGrouped false;
-and without kTf32, or kTf32 false: run 15's TF32 instances are new code; and kFromSrc
-false: run 16's instances that read src are new code)."""
+and without kTf32, or kTf32 false: run 15's TF32 instances are new code; and kSrc (kFromSrc
+before run 17) 0: the instances that read src, runs 16-17, are new code)."""
 import difflib, re, sys
 
 
@@ -16,9 +16,9 @@ def entries(path):
     for m in re.finditer(r"\.entry (\S+)\(\n(.*?)\n\}\n", open(path).read(), re.S):
         name = m.group(1)
         t = re.search(
-            r"mec_gemm_kernelILi(\d+)ELi(\d+)ELi(\d+)ELi(\d+)E(Lb([01])E)?(Lb([01])E)?(Lb([01])E)?",
+            r"mec_gemm_kernelILi(\d+)ELi(\d+)ELi(\d+)ELi(\d+)E(L[bi]([01])E)?(L[bi]([01])E)?(L[bi]([012])E)?",
             name)
-        if not t or t.group(8) == "1" or t.group(10) == "1":
+        if not t or t.group(8) == "1" or t.group(10) not in (None, "0"):
             continue
         body = m.group(2).replace(name, "KERNEL")
         body = re.sub(r"_param_0\[\d+\]", "_param_0[N]", body)

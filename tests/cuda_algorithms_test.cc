@@ -262,39 +262,60 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
   }
 }
 
-// kMec on batch-1 products with c a multiple of 16: the GEMM kernel does
-// the lowering in its copies (mec_gemm_src, run 16) - no L, so the
-// workspace is only the OIHW repack - through every tile and forced split,
-// fp32 and TF32, with asymmetric padding, stride, dilation_w, a deep K, odd
-// k (scalar B), every filter layout, misaligned src/dst (4-byte copies);
+// kMec on batch-1 products whose windows the copies can follow - c a
+// multiple of 16 (run 16), or dilation_w == 1 and s*c >= 16 (the RGB
+// layers, run 17) - the GEMM kernel does the lowering in its copies
+// (mec_gemm_src) - no L, so the workspace is only the OIHW repack - through
+// every tile and forced split, fp32 and TF32, with asymmetric padding,
+// stride, dilation_w, a deep K, odd k (scalar B), every filter layout,
+// misaligned src/dst (4-byte copies); shapes neither cursor follows keep L;
 // MEC_CUDA_FROM_SRC=0 gives L back. dst overlapping src is refused. (With
 // OHWI weights and TF32 this also runs Solution B's batched cuBLAS GEMMs on
 // a misaligned dst: fp32 ones there, since TF32 faulted.)
 TEST_F(CudaAlgorithms, MecLoweringInCopies) {
-  const ConvTester cases[] = {
-      ConvTester().input(9, 11).channels(16, 70).kernel(3, 3).pad(1, 2, 0, 1).stride(2, 1),
-      ConvTester().batch(2).input(12, 10).channels(32, 64).kernel(5, 3).pad(2).dilation(1, 2),
-      ConvTester().input(7, 7).channels(48, 130).kernel(3, 3).pad(1),  // K = 432: splits
-      ConvTester().batch(3).input(6, 9).channels(48, 33).kernel(1, 1).layout(FilterLayout::kOIHW),
-      ConvTester()
-          .input(8, 8)
-          .channels(16, 64)
-          .kernel(2, 3)
-          .pad(0, 1, 2, 0)
-          .layout(FilterLayout::kOHWI),  // OHWI: L and cuBLAS
+  struct Case {
+    ConvTester tester;
+    bool from_src;  // by kMec's rule
+  };
+  const Case cases[] = {
+      {ConvTester().input(9, 11).channels(16, 70).kernel(3, 3).pad(1, 2, 0, 1).stride(2, 1), true},
+      {ConvTester().batch(2).input(12, 10).channels(32, 64).kernel(5, 3).pad(2).dilation(1, 2),
+       true},
+      {ConvTester().input(7, 7).channels(48, 130).kernel(3, 3).pad(1), true},  // K = 432: splits
+      {ConvTester().batch(3).input(6, 9).channels(48, 33).kernel(1, 1).layout(FilterLayout::kOIHW),
+       true},
+      {ConvTester()
+           .input(8, 8)
+           .channels(16, 64)
+           .kernel(2, 3)
+           .pad(0, 1, 2, 0)
+           .layout(FilterLayout::kOHWI),
+       false},  // OHWI: L and cuBLAS
+      // c % 16 != 0: kernel rows of s*c >= 16 contiguous floats (run 17) -
+      // steps across kernel rows and into the padding on either side.
+      {ConvTester().input(15, 13).channels(3, 40).kernel(7, 7).pad(3, 2, 1, 3).stride(2), true},
+      // (cv1's shape: its windows of L are 16-byte aligned, so L by the rule)
+      {ConvTester().batch(2).input(27, 25).channels(3, 96).kernel(11, 11).stride(4).pad(2), false},
+      // 2116 rows, 96 columns: 128 x 96 tiles over L, 64 x 64 from src
+      {ConvTester().input(92, 92).channels(3, 96).kernel(7, 7).stride(2).pad(3), true},
+      {ConvTester().input(10, 9).channels(6, 17).kernel(3, 3).pad(0, 1, 2, 1).stride(1, 2), true},
+      {ConvTester().batch(2).input(9, 9).channels(5, 64).kernel(4, 5).pad(1).layout(
+           FilterLayout::kOIHW),
+       true},
+      {ConvTester().input(11, 12).channels(3, 24).kernel(5, 5).pad(2), false},  // s*c = 15
+      {ConvTester().input(11, 12).channels(3, 24).kernel(3, 6).dilation(1, 2), false},
   };
   const char* tiles[] = {"",      "128x128",   "128x96",  "128x64", "64x64",
                          "32x64", "128x128x3", "64x64x5", "32x64x2"};
   Context ctx;
   ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
-  for (const ConvTester& tester : cases) {
-    Problem problem(tester.desc(), true, 29);
+  for (const Case& c : cases) {
+    Problem problem(c.tester.desc(), true, 29);
     const Conv2dDesc& d = problem.desc;
     std::unique_ptr<Conv2dPlan> plan;
     ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
     const size_t repack = d.filter_layout == FilterLayout::kOIHW ? d.weight_elems() * 4 : 0;
-    const bool from_src = d.filter_layout != FilterLayout::kOHWI;
-    EXPECT_EQ(plan->workspace_bytes() == repack, from_src) << describe(d);
+    EXPECT_EQ(plan->workspace_bytes() == repack, c.from_src) << describe(d);
     // Every tile reading src (=1: also the FFMA 128 x 128 and 128 x 96
     // tiles, which kMec's rule keeps on L).
     ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", "1", 1), 0);
@@ -349,7 +370,8 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
 // depth it unrolls (1..8 quads of 4), odd and wide k, outputs narrower
 // than a warp's 8 rows (the row walk wraps over y and images), padding,
 // stride and dilation_w; packed (HWIO on the device: the kernel) and raw
-// weights.
+// weights; kMec reading the windows from L and from src (run 17; no
+// workspace then but the OIHW repack).
 TEST_F(CudaAlgorithms, MecShallowKernel) {
   const ConvTester cases[] = {
       ConvTester().batch(3).input(23, 21).channels(3, 64).kernel(3, 3).pad(1),
@@ -367,10 +389,21 @@ TEST_F(CudaAlgorithms, MecShallowKernel) {
   for (const ConvTester& tester : cases) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOIHW}) {
       Problem problem(ConvTester(tester).layout(layout).desc(), true, 23);
-      for (Algorithm a : {Algorithm::kMec, Algorithm::kMecB}) {
-        const double err = check_cuda(problem, a, stream_);
-        const double packed_err = check_cuda(problem, a, stream_, {.packed = true});
-        EXPECT_LE(std::max(err, packed_err), tolerance(a, false)) << describe(problem.desc);
+      for (const char* from_src : {"0", "1"}) {
+        ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", from_src, 1), 0);
+        for (Algorithm a : {Algorithm::kMec, Algorithm::kMecB}) {
+          const double err = check_cuda(problem, a, stream_);
+          const double packed_err = check_cuda(problem, a, stream_, {.packed = true});
+          EXPECT_LE(std::max(err, packed_err), tolerance(a, false)) << describe(problem.desc);
+        }
+        Context ctx;
+        ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+        std::unique_ptr<Conv2dPlan> plan;
+        const Conv2dDesc& d = problem.desc;
+        ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+        const size_t repack = layout == FilterLayout::kOIHW ? d.weight_elems() * 4 : 0;
+        EXPECT_EQ(plan->workspace_bytes() == repack, *from_src == '1') << describe(d);
+        unsetenv("MEC_CUDA_FROM_SRC");
       }
     }
   }

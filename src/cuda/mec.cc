@@ -19,10 +19,13 @@
 // (mec_gemm.h) that tiles across (n, y) and reads the windows of L in place
 // (a launch per group; FFMA, or TF32 mma where TF32 is allowed); same
 // workspace.
-// kMec on batch-1 products (n*p*q < kFromSrcMaxRows) with c a multiple of
-// 16 runs that kernel with the lowering in its copies instead: each window
-// of L is read from src, no lowering kernel runs and the workspace holds no
-// L (run 16: the lowering was a quarter of a batch-1 layer's time). The
+// kMec runs that kernel on batch-1 products (n*p*q < kFromSrcMaxRows), and
+// the shallow one at any batch, with the lowering in their copies instead
+// where they can follow the windows in src (mec_gemm.h: c a multiple of 16,
+// or dilation_w == 1 and s*c >= 16 where L's windows are not 16-byte
+// aligned; any shallow window): each window of L is read from src, no
+// lowering kernel runs and the workspace holds no L (run 16: the lowering
+// was a quarter of a batch-1 layer's time; run 17: the RGB layers). The
 // explicit kMecB keeps L.
 // (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS:
 // a switch for benchmarking the two side by side.)
@@ -80,28 +83,10 @@ class MecPlan : public CudaPlan {
         grouped_(grouped),
         shallow_(fused && shallow_fits(geom())),
         sms_(fused ? context.cuda_resources()->multiprocessors : 0) {
-    if (!fused_ || shallow_) return;
-    // MEC_CUDA_TILE=MxN or MxNxS forces a tile shape and the K split
-    // (benchmarking, tests); a shape the kernel does not have is ignored by
-    // mec_gemm_config.
-    int force_m = 0, force_n = 0, force_splits = 0;
-    const char* tile = std::getenv("MEC_CUDA_TILE");
-    if (tile == nullptr || std::sscanf(tile, "%dx%dx%d", &force_m, &force_n, &force_splits) < 2) {
-      force_m = force_splits = 0;
-    }
-    config_ = mec_gemm_config(geom(), tf32(), sms_, force_m, force_n, force_splits);
-    // The cursor of kFromSrc's copies costs registers that the FFMA 128 x
-    // 128 and 128 x 96 instances do not have to spare (they spill): from src
-    // those ran cv8 and VGG-16's conv2_x 8-17% slower at batch 1 (run 16).
-    // There 128 x 64 tiles from src were the fastest for kg <= 128 (cv8
-    // 0.91x, conv2_2 0.95x), and slow for wider layers (conv3_x 1.4x),
-    // which stay on L.
-    auto spills = [this] { return !config_.tf32 && config_.block_n > 64; };
-    if (from_src == FromSrc::kWherePays && spills() && force_m == 0 && geom().kg <= 128) {
-      config_ = mec_gemm_config(geom(), tf32(), sms_, 128, 64);
-    }
-    from_src_ =
-        from_src == FromSrc::kWhereverItFits || (from_src == FromSrc::kWherePays && !spills());
+    if (!fused_) return;
+    if (!shallow_) configure(from_src);
+    from_src_ = from_src == FromSrc::kWhereverItFits ||
+                (from_src == FromSrc::kWherePays && !config_spills_);
     if (from_src_) lowered_floats_ = 0;
   }
 
@@ -121,6 +106,10 @@ class MecPlan : public CudaPlan {
         return fail(Status::kInvalidArgument,
                     "MEC with the lowering in the kernel's copies (kMec at batch 1) reads src "
                     "while it writes dst: they must not overlap");
+      }
+      if (shallow_) {
+        return cuda_check(mec_shallow_src(geom(), src, w.data, bias, dst, sms_, stream()),
+                          "MEC shallow kernel (lowering in its copies)");
       }
       return cuda_check(mec_gemm_src(geom(), config_, src, w.data, bias, dst, stream()),
                         "MEC GEMM kernel (lowering in its copies)");
@@ -144,6 +133,37 @@ class MecPlan : public CudaPlan {
   }
 
  private:
+  // The GEMM kernel's tile and K split (config_; config_spills_).
+  void configure(FromSrc from_src) {
+    // MEC_CUDA_TILE=MxN or MxNxS forces a tile shape and the K split
+    // (benchmarking, tests); a shape the kernel does not have is ignored by
+    // mec_gemm_config.
+    int force_m = 0, force_n = 0, force_splits = 0;
+    const char* tile = std::getenv("MEC_CUDA_TILE");
+    if (tile == nullptr || std::sscanf(tile, "%dx%dx%d", &force_m, &force_n, &force_splits) < 2) {
+      force_m = force_splits = 0;
+    }
+    config_ = mec_gemm_config(geom(), tf32(), sms_, force_m, force_n, force_splits);
+    // The cursor of kFromSrc's copies costs registers that the FFMA 128 x
+    // 128 and 128 x 96 instances do not have to spare (they spill): from src
+    // those ran cv8 and VGG-16's conv2_x 8-17% slower at batch 1 (run 16).
+    // There 128 x 64 tiles from src were the fastest for kg <= 128 (cv8
+    // 0.91x, conv2_2 0.95x), and slow for wider layers (conv3_x 1.4x),
+    // which stay on L.
+    // The kernel rows of the RGB layers are copied 4 bytes at a time: there
+    // 128-row tiles from src took 1.08-1.5x as long as 64 x 64 (run 17, cv3
+    // and ResNet-50's conv1), as 128 x 64 over L did in run 11.
+    auto spills = [this] { return !config_.tf32 && config_.block_n > 64; };
+    if (from_src == FromSrc::kWherePays && force_m == 0) {
+      if (from_src_by_runs(geom()) && config_.block_m == 128) {
+        config_ = mec_gemm_config(geom(), tf32(), sms_, 64, 64);
+      } else if (spills() && geom().kg <= 128) {
+        config_ = mec_gemm_config(geom(), tf32(), sms_, 128, 64);
+      }
+    }
+    config_spills_ = spills();
+  }
+
   // Byte offsets of the workspace's regions after L (each 256-aligned).
   struct Layout {
     int64_t repack = 0, temp = 0, temp_bytes = 0, pointers = 0, total = 0;
@@ -249,12 +269,14 @@ class MecPlan : public CudaPlan {
     return cuda_check(add_bias(dst, bias, g.n * g.p * g.q, g.k, stream()), "bias kernel");
   }
 
-  int64_t lowered_floats_;  // 0 from src
-  const bool fused_;        // Solution B by mec_gemm()
-  const bool grouped_;      // Solution B by mec_grouped()
-  bool from_src_ = false;   // fused_ with the lowering in the kernel's copies (mec_gemm_src())
-  const bool shallow_;      // Solution B by mec_shallow() (fused_ and a shallow window)
-  const int sms_;           // multiprocessors of the context's device
+  int64_t lowered_floats_;      // 0 from src
+  const bool fused_;            // Solution B by mec_gemm()
+  const bool grouped_;          // Solution B by mec_grouped()
+  bool from_src_ = false;       // fused_ with the lowering in the kernel's copies (mec_gemm_src(),
+                                // mec_shallow_src())
+  bool config_spills_ = false;  // config_ is an FFMA tile whose from-src instance spills
+  const bool shallow_;          // Solution B by mec_shallow() (fused_ and a shallow window)
+  const int sms_;               // multiprocessors of the context's device
   MecGemmConfig config_;
 };
 
@@ -321,15 +343,20 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   const bool fused = fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays;
   // kMec (not the explicit Solution B, whose L the paper's experiments
   // measure) on batch-1 products does the lowering in the kernel's copies
-  // (run 16); MEC_CUDA_FROM_SRC=0 / 1 at plan creation: never / wherever
-  // it fits (benchmarking, tests).
+  // (run 16), the shallow kernel at any batch (run 17: cv7 0.89x at batch
+  // 1, 0.92x at batch 32); MEC_CUDA_FROM_SRC=0 / 1 at plan creation: never /
+  // wherever it fits (benchmarking, tests). Where the GEMM kernel would
+  // copy kernel rows of src 4 bytes at a time and L's windows 16 bytes,
+  // L stays (run 17: cv1 and cv2, 11x11 at stride 4, took 1.2-1.3x as long
+  // from src, 64 x 64 tiles as long as over L).
   const char* from_src_env = std::getenv("MEC_CUDA_FROM_SRC");
   FromSrc from_src = FromSrc::kNever;
-  if (fused && asked_mec && !shallow_fits(g) && from_src_fits(g) &&
+  if (fused && asked_mec && (shallow_fits(g) || from_src_fits(g)) &&
       d.filter_layout != FilterLayout::kOHWI) {
     if (from_src_env != nullptr && *from_src_env != '\0') {
       if (std::strcmp(from_src_env, "1") == 0) from_src = FromSrc::kWhereverItFits;
-    } else if (rows < kFromSrcMaxRows) {
+    } else if (shallow_fits(g) ||
+               (rows < kFromSrcMaxRows && !(from_src_by_runs(g) && windows_aligned(g)))) {
       from_src = FromSrc::kWherePays;
     }
   }

@@ -15,7 +15,7 @@
 // contiguous. Small grids split K over blocks and add into a zeroed dst with atomicAdd (fp32 sums
 // in another order). With TF32 allowed the same tiles multiply on tensor cores instead (Mma
 // below, run 15); everything else is shared. mec_gemm_src's instances
-// (kFromSrc, run 16) find each row's K-run in src instead of L.
+// (kSrc, runs 16-17) find each row's K-run in src instead of L.
 #include <algorithm>
 #include <type_traits>
 
@@ -49,16 +49,20 @@ struct GroupedArgs : Args {
   int64_t b_step;  // floats of the weights per K step: kBk * ld
 };
 // With the lowering in the copies (mec_gemm_src): A's windows come from
-// src, whose c (a multiple of kBk, so that no step of a row leaves its
-// input pixel) channels of a pixel are contiguous. One group.
+// src. One group.
 struct SrcArgs : Args {
-  const float* src;  // NHWC
-  int h, w, c, s;
-  int stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  SrcWindows in;
 };
-template <bool kGrouped, bool kFromSrc>
+
+// Where A's copies find a row's window (the kernel's kSrc): in L; in src a
+// step at a time, each step in one pixel (c % kBk == 0: SrcCursor); in src
+// as kernel rows of s*c contiguous floats (dilation_w == 1, s*c >= kBk:
+// RunCursor).
+constexpr int kFromL = 0, kFromPixels = 1, kFromRuns = 2;
+
+template <bool kGrouped, int kSrc>
 using ArgsOf =
-    std::conditional_t<kFromSrc, SrcArgs, std::conditional_t<kGrouped, GroupedArgs, Args>>;
+    std::conditional_t<kSrc != kFromL, SrcArgs, std::conditional_t<kGrouped, GroupedArgs, Args>>;
 
 // Each thread's rows x columns for a block of bm x bn: 8 x 8 in the
 // 128-row tiles (8 x 12 in 128 x 96, run 12: for k = 96, 192, ... that
@@ -249,8 +253,8 @@ struct Mma {
   }
 };
 
-// Where a thread's next A floats lie in src (kFromSrc): pixel (yy, xx) of
-// image img, channel ci, kernel column j of the window's row; off = the
+// Where a thread's next A floats lie in src (kFromPixels): pixel (yy, xx)
+// of image img, channel ci, kernel column j of the window's row; off = the
 // float's offset in src (meaningful only where the pixel is inside).
 struct SrcCursor {
   int64_t off;
@@ -259,7 +263,7 @@ struct SrcCursor {
 
 // The cursor at depth k of row (img, y, x)'s window: k = (i*s + j)*c + ci
 // for kernel row i, column j, channel ci.
-__device__ __forceinline__ void src_cursor_start(const SrcArgs& a, int img, int y, int x, int k,
+__device__ __forceinline__ void src_cursor_start(const SrcWindows& a, int img, int y, int x, int k,
                                                  SrcCursor* cur) {
   const int sc = a.s * a.c, i = k / sc, rem = k - i * sc;
   cur->j = rem / a.c;
@@ -271,7 +275,7 @@ __device__ __forceinline__ void src_cursor_start(const SrcArgs& a, int img, int 
 
 // Moves the cursor kBk floats on: to the next pixel of the kernel row
 // after c channels, to the next kernel row after s pixels.
-__device__ __forceinline__ void src_cursor_step(const SrcArgs& a, SrcCursor* cur) {
+__device__ __forceinline__ void src_cursor_step(const SrcWindows& a, SrcCursor* cur) {
   cur->ci += kBk;
   cur->off += kBk;
   if (cur->ci < a.c) return;
@@ -285,6 +289,41 @@ __device__ __forceinline__ void src_cursor_step(const SrcArgs& a, SrcCursor* cur
   cur->off += (int64_t(a.dilation_h) * a.w - a.s * a.dilation_w) * a.c;
 }
 
+// Where a thread's next A floats lie in src (kFromRuns, dilation_w == 1):
+// the window's current kernel row is the s*c floats of pixel row yy from
+// offset `row` on (pixel column x*stride_w - pad_left, perhaps outside the
+// image), of which those at [lo, hi) lie inside the image; the thread's
+// next float is the one at `at`.
+struct RunCursor {
+  int64_t row;
+  int yy, at, lo, hi;
+};
+
+__device__ __forceinline__ void src_cursor_start(const SrcWindows& a, int img, int y, int x, int k,
+                                                 RunCursor* cur) {
+  const int sc = a.s * a.c, i = k / sc, x0 = x * a.stride_w - a.pad_left;
+  cur->at = k - i * sc;
+  cur->yy = y * a.stride_h - a.pad_top + i * a.dilation_h;
+  cur->row = ((int64_t(img) * a.h + cur->yy) * a.w + x0) * a.c;
+  cur->lo = max(0, -x0) * a.c;
+  cur->hi = min(a.s, a.w - x0) * a.c;
+}
+
+// The kernel row after the cursor's.
+__device__ __forceinline__ void next_kernel_row(const SrcWindows& a, int* yy, int64_t* row) {
+  *yy += a.dilation_h;
+  *row += int64_t(a.dilation_h) * a.w * a.c;
+}
+
+// Moves the cursor kBk floats on (s*c >= kBk: into the next kernel row at
+// most).
+__device__ __forceinline__ void src_cursor_step(const SrcWindows& a, RunCursor* cur) {
+  cur->at += kBk;
+  if (cur->at < a.s * a.c) return;
+  cur->at -= a.s * a.c;
+  next_kernel_row(a, &cur->yy, &cur->row);
+}
+
 // A kBm x kBn block of dst. kVa / kVb: floats per A / B copy (Tile::kAvec
 // or 4 when the rows are aligned for it, else 1). kGrouped: the weights'
 // and dst's rows are a.ld floats long, not a.n (one group's columns) -
@@ -293,10 +332,12 @@ __device__ __forceinline__ void src_cursor_step(const SrcArgs& a, SrcCursor* cur
 // 20% and the 128 x 128 layers by 3%). kTf32: the multiply and the
 // epilogue are Mma's, the rest is shared (run 15: the FFMA instances are
 // the code measured before, the TF32 parts only in `if constexpr`).
-// kFromSrc: A's copies read each window of L from src (SrcArgs, run 16).
-template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, bool kFromSrc>
+// kSrc: where A's copies find each window of L (kFromL, or in src:
+// kFromPixels, run 16, and kFromRuns, run 17).
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, int kSrc>
 __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMinBlocks)
-    mec_gemm_kernel(ArgsOf<kGrouped, kFromSrc> a) {
+    mec_gemm_kernel(ArgsOf<kGrouped, kSrc> a) {
+  constexpr bool kFromSrc = kSrc != kFromL;
   using T = Tile<kBm, kBn, kTf32>;
   constexpr int kTm = T::kTm, kTn = T::kTn;
   constexpr int kAw = T::kAw, kBw = T::kBw;  // row pitches in shared memory
@@ -320,14 +361,15 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   const int ar = tid / (kBk / T::kAseg), ak = (tid % (kBk / T::kAseg)) * T::kAseg;
   const int am = m0 + ar;
   const float* a_src = a.win.lowered;
-  int a_left = 0;   // floats of this row's window from a_src on (<= 0: none)
-  SrcCursor cur{};  // kFromSrc: where in src the window's floats from a_left on are
+  int a_left = 0;  // floats of this row's window from a_src on (<= 0: none)
+  // kFromSrc: where in src the window's floats from a_left on are.
+  std::conditional_t<kSrc == kFromRuns, RunCursor, SrcCursor> cur{};
   if (am < a.win.m) {
     const int img = am / a.win.pq, rem = am - img * a.win.pq, y = rem / a.win.q,
               x = rem - y * a.win.q;
     a_src += (int64_t(img) * a.win.q + x) * a.win.ld + int64_t(y) * a.win.ystep + kbeg + ak;
     a_left = kend - kbeg - ak;
-    if constexpr (kFromSrc) src_cursor_start(a, img, y, x, kbeg + ak, &cur);
+    if constexpr (kFromSrc) src_cursor_start(a.in, img, y, x, kbeg + ak, &cur);
   }
   // B: row bk of the step, kBseg consecutive columns from bn.
   const int bk = tid / (kBn / T::kBseg), bn = (tid % (kBn / T::kBseg)) * T::kBseg;
@@ -345,15 +387,27 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   // Copies the next step into `stage`.
   auto load = [&](int stage) {
     const unsigned ad = a_dst + stage * (kBm * kAw * 4);
-    if constexpr (kFromSrc) {
+    if constexpr (kSrc == kFromPixels) {
       // The step's floats of the row lie in one pixel, or in none (padding).
       const bool in =
-          a_left > 0 && unsigned(cur.yy) < unsigned(a.h) && unsigned(cur.xx) < unsigned(a.w);
+          a_left > 0 && unsigned(cur.yy) < unsigned(a.in.h) && unsigned(cur.xx) < unsigned(a.in.w);
 #pragma unroll
       for (int e = 0; e < T::kAseg; e += kVa) {
-        copy_async<kVa * 4>(ad + e * 4, in ? a.src + cur.off + e : a.src, in ? kVa * 4 : 0);
+        copy_async<kVa * 4>(ad + e * 4, in ? a.in.src + cur.off + e : a.in.src, in ? kVa * 4 : 0);
       }
-      src_cursor_step(a, &cur);
+      src_cursor_step(a.in, &cur);
+    } else if constexpr (kSrc == kFromRuns) {
+      // Each float in this kernel row or the next, inside the image or not.
+#pragma unroll
+      for (int e = 0; e < T::kAseg; e += kVa) {
+        int at = cur.at + e, yy = cur.yy;
+        int64_t row = cur.row;
+        if (at >= a.in.s * a.in.c) at -= a.in.s * a.in.c, next_kernel_row(a.in, &yy, &row);
+        const bool in =
+            e < a_left && unsigned(yy) < unsigned(a.in.h) && at >= cur.lo && at < cur.hi;
+        copy_async<kVa * 4>(ad + e * 4, in ? a.in.src + row + at : a.in.src, in ? kVa * 4 : 0);
+      }
+      src_cursor_step(a.in, &cur);
     } else {
 #pragma unroll
       for (int e = 0; e < T::kAseg; e += kVa) {
@@ -466,53 +520,61 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
 // tile needs where that is above the default 48 KiB (a per-device
 // attribute, so before every launch); below it the attribute is left
 // alone.
-template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, bool kFromSrc>
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, int kSrc>
 cudaError_t allow_shared_memory() {
   constexpr int bytes = Tile<kBm, kBn, kTf32>::kSmemBytes;
   if (bytes <= 48 * 1024) return cudaSuccess;
-  return cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32, kFromSrc>,
+  return cudaFuncSetAttribute(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32, kSrc>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
 }
 
 // Launches one kernel instance.
-template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, bool kFromSrc>
-cudaError_t launch_one(const ArgsOf<kGrouped, kFromSrc>& a, dim3 grid, cudaStream_t stream) {
-  const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb, kGrouped, kTf32, kFromSrc>();
+template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, int kSrc>
+cudaError_t launch_one(const ArgsOf<kGrouped, kSrc>& a, dim3 grid, cudaStream_t stream) {
+  const cudaError_t e = allow_shared_memory<kBm, kBn, kVa, kVb, kGrouped, kTf32, kSrc>();
   if (e != cudaSuccess) return e;
-  return launch_dependent(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32, kFromSrc>, grid,
+  return launch_dependent(mec_gemm_kernel<kBm, kBn, kVa, kVb, kGrouped, kTf32, kSrc>, grid,
                           dim3(Tile<kBm, kBn>::kThreads), Tile<kBm, kBn, kTf32>::kSmemBytes, stream,
                           a);
 }
 
 // Launches one tile shape; kVa / kVb chosen from the alignment of A's rows
-// and of B.
-template <int kBm, int kBn, bool kGrouped, bool kTf32, bool kFromSrc>
-cudaError_t launch(const ArgsOf<kGrouped, kFromSrc>& a, bool vec_a, bool vec_b, dim3 grid,
+// and of B (kFromRuns: A 4 bytes a copy, vec_a ignored - the runs of the
+// RGB layers it is for lie at any alignment).
+template <int kBm, int kBn, bool kGrouped, bool kTf32, int kSrc>
+cudaError_t launch(const ArgsOf<kGrouped, kSrc>& a, bool vec_a, bool vec_b, dim3 grid,
                    cudaStream_t stream) {
   constexpr int va = Tile<kBm, kBn>::kAvec;
-  if (vec_a) {
-    return vec_b ? launch_one<kBm, kBn, va, 4, kGrouped, kTf32, kFromSrc>(a, grid, stream)
-                 : launch_one<kBm, kBn, va, 1, kGrouped, kTf32, kFromSrc>(a, grid, stream);
+  if constexpr (kSrc != kFromRuns) {
+    if (vec_a) {
+      return vec_b ? launch_one<kBm, kBn, va, 4, kGrouped, kTf32, kSrc>(a, grid, stream)
+                   : launch_one<kBm, kBn, va, 1, kGrouped, kTf32, kSrc>(a, grid, stream);
+    }
   }
-  return vec_b ? launch_one<kBm, kBn, 1, 4, kGrouped, kTf32, kFromSrc>(a, grid, stream)
-               : launch_one<kBm, kBn, 1, 1, kGrouped, kTf32, kFromSrc>(a, grid, stream);
+  return vec_b ? launch_one<kBm, kBn, 1, 4, kGrouped, kTf32, kSrc>(a, grid, stream)
+               : launch_one<kBm, kBn, 1, 1, kGrouped, kTf32, kSrc>(a, grid, stream);
 }
 
-// What one launch reads A from: L (with groups: a.ld > a.n) or src.
+// What one launch reads A from: L (with groups: a.ld > a.n) or src (src:
+// kFromPixels or kFromRuns).
 struct Launch {
   const GroupedArgs* lowered;  // or null
   const SrcArgs* from_src;     // or null
   bool grouped;
+  int src;
 };
 
 template <int kBm, int kBn, bool kTf32>
 cudaError_t launch(const Launch& l, bool vec_a, bool vec_b, dim3 grid, cudaStream_t stream) {
   if (l.from_src != nullptr) {
-    return launch<kBm, kBn, false, kTf32, true>(*l.from_src, vec_a, vec_b, grid, stream);
+    return l.src == kFromRuns
+               ? launch<kBm, kBn, false, kTf32, kFromRuns>(*l.from_src, vec_a, vec_b, grid, stream)
+               : launch<kBm, kBn, false, kTf32, kFromPixels>(*l.from_src, vec_a, vec_b, grid,
+                                                             stream);
   }
-  return l.grouped ? launch<kBm, kBn, true, kTf32, false>(*l.lowered, vec_a, vec_b, grid, stream)
-                   : launch<kBm, kBn, false, kTf32, false>(static_cast<const Args&>(*l.lowered),
-                                                           vec_a, vec_b, grid, stream);
+  return l.grouped ? launch<kBm, kBn, true, kTf32, kFromL>(*l.lowered, vec_a, vec_b, grid, stream)
+                   : launch<kBm, kBn, false, kTf32, kFromL>(static_cast<const Args&>(*l.lowered),
+                                                            vec_a, vec_b, grid, stream);
 }
 
 template <int kBm, int kBn>
@@ -528,9 +590,9 @@ cudaError_t launch(const Launch& l, bool tf32, bool vec_a, bool vec_b, dim3 grid
 template <int kBm, int kBn, bool kTf32>
 int resident_blocks() {
   constexpr int bytes = Tile<kBm, kBn, kTf32>::kSmemBytes, va = Tile<kBm, kBn>::kAvec;
-  const auto kernel = mec_gemm_kernel<kBm, kBn, va, 4, false, kTf32, false>;
+  const auto kernel = mec_gemm_kernel<kBm, kBn, va, 4, false, kTf32, kFromL>;
   int blocks = 0;
-  if (allow_shared_memory<kBm, kBn, va, 4, false, kTf32, false>() != cudaSuccess ||
+  if (allow_shared_memory<kBm, kBn, va, 4, false, kTf32, kFromL>() != cudaSuccess ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, Tile<kBm, kBn>::kThreads,
                                                     bytes) != cudaSuccess ||
       blocks < 1) {
@@ -642,6 +704,13 @@ cudaError_t zero_for_dependent(float* dst, int64_t floats, cudaStream_t stream) 
   return cudaGetLastError();
 }
 
+// Which cursor follows g's windows in src (kFromL: neither fits).
+int src_kind(const Geometry& g) {
+  if (g.groups != 1) return kFromL;
+  if (g.c % kBk == 0) return kFromPixels;
+  return g.dilation_w == 1 && g.s * g.c >= kBk ? kFromRuns : kFromL;
+}
+
 }  // namespace
 
 MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, int sms, int force_m, int force_n,
@@ -701,17 +770,21 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
     a.weights = weights + grp * g.kg;
     a.bias = bias != nullptr ? bias + grp * g.kg : nullptr;
     a.dst = dst + grp * g.kg;
-    const cudaError_t e = launch_tile({&a, nullptr, g.groups > 1}, c, vec_a, vec_b, grid, stream);
+    const cudaError_t e =
+        launch_tile({&a, nullptr, g.groups > 1, kFromL}, c, vec_a, vec_b, grid, stream);
     if (e != cudaSuccess) return e;
   }
   return cudaSuccess;
 }
 
-bool from_src_fits(const Geometry& g) { return g.groups == 1 && g.c % kBk == 0; }
+bool from_src_fits(const Geometry& g) { return src_kind(g) != kFromL; }
+
+bool from_src_by_runs(const Geometry& g) { return src_kind(g) == kFromRuns; }
 
 cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& c, const float* src,
                          const float* weights, const float* bias, float* dst, cudaStream_t stream) {
-  if (!from_src_fits(g)) return cudaErrorInvalidValue;
+  const int kind = src_kind(g);
+  if (kind == kFromL) return cudaErrorInvalidValue;
   SrcArgs a;
   a.win = windows(g, src);  // only m, depth, p, q, pq are used
   a.weights = weights;
@@ -720,11 +793,7 @@ cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& c, const float*
   a.n = int(g.k);
   a.split_depth = int(c.split_depth);
   a.atomic = c.splits > 1;
-  a.src = src;
-  a.h = int(g.h), a.w = int(g.w), a.c = int(g.c), a.s = int(g.s);
-  a.stride_h = int(g.stride_h), a.stride_w = int(g.stride_w);
-  a.dilation_h = int(g.dilation_h), a.dilation_w = int(g.dilation_w);
-  a.pad_top = int(g.pad_top), a.pad_left = int(g.pad_left);
+  a.in = src_windows(g, src);
   // A split K adds into dst: zeroed by a kernel that lets this one start at
   // once, which waits for it only before its epilogue.
   if (a.atomic) {
@@ -734,7 +803,8 @@ cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& c, const float*
   const int va = a_copy_floats(c.block_m, c.block_n);
   const bool vec_a = reinterpret_cast<uintptr_t>(src) % (4 * va) == 0;
   const bool vec_b = a.n % 4 == 0 && reinterpret_cast<uintptr_t>(weights) % 16 == 0;
-  return launch_tile({nullptr, &a, false}, c, vec_a, vec_b, tile_grid(a.win.m, a.n, c), stream);
+  return launch_tile({nullptr, &a, false, kind}, c, vec_a, vec_b, tile_grid(a.win.m, a.n, c),
+                     stream);
 }
 
 }  // namespace cuda

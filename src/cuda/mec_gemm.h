@@ -80,6 +80,30 @@ inline Windows windows(const Geometry& g, const float* lowered) {
           int(g.q), int(g.p * g.q),       g.hp * g.s * g.cg,     g.stride_h * g.s * g.cg};
 }
 
+// How a kernel finds row m = (n, y, x)'s window in src instead (the
+// lowering in its copies, run 16): kernel row i, column j of it is pixel
+// (y*stride_h - pad_top + i*dilation_h, x*stride_w - pad_left +
+// j*dilation_w) of image n (zero outside the image), c channels each.
+struct SrcWindows {
+  const float* src;  // NHWC
+  int h, w, c, s;
+  int stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+};
+
+inline SrcWindows src_windows(const Geometry& g, const float* src) {
+  return {src,
+          int(g.h),
+          int(g.w),
+          int(g.c),
+          int(g.s),
+          int(g.stride_h),
+          int(g.stride_w),
+          int(g.dilation_h),
+          int(g.dilation_w),
+          int(g.pad_top),
+          int(g.pad_left)};
+}
+
 // dst = windows of L times the HWIO weights (+ bias, may be null). With a
 // split K the kernel adds into dst: zeroed here by a cudaMemsetAsync unless
 // dst_zeroed (the caller zeroed it already, e.g. in mec_lower()).
@@ -90,11 +114,17 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& config, const float
 // The lowering in the copies (run 16): the same product with each window
 // of L read straight from src (NHWC) - L is never written, and no lowering
 // kernel runs before this one, which at batch 1 is a quarter of a layer's
-// time. For one group of c channels, a multiple of 16 (a K step of a row
-// then stays in one input pixel, or in the padding); any padding, stride
-// and dilation. dst must not overlap src. With a split K, dst is zeroed by
-// a kernel that the GEMM overlaps.
+// time. For one group whose windows' K steps the copies can follow: c a
+// multiple of 16 (a step of a row then stays in one input pixel, or in
+// the padding; any dilation), or dilation_w == 1 and s*c >= 16 (each
+// kernel row of a window is then s*c contiguous floats of src, and a step
+// crosses at most one kernel row: the RGB layers, run 17); any padding and
+// stride. dst must not overlap src. With a split K, dst is zeroed by a
+// kernel that the GEMM overlaps.
 bool from_src_fits(const Geometry& g);
+// Whether mec_gemm_src follows g's windows as kernel rows of s*c floats
+// (c not a multiple of 16), copied 4 bytes at a time.
+bool from_src_by_runs(const Geometry& g);
 cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& config, const float* src,
                          const float* weights, const float* bias, float* dst, cudaStream_t stream);
 

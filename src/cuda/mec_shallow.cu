@@ -4,8 +4,12 @@
 // registers (lane = position in the window) while the tile before is
 // multiplied, then into the other shared-memory buffer: one barrier per
 // tile. Thread t multiplies for the output channel pair t % pairs and the
-// windows t / pairs, t / pairs + slots, ..., two at a time.
+// windows t / pairs, t / pairs + slots, ..., two at a time. With the
+// lowering in the copies (kFromSrc, run 17) a lane finds its value of a
+// window in src instead: a fixed offset from the window's first pixel, or
+// zero where that falls in the padding.
 #include <algorithm>
+#include <climits>
 
 #include "common/checked.h"
 #include "cuda/dependent_launch.cuh"
@@ -24,7 +28,8 @@ constexpr int kRows =
     4;  // windows a thread multiplies at once (run 11: 2 left it waiting on its sums)
 
 struct ShallowArgs {
-  Windows win;  // the windows of L
+  Windows win;    // the windows of L (kFromSrc: only m, depth, q, pq)
+  SrcWindows in;  // kFromSrc: where they are in src
   const float* weights;
   const float* bias;
   float* dst;
@@ -32,8 +37,9 @@ struct ShallowArgs {
   int tiles;
 };
 
-// kQuads: window depth rounded up to 4 floats, over 4 (1..8).
-template <int kQuads>
+// kQuads: window depth rounded up to 4 floats, over 4 (1..8). kFromSrc:
+// the windows from src.
+template <int kQuads, bool kFromSrc>
 __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(ShallowArgs a) {
   constexpr int kPitch = 4 * kQuads;  // floats per window in shared memory
   __shared__ float4 tiles_raw[2 * kTileRows * kQuads];
@@ -41,6 +47,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int pairs = (a.k + 1) / 2, slots = kThreads / pairs;
   const int pair = tid % pairs, slot = tid / pairs, col = 2 * pair;
+  // From src the weights may be the output of the kernel before (a repack).
+  if constexpr (kFromSrc) wait_for_prerequisites();
 
   // This thread's weights: two columns of the K x k HWIO matrix, zero past
   // K and k; and bias.
@@ -53,25 +61,51 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   }
   const float b0 = a.bias != nullptr && col < a.k ? __ldg(a.bias + col) : 0.0f;
   const float b1 = a.bias != nullptr && col + 1 < a.k ? __ldg(a.bias + col + 1) : 0.0f;
-  wait_for_prerequisites();  // the lowering kernel's L (dependent_launch.cuh)
+  if constexpr (!kFromSrc) wait_for_prerequisites();  // the lowering kernel's L
+  // kFromSrc: lane's value of a window is kernel row i, column j, channel
+  // ci: dy rows and dx pixels from the window's first pixel, `off` floats.
+  int dy = 0, dx = 0;
+  int64_t off = 0;
+  if constexpr (kFromSrc) {
+    const int sc = a.in.s * a.in.c, i = lane / sc, j = (lane - i * sc) / a.in.c;
+    dy = i * a.in.dilation_h, dx = j * a.in.dilation_w;
+    off = (int64_t(dy) * a.in.w + dx) * a.in.c + lane - i * sc - j * a.in.c;
+  }
 
   // Copies window lane of rows warp + kWarps*i of tile `tile` into v. Lane
   // i < kRowsPerWarp finds row i's window in L (-1: past the last row) and
   // the warp shares the offsets, so the kRowsPerWarp loads are independent
   // (run 13: stepping one row's address from the last made a chain of
   // dependent instructions per tile).
+  // kFromSrc: the lanes share the window's first pixel (y0, x0) and its
+  // offset in src (y0 far outside: past the last row).
   float v[kRowsPerWarp];
   auto fetch = [&](int tile) {
     const int64_t row_m = int64_t(tile) * kTileRows + warp + kWarps * lane;
     int64_t offset = -1;
+    int y0 = INT_MIN / 2, x0 = 0;
     if (lane < kRowsPerWarp && row_m < a.win.m) {
-      const int m = int(row_m), img = m / a.win.pq, rem = m - img * a.win.pq, y = rem / a.win.q;
-      offset = (int64_t(img) * a.win.q + rem - y * a.win.q) * a.win.ld + y * a.win.ystep;
+      const int m = int(row_m), img = m / a.win.pq, rem = m - img * a.win.pq, y = rem / a.win.q,
+                x = rem - y * a.win.q;
+      if constexpr (kFromSrc) {
+        y0 = y * a.in.stride_h - a.in.pad_top, x0 = x * a.in.stride_w - a.in.pad_left;
+        offset = ((int64_t(img) * a.in.h + y0) * a.in.w + x0) * a.in.c;
+      } else {
+        offset = (int64_t(img) * a.win.q + x) * a.win.ld + y * a.win.ystep;
+      }
     }
 #pragma unroll
     for (int i = 0; i < kRowsPerWarp; ++i) {
       const int64_t row = __shfl_sync(0xffffffffu, offset, i);
-      v[i] = row >= 0 && lane < a.win.depth ? __ldg(a.win.lowered + row + lane) : 0.0f;
+      if constexpr (kFromSrc) {
+        const int yy = __shfl_sync(0xffffffffu, y0, i) + dy;
+        const int xx = __shfl_sync(0xffffffffu, x0, i) + dx;
+        const bool in = lane < a.win.depth && unsigned(yy) < unsigned(a.in.h) &&
+                        unsigned(xx) < unsigned(a.in.w);
+        v[i] = in ? __ldg(a.in.src + row + off) : 0.0f;
+      } else {
+        v[i] = row >= 0 && lane < a.win.depth ? __ldg(a.win.lowered + row + lane) : 0.0f;
+      }
     }
   };
   auto stage = [&](int buffer) {
@@ -132,17 +166,41 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   }
 }
 
-template <int kQuads>
+template <int kQuads, bool kFromSrc>
 cudaError_t launch(const ShallowArgs& a, int blocks, cudaStream_t stream) {
-  return launch_dependent(mec_shallow_kernel<kQuads>, dim3(blocks), dim3(kThreads), 0, stream, a);
+  return launch_dependent(mec_shallow_kernel<kQuads, kFromSrc>, dim3(blocks), dim3(kThreads), 0,
+                          stream, a);
 }
 
-}  // namespace
+// The instance of a's window depth.
+template <bool kFromSrc>
+cudaError_t launch_depth(const ShallowArgs& a, int blocks, cudaStream_t stream) {
+  switch ((a.win.depth + 3) / 4) {
+    case 1:
+      return launch<1, kFromSrc>(a, blocks, stream);
+    case 2:
+      return launch<2, kFromSrc>(a, blocks, stream);
+    case 3:
+      return launch<3, kFromSrc>(a, blocks, stream);
+    case 4:
+      return launch<4, kFromSrc>(a, blocks, stream);
+    case 5:
+      return launch<5, kFromSrc>(a, blocks, stream);
+    case 6:
+      return launch<6, kFromSrc>(a, blocks, stream);
+    case 7:
+      return launch<7, kFromSrc>(a, blocks, stream);
+    default:
+      return launch<8, kFromSrc>(a, blocks, stream);
+  }
+}
 
-cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* weights,
-                        const float* bias, float* dst, int sms, cudaStream_t stream) {
+// Either source: lowered (L) or src, the other null.
+cudaError_t shallow(const Geometry& g, const float* lowered, const float* src, const float* weights,
+                    const float* bias, float* dst, int sms, cudaStream_t stream) {
   ShallowArgs a;
   a.win = windows(g, lowered);
+  a.in = src_windows(g, src);
   a.weights = weights;
   a.bias = bias;
   a.dst = dst;
@@ -150,24 +208,21 @@ cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* we
   a.tiles = int(ceil_div(a.win.m, kTileRows));
   if (a.win.depth > kShallowMaxDepth || a.k > kShallowMaxChannels) return cudaErrorInvalidValue;
   const int blocks = int(std::min<int64_t>(a.tiles, int64_t(kBlocksPerSm) * sms));
-  switch ((a.win.depth + 3) / 4) {
-    case 1:
-      return launch<1>(a, blocks, stream);
-    case 2:
-      return launch<2>(a, blocks, stream);
-    case 3:
-      return launch<3>(a, blocks, stream);
-    case 4:
-      return launch<4>(a, blocks, stream);
-    case 5:
-      return launch<5>(a, blocks, stream);
-    case 6:
-      return launch<6>(a, blocks, stream);
-    case 7:
-      return launch<7>(a, blocks, stream);
-    default:
-      return launch<8>(a, blocks, stream);
-  }
+  return src != nullptr ? launch_depth<true>(a, blocks, stream)
+                        : launch_depth<false>(a, blocks, stream);
+}
+
+}  // namespace
+
+cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* weights,
+                        const float* bias, float* dst, int sms, cudaStream_t stream) {
+  return shallow(g, lowered, nullptr, weights, bias, dst, sms, stream);
+}
+
+cudaError_t mec_shallow_src(const Geometry& g, const float* src, const float* weights,
+                            const float* bias, float* dst, int sms, cudaStream_t stream) {
+  if (g.groups != 1) return cudaErrorInvalidValue;
+  return shallow(g, nullptr, src, weights, bias, dst, sms, stream);
 }
 
 }  // namespace cuda

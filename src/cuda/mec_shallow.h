@@ -9,6 +9,8 @@
 // window), and every window becomes k outputs written as consecutive
 // 8-byte stores. Strict fp32 FFMA; groups == 1, dilation_h == 1, HWIO
 // weights (the MEC GEMM kernel's conditions), any padding and stride.
+// mec_shallow_src reads the windows from src instead of L (run 17: no
+// lowering kernel, no L).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -34,6 +36,9 @@ inline bool shallow_fits(const Geometry& g) {
 // most two blocks per multiprocessor (sms of them).
 cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* weights,
                         const float* bias, float* dst, int sms, cudaStream_t stream);
+// The same from src (NHWC), which dst must not overlap.
+cudaError_t mec_shallow_src(const Geometry& g, const float* src, const float* weights,
+                            const float* bias, float* dst, int sms, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace mec

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Run 17 of docs/cuda.md (the lowering in the copies for the RGB layers),
+# step by step:
+# - tests: the CUDA tests, memcheck over MEC's.
+# - rgb: the c = 3 layers (the paper's cv1-cv3 and cv7, ResNet-50's conv1,
+#   VGG-16's conv1_1) at BATCH (default 1) in fp32: MEC over L
+#   (MEC_CUDA_FROM_SRC=0), from src by kMec's rule (unset) and wherever it
+#   fits (=1), and from src with each tile of TILES forced; two interleaved
+#   rounds, best of them per layer, each over L.
+# - fromsrc: cuda-run16.sh's step (env BATCHES, MATHS, MODES, SUITES).
+# Run from the folder scripts/cuda-pack.sh made.
+# Usage: bash cuda-run17.sh OUTDIR STEP...
+set -uo pipefail
+out=$1
+source "$(dirname "$0")/cuda-device-env.sh"
+shift
+if [[ " $* " == *" tests "* ]]; then
+  cuda_tests "*Mec*:*Awkward*:*Errors*"
+fi
+if [[ " $* " == *" rgb "* ]]; then
+  mkdir -p "$res/rgb"
+  rgb="cv1=h227w227c3k96r11s11u4,cv2=h231w231c3k96r11s11u4,cv3=h227w227c3k64r7s7u2"
+  rgb="$rgb,cv7=h224w224c3k64r3s3,r50conv1=h224w224c3k64r7s7p3u2,vggconv1_1=h224w224c3k64r3s3p1"
+  variants="L:0: rule:: all:1:"
+  for tile in ${TILES:-128x96 128x64 64x64 32x64}; do variants="$variants S$tile:1:$tile"; done
+  names=$(for v in $variants; do echo "${v%%:*}"; done)
+  for round in 1 2; do
+    for v in $variants; do
+      IFS=: read -r name mode tile <<< "$v"
+      MEC_CUDA_FROM_SRC=$mode MEC_CUDA_TILE=$tile timeout 100 bin/mecbench --device cuda \
+        --batch "${BATCH:-1}" --algo mec --reps 20 --warmup 3 --check none --shape "$rgb" \
+        --json "$res/rgb/${name}_r$round.json" > /dev/null 2>&1 || echo "$name failed"
+    done
+  done
+  python3 - "$res/rgb" $names <<'PY' | tee "$res/rgb.txt"
+import glob, json, math, os, sys
+d, names = sys.argv[1], sys.argv[2:]
+t, layers = {}, []
+for path in glob.glob(os.path.join(d, "*.json")):
+    name = os.path.basename(path).rsplit("_", 1)[0]
+    for r in json.load(open(path)):
+        if r["status"] == "ok":
+            t[(name, r["layer"])] = min(t.get((name, r["layer"]), 1e9), r["median_ms"])
+            if r["layer"] not in layers:
+                layers.append(r["layer"])
+print("layer      " + " ".join(f"{n:>9}" for n in names) + "  (ms; each over L)")
+for l in layers:
+    b = t[("L", l)]
+    print(f"{l:<10} " + " ".join(f"{t.get((n, l), float('nan')):9.4f}" for n in names) + "  " +
+          " ".join(f"{t.get((n, l), float('nan')) / b:.3f}" for n in names[1:]))
+for n in names[1:]:
+    rs = [t[(n, l)] / t[("L", l)] for l in layers if (n, l) in t and ("L", l) in t]
+    print(n, "over L, geomean", f"{math.exp(sum(map(math.log, rs)) / len(rs)):.3f}" if rs else "-")
+PY
+fi
+if [[ " $* " == *" fromsrc "* ]]; then
+  bash "$here/cuda-run16.sh" "$out" fromsrc
+fi
+tar czf "$out/results.tar.gz" -C "$here" results
