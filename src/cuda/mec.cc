@@ -144,7 +144,7 @@ class MecPlan : public CudaPlan {
       force_m = force_splits = 0;
     }
     config_ = mec_gemm_config(geom(), tf32(), sms_, force_m, force_n, force_splits);
-    // The cursor of kFromSrc's copies costs registers that the FFMA 128 x
+    // The cursor of the from-src copies costs registers that the FFMA 128 x
     // 128 and 128 x 96 instances do not have to spare (they spill): from src
     // those ran cv8 and VGG-16's conv2_x 8-17% slower at batch 1 (run 16).
     // There 128 x 64 tiles from src were the fastest for kg <= 128 (cv8
