@@ -12,7 +12,7 @@ rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/bench" /tmp/mec-devlib
 cp "$build/tools/mecbench/mecbench" "$build/tests/cuda_algorithms_test" "$dir/bin/"
 cp -r bench/shapes "$dir/bench/"
 cp scripts/cuda-device-run.sh "$dir/run.sh"
-cp scripts/cuda-device-env.sh scripts/cuda-run*.sh scripts/cuda-before-after.py scripts/cuda-ab.py scripts/cuda-tf32.py scripts/cuda-tf32-paths.py scripts/cuda-repeat.py scripts/cuda-from-src.py \
+cp scripts/cuda-device-env.sh scripts/cuda-run*.sh scripts/cuda-before-after.py scripts/cuda-ab.py scripts/cuda-tf32.py scripts/cuda-tf32-paths.py scripts/cuda-repeat.py scripts/cuda-from-src.py scripts/cuda-variants.py \
   scripts/cuda-passes.py "$dir/"
 for lib in $(ldd "$dir/bin/mecbench" | awk '/openblas|gfortran|quadmath|gomp|XNNPACK|pthreadpool|cpuinfo/ {print $3}'); do
   cp -L "$lib" /tmp/mec-devlib/

@@ -116,26 +116,11 @@ if [[ " $* " == *" wide "* ]]; then
       IFS=: read -r name mode tile <<< "$v"
       MEC_CUDA_FROM_SRC=$mode MEC_CUDA_TILE=$tile timeout 100 bin/mecbench --device cuda --batch 1 \
         --algo mec --reps 20 --warmup 3 --check none --shape "$wide" \
-        --json "$res/wide/${name}_wide_r$round.json" > /dev/null 2>&1 || echo "$name failed"
+        --json "$res/wide/${name}_r$round.json" > /dev/null 2>&1 || echo "$name failed"
     done
   done
-  python3 - "$res/wide" ownL ownS 128x64L 128x64S 64x64S <<'PY' | tee "$res/wide.txt"
-import glob, json, os, sys
-d, names = sys.argv[1], sys.argv[2:]
-t, layers = {}, []
-for path in glob.glob(os.path.join(d, "*.json")):
-    name = os.path.basename(path).split("_")[0]
-    for r in json.load(open(path)):
-        if r["status"] == "ok":
-            t[(name, r["layer"])] = min(t.get((name, r["layer"]), 1e9), r["median_ms"])
-            if r["layer"] not in layers:
-                layers.append(r["layer"])
-print("layer    " + " ".join(f"{n:>9}" for n in names) + "  (ms; each over ownL)")
-for l in layers:
-    b = t[("ownL", l)]
-    print(f"{l:<8} " + " ".join(f"{t.get((n, l), float('nan')):9.4f}" for n in names) + "  " +
-          " ".join(f"{t.get((n, l), float('nan')) / b:.3f}" for n in names[1:]))
-PY
+  python3 "$here/cuda-variants.py" "$res/wide" ownL ownS 128x64L 128x64S 64x64S |
+    tee "$res/wide.txt"
 fi
 if [[ " $* " == *" ab "* ]]; then
   SUITES=$suites bash "$here/cuda-run14.sh" "$out" ab

@@ -32,26 +32,7 @@ if [[ " $* " == *" rgb "* ]]; then
         --json "$res/rgb/${name}_r$round.json" > /dev/null 2>&1 || echo "$name failed"
     done
   done
-  python3 - "$res/rgb" $names <<'PY' | tee "$res/rgb.txt"
-import glob, json, math, os, sys
-d, names = sys.argv[1], sys.argv[2:]
-t, layers = {}, []
-for path in glob.glob(os.path.join(d, "*.json")):
-    name = os.path.basename(path).rsplit("_", 1)[0]
-    for r in json.load(open(path)):
-        if r["status"] == "ok":
-            t[(name, r["layer"])] = min(t.get((name, r["layer"]), 1e9), r["median_ms"])
-            if r["layer"] not in layers:
-                layers.append(r["layer"])
-print("layer      " + " ".join(f"{n:>9}" for n in names) + "  (ms; each over L)")
-for l in layers:
-    b = t[("L", l)]
-    print(f"{l:<10} " + " ".join(f"{t.get((n, l), float('nan')):9.4f}" for n in names) + "  " +
-          " ".join(f"{t.get((n, l), float('nan')) / b:.3f}" for n in names[1:]))
-for n in names[1:]:
-    rs = [t[(n, l)] / t[("L", l)] for l in layers if (n, l) in t and ("L", l) in t]
-    print(n, "over L, geomean", f"{math.exp(sum(map(math.log, rs)) / len(rs)):.3f}" if rs else "-")
-PY
+  python3 "$here/cuda-variants.py" "$res/rgb" $names | tee "$res/rgb.txt"
 fi
 if [[ " $* " == *" fromsrc "* ]]; then
   bash "$here/cuda-run16.sh" "$out" fromsrc
