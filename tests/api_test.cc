@@ -3,6 +3,7 @@
 // are exactly the documented formulas; run() allocates nothing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cmath>
@@ -225,6 +226,48 @@ TEST(Api, RunRejectsBadArgumentsAndLeavesDstUntouched) {
     ASSERT_EQ(plan->set_weights(w), Status::kSuccess);
     EXPECT_EQ(plan->run(src, w, nullptr, dst.data(), ws.data(), bytes), Status::kInvalidArgument);
     for (float v : dst) ASSERT_EQ(v, 42.0f) << algorithm_name(a);
+  }
+}
+
+// What run() writes (dst, the workspace) must not overlap what it reads or
+// each other (kInvalidArgument, dst untouched); buffers that only touch are
+// fine and give the right result.
+TEST(Api, RunRejectsOverlappingBuffers) {
+  const Problem problem(kValid, true, 7);
+  const size_t s = problem.src.size(), wn = problem.weights.size(), k = problem.bias.size(),
+               dn = problem.expected.size();
+  for (Algorithm a : all_cpu_algorithms()) {
+    std::unique_ptr<Conv2dPlan> plan;
+    ASSERT_EQ(Conv2dPlan::create(kValid, a, Context::cpu(1), &plan), Status::kSuccess);
+    const size_t bytes = plan->workspace_bytes();
+    // One arena, each buffer touching the next: src | weights | bias | dst | workspace.
+    std::vector<float> arena(s + wn + k + dn + bytes / 4 + 1);
+    float* const src = arena.data();
+    float* const w = std::copy(problem.src.begin(), problem.src.end(), src);
+    float* const b = std::copy(problem.weights.begin(), problem.weights.end(), w);
+    float* const dst = std::copy(problem.bias.begin(), problem.bias.end(), b);
+    float* const ws = dst + dn;
+    ASSERT_EQ(plan->run(src, w, b, dst, ws, bytes), Status::kSuccess) << last_error();
+    for (size_t i = 0; i < dn; ++i) {
+      ASSERT_NEAR(dst[i], problem.expected[i], 1e-3) << algorithm_name(a) << " " << i;
+    }
+    std::fill(dst, dst + dn, 42.0f);
+    auto refused = [&](const float* src_, const float* w_, const float* b_, float* dst_, void* ws_,
+                       const char* message) {
+      EXPECT_EQ(plan->run(src_, w_, b_, dst_, ws_, bytes), Status::kInvalidArgument)
+          << algorithm_name(a) << " " << message;
+      EXPECT_STREQ(last_error(), message) << algorithm_name(a);
+    };
+    refused(src, w, b, src, ws, "dst overlaps src: run() does not compute in place");
+    refused(src, w, nullptr, w, ws, "dst overlaps weights: run() does not compute in place");
+    refused(src, w, b, dst - 1, ws, "dst overlaps bias: run() does not compute in place");
+    if (bytes > 0) {
+      refused(src, w, b, dst, dst + dn - 1,
+              "dst overlaps workspace: run() does not compute in place");
+      refused(src, w, b, dst, src + 1, "the workspace overlaps src");
+      refused(src, w, b, dst, b, "the workspace overlaps bias");
+    }
+    for (size_t i = 0; i < dn; ++i) ASSERT_EQ(dst[i], 42.0f) << algorithm_name(a);
   }
 }
 

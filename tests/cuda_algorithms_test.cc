@@ -371,7 +371,7 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
 // than a warp's 8 rows (the row walk wraps over y and images), padding,
 // stride and dilation_w; packed (HWIO on the device: the kernel) and raw
 // weights; kMec reading the windows from L and from src (run 17; no
-// workspace then but the OIHW repack).
+// workspace then but the OIHW repack), by its rule and forced.
 TEST_F(CudaAlgorithms, MecShallowKernel) {
   const ConvTester cases[] = {
       ConvTester().batch(3).input(23, 21).channels(3, 64).kernel(3, 3).pad(1),
@@ -389,7 +389,7 @@ TEST_F(CudaAlgorithms, MecShallowKernel) {
   for (const ConvTester& tester : cases) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOIHW}) {
       Problem problem(ConvTester(tester).layout(layout).desc(), true, 23);
-      for (const char* from_src : {"0", "1"}) {
+      for (const char* from_src : {"", "0", "1"}) {  // "": kMec's rule, src at any batch
         ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", from_src, 1), 0);
         for (Algorithm a : {Algorithm::kMec, Algorithm::kMecB}) {
           const double err = check_cuda(problem, a, stream_);
@@ -402,7 +402,7 @@ TEST_F(CudaAlgorithms, MecShallowKernel) {
         const Conv2dDesc& d = problem.desc;
         ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
         const size_t repack = layout == FilterLayout::kOIHW ? d.weight_elems() * 4 : 0;
-        EXPECT_EQ(plan->workspace_bytes() == repack, *from_src == '1') << describe(d);
+        EXPECT_EQ(plan->workspace_bytes() == repack, *from_src != '0') << describe(d);
         unsetenv("MEC_CUDA_FROM_SRC");
       }
     }

@@ -159,8 +159,10 @@ class Conv2dPlan {
 
   // dst = conv(src, weights) + bias. bias may be null; weights must be null
   // after set_weights() and non-null before; workspace may be null only when
-  // workspace_bytes() is 0. Thread-safe: one plan may run on several threads
-  // at once with distinct dst and workspace buffers.
+  // workspace_bytes() is 0. dst and the workspace must not overlap each
+  // other, src, weights or bias (kInvalidArgument: no algorithm computes in
+  // place). Thread-safe: one plan may run on several threads at once with
+  // distinct dst and workspace buffers.
   Status run(const float* src, const float* weights, const float* bias, float* dst, void* workspace,
              size_t workspace_bytes) const;
 

@@ -1,5 +1,7 @@
 // Conv2dPlan: validation, dispatch to a device's implementation, and the
-// checks every run() shares (null pointers, workspace size).
+// checks every run() shares (null pointers, workspace size, buffers that
+// must not overlap).
+#include <cstdint>
 #include <new>
 
 #include "common/plan_impl.h"
@@ -10,6 +12,17 @@
 #endif
 
 namespace mec {
+namespace {
+
+// Whether [a, a + a_bytes) and [b, b + b_bytes) share a byte (host or device
+// addresses alike).
+bool overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
+  const uintptr_t x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return a != nullptr && b != nullptr && a_bytes > 0 && b_bytes > 0 && x < y + b_bytes &&
+         y < x + a_bytes;
+}
+
+}  // namespace
 
 Conv2dPlan::Conv2dPlan(std::unique_ptr<detail::PlanImpl> impl) : impl_(std::move(impl)) {}
 Conv2dPlan::~Conv2dPlan() = default;
@@ -68,6 +81,27 @@ Status Conv2dPlan::run(const float* src, const float* weights, const float* bias
   }
   if (needed > 0 && workspace == nullptr) {
     return fail(Status::kInvalidArgument, "workspace is null but the plan needs %zu bytes", needed);
+  }
+  // What run() writes (dst, the workspace) must not overlap what it reads or
+  // each other: no algorithm computes in place (kernels read src while
+  // others write dst, or write L while they read src).
+  const Conv2dDesc& d = impl_->desc();
+  const struct {
+    const void* data;
+    size_t bytes;
+    const char* name;
+  } reads[] = {{src, size_t(d.src_elems()) * 4, "src"},
+               {weights, size_t(d.weight_elems()) * 4, "weights"},
+               {bias, size_t(d.k) * 4, "bias"},
+               {workspace, needed, "workspace"}};  // (last: not checked against itself)
+  for (const auto& r : reads) {
+    if (overlap(dst, size_t(d.dst_elems()) * 4, r.data, r.bytes)) {
+      return fail(Status::kInvalidArgument, "dst overlaps %s: run() does not compute in place",
+                  r.name);
+    }
+    if (&r != &reads[3] && overlap(workspace, needed, r.data, r.bytes)) {
+      return fail(Status::kInvalidArgument, "the workspace overlaps %s", r.name);
+    }
   }
   return impl_->run(src, weights, bias, dst, workspace);
 }

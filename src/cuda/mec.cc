@@ -100,13 +100,8 @@ class MecPlan : public CudaPlan {
     DeviceWeights w;
     MEC_TRY(prepare_weights(weights, reinterpret_cast<float*>(workspace + l.repack), &w));
     const int64_t dst_floats = desc().dst_elems();
-    const bool apart = dst + dst_floats <= src || src + desc().src_elems() <= dst;
+    // (dst does not overlap src: Conv2dPlan::run refuses that.)
     if (from_src_) {
-      if (!apart) {
-        return fail(Status::kInvalidArgument,
-                    "MEC with the lowering in the kernel's copies (kMec at batch 1) reads src "
-                    "while it writes dst: they must not overlap");
-      }
       if (shallow_) {
         return cuda_check(mec_shallow_src(geom(), src, w.data, bias, dst, sms_, stream()),
                           "MEC shallow kernel (lowering in its copies)");
@@ -115,9 +110,9 @@ class MecPlan : public CudaPlan {
                         "MEC GEMM kernel (lowering in its copies)");
     }
     // Our kernel with a split K adds into dst: the lowering kernel zeroes it
-    // (one launch fewer), unless dst overlaps src (then a memset after it).
-    const bool zero_dst = algorithm() == Algorithm::kMecB && fused_ && !shallow_ && !w.ohwi &&
-                          config_.splits > 1 && apart;
+    // (one launch fewer).
+    const bool zero_dst =
+        algorithm() == Algorithm::kMecB && fused_ && !shallow_ && !w.ohwi && config_.splits > 1;
     MEC_TRY(cuda_check(mec_lower(grouped_ ? ungrouped(geom()) : geom(), src, lowered, stream(),
                                  zero_dst ? dst : nullptr, zero_dst ? dst_floats : 0),
                        "MEC lowering kernel"));
