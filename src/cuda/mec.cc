@@ -147,7 +147,9 @@ class MecPlan : public CudaPlan {
     // which stay on L.
     // The kernel rows of the RGB layers are copied 4 bytes at a time: there
     // 128-row tiles from src took 1.08-1.5x as long as 64 x 64 (run 17, cv3
-    // and ResNet-50's conv1), as 128 x 64 over L did in run 11.
+    // and ResNet-50's conv1, fp32), as 128 x 64 over L did in run 11. The
+    // TF32 tiles copy the same way (not measured: TF32 plans of those layers
+    // run cuBLAS, q > 64).
     auto spills = [this] { return !config_.tf32 && config_.block_n > 64; };
     if (from_src == FromSrc::kWherePays && force_m == 0) {
       if (from_src_by_runs(geom()) && config_.block_m == 128) {
