@@ -86,7 +86,7 @@ class MecPlan : public CudaPlan {
     if (!fused_) return;
     if (!shallow_) configure(from_src);
     from_src_ = from_src == FromSrc::kWhereverItFits ||
-                (from_src == FromSrc::kWherePays && !config_spills_);
+                (from_src == FromSrc::kWherePays && !from_src_spills());
     if (from_src_) lowered_floats_ = 0;
   }
 
@@ -128,7 +128,11 @@ class MecPlan : public CudaPlan {
   }
 
  private:
-  // The GEMM kernel's tile and K split (config_; config_spills_).
+  // Whether config_ is an FFMA tile whose from-src instance spills (128 x
+  // 128, 128 x 96; the shallow kernel has no tile).
+  bool from_src_spills() const { return !shallow_ && !config_.tf32 && config_.block_n > 64; }
+
+  // The GEMM kernel's tile and K split (config_).
   void configure(FromSrc from_src) {
     // MEC_CUDA_TILE=MxN or MxNxS forces a tile shape and the K split
     // (benchmarking, tests); a shape the kernel does not have is ignored by
@@ -150,15 +154,13 @@ class MecPlan : public CudaPlan {
     // and ResNet-50's conv1, fp32), as 128 x 64 over L did in run 11. The
     // TF32 tiles copy the same way (not measured: TF32 plans of those layers
     // run cuBLAS, q > 64).
-    auto spills = [this] { return !config_.tf32 && config_.block_n > 64; };
     if (from_src == FromSrc::kWherePays && force_m == 0) {
       if (from_src_by_runs(geom()) && config_.block_m == 128) {
         config_ = mec_gemm_config(geom(), tf32(), sms_, 64, 64);
-      } else if (spills() && geom().kg <= 128) {
+      } else if (from_src_spills() && geom().kg <= 128) {
         config_ = mec_gemm_config(geom(), tf32(), sms_, 128, 64);
       }
     }
-    config_spills_ = spills();
   }
 
   // Byte offsets of the workspace's regions after L (each 256-aligned).
@@ -266,14 +268,13 @@ class MecPlan : public CudaPlan {
     return cuda_check(add_bias(dst, bias, g.n * g.p * g.q, g.k, stream()), "bias kernel");
   }
 
-  int64_t lowered_floats_;      // 0 from src
-  const bool fused_;            // Solution B by mec_gemm()
-  const bool grouped_;          // Solution B by mec_grouped()
-  bool from_src_ = false;       // fused_ with the lowering in the kernel's copies (mec_gemm_src(),
-                                // mec_shallow_src())
-  bool config_spills_ = false;  // config_ is an FFMA tile whose from-src instance spills
-  const bool shallow_;          // Solution B by mec_shallow() (fused_ and a shallow window)
-  const int sms_;               // multiprocessors of the context's device
+  int64_t lowered_floats_;  // 0 from src
+  const bool fused_;        // Solution B by mec_gemm()
+  const bool grouped_;      // Solution B by mec_grouped()
+  bool from_src_ = false;   // fused_ with the lowering in the kernel's copies (mec_gemm_src(),
+                            // mec_shallow_src())
+  const bool shallow_;      // Solution B by mec_shallow() (fused_ and a shallow window)
+  const int sms_;           // multiprocessors of the context's device
   MecGemmConfig config_;
 };
 
