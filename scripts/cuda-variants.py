@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Summary of a step that ran mecbench once per variant and round into
-DIR/NAME_rR.json (cuda-run16.sh's wide step, cuda-run17.sh's rgb step):
+DIR/NAME_rR.json (cuda-run16.sh's wide step, cuda-run17.sh's rgb step,
+cuda-run18.sh's bigq step):
 per layer each variant's best median over the rounds, and each over the
 first variant's; then the geomean of those ratios.
 Usage: cuda-variants.py DIR NAME..."""

@@ -349,6 +349,33 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
     ctx.set_allow_tf32(false);
     check_cuda(Problem(wide, true, 31), Algorithm::kMec, stream_);
   }
+  // Products of a batch (>= 65536 rows, run 18), here with outputs wider
+  // than the kernel's q <= 64 over L: the kernel from src for k <= 128
+  // (the 128 x 128 tile that spills; 128 x 64 for the RGB kernel rows), L
+  // and cuBLAS for wider ones, with TF32 and with MEC_CUDA_FROM_SRC=0.
+  const Conv2dDesc batch64 =
+      ConvTester().batch(4).input(128, 128).channels(16, 128).kernel(3, 3).pad(1).desc();
+  const Conv2dDesc batch_rgb =
+      ConvTester().batch(8).input(184, 184).channels(3, 64).kernel(7, 7).pad(3).stride(2).desc();
+  for (const Conv2dDesc& big : {batch64, batch_rgb}) {
+    for (int64_t k : {big.k, int64_t(256)}) {
+      Conv2dDesc wide = big;
+      wide.k = k;
+      for (bool tf32 : {false, true}) {
+        ctx.set_allow_tf32(tf32);
+        std::unique_ptr<Conv2dPlan> plan;
+        ASSERT_EQ(Conv2dPlan::create(wide, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+        EXPECT_EQ(plan->workspace_bytes() == 0, k <= 128 && !tf32) << describe(wide) << tf32;
+      }
+      ctx.set_allow_tf32(false);
+      ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", "0", 1), 0);
+      std::unique_ptr<Conv2dPlan> plan;
+      ASSERT_EQ(Conv2dPlan::create(wide, Algorithm::kMec, ctx, &plan), Status::kSuccess);
+      unsetenv("MEC_CUDA_FROM_SRC");
+      EXPECT_GT(plan->workspace_bytes(), 0u) << describe(wide);
+    }
+  }
+  check_cuda(Problem(batch64, true, 37), Algorithm::kMec, stream_);
   // In place: dst over src (here the same size) is refused, not computed wrong.
   Conv2dDesc d = ConvTester().input(6, 6).channels(16, 16).kernel(3, 3).pad(1).desc();
   std::unique_ptr<Conv2dPlan> plan;

@@ -19,16 +19,17 @@
 // (mec_gemm.h) that tiles across (n, y) and reads the windows of L in place
 // (a launch per group; FFMA, or TF32 mma where TF32 is allowed); same
 // workspace.
-// kMec runs that kernel on batch-1 products (n*p*q < kFromSrcMaxRows), and
-// the shallow one at any batch, with the lowering in their copies instead
-// where they can follow the windows in src (mec_gemm.h: c a multiple of 16,
-// or dilation_w == 1 and s*c >= 16 where L's windows are not 16-byte
-// aligned; any shallow window): each window of L is read from src, no
-// lowering kernel runs and the workspace holds no L (run 16: the lowering
-// was a quarter of a batch-1 layer's time; run 17: the RGB layers). The
-// explicit kMecB keeps L.
-// (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS:
-// a switch for benchmarking the two side by side.)
+// kMec runs that kernel, and the shallow one, with the lowering in their
+// copies instead where they can follow the windows in src (mec_gemm.h: c a
+// multiple of 16, or dilation_w == 1 and s*c >= 16 where L's windows are
+// not 16-byte aligned; any shallow window): each window of L is read from
+// src, no lowering kernel runs and the workspace holds no L (run 16: the
+// lowering was a quarter of a batch-1 layer's time; run 17: the RGB layers;
+// run 18: batch 32, where for products of at most 128 columns it also
+// replaces cuBLAS's GEMMs of wide output rows). The explicit kMecB keeps L.
+// (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS,
+// =kernel takes our kernel wherever it can run B: switches for
+// benchmarking the two side by side.)
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
 // (Context::mec_threshold) or q <= kKernelMaxQ with aligned windows, or the
 // product is (n*p*q < kKernelAnyQRows: batch 1, runs 6 and 12); with TF32
@@ -66,9 +67,18 @@ namespace {
 constexpr int64_t kTf32MaxQForA = 28;
 constexpr int64_t kTf32MinRowsForA = 4096;
 
-// kMec does the lowering in the GEMM kernel's copies (mec_gemm_src) for
-// products of fewer rows n*p*q than this (run 16).
-constexpr int64_t kFromSrcMaxRows = kKernelAnyQRows;
+// kMec's GEMM kernel with the lowering in its copies (mec_gemm_src) takes
+// the tiles of a batch (run 18: batch 32) for products of at least this
+// many rows n*p*q, those of batch 1 (runs 16-17) below it.
+constexpr int64_t kFromSrcBatchRows = kKernelAnyQRows;
+
+// FFMA tiles whose from-src instance spills (128 x 128, 128 x 96) read src
+// only for products of at most this many columns kg; wider ones keep L
+// (runs 16 and 18). At batch 32, where output rows are wider than
+// kKernelMaxQ, the kernel from src replaces cuBLAS's batched GEMMs for
+// these products too (run 18: cv4 0.95x, VGG-16's conv1_2 0.93x, cv8
+// 0.96x, the RGB cv3 and ResNet-50's conv1 0.97x; conv2_x 1.00-1.01x).
+constexpr int64_t kFromSrcMaxSpillingCols = 128;
 
 // Whether a plan of our kernel does the lowering in its copies.
 enum class FromSrc { kNever, kWherePays, kWhereverItFits };
@@ -86,7 +96,8 @@ class MecPlan : public CudaPlan {
     if (!fused_) return;
     if (!shallow_) configure(from_src);
     from_src_ = from_src == FromSrc::kWhereverItFits ||
-                (from_src == FromSrc::kWherePays && !from_src_spills());
+                (from_src == FromSrc::kWherePays &&
+                 !(from_src_spills() && geom().kg > kFromSrcMaxSpillingCols));
     if (from_src_) lowered_floats_ = 0;
   }
 
@@ -131,6 +142,7 @@ class MecPlan : public CudaPlan {
   // Whether config_ is an FFMA tile whose from-src instance spills (128 x
   // 128, 128 x 96; the shallow kernel has no tile).
   bool from_src_spills() const { return !shallow_ && !config_.tf32 && config_.block_n > 64; }
+  int64_t rows() const { return geom().n * geom().p * geom().q; }
 
   // The GEMM kernel's tile and K split (config_).
   void configure(FromSrc from_src) {
@@ -148,16 +160,24 @@ class MecPlan : public CudaPlan {
     // those ran cv8 and VGG-16's conv2_x 8-17% slower at batch 1 (run 16).
     // There 128 x 64 tiles from src were the fastest for kg <= 128 (cv8
     // 0.91x, conv2_2 0.95x), and slow for wider layers (conv3_x 1.4x),
-    // which stay on L.
+    // which stay on L. At batch 32 (run 18) the spilling 128 x 128 tiles
+    // from src beat L where kg <= 128 (ResNet-50's res2/res3 0.59-0.94x,
+    // cv10 0.95x; 128 x 64 took 1.06x), and wider layers stay on L there
+    // too (VGG-16's conv3-5 1.03-1.05x, res4a_1 1.14x).
     // The kernel rows of the RGB layers are copied 4 bytes at a time: there
-    // 128-row tiles from src took 1.08-1.5x as long as 64 x 64 (run 17, cv3
-    // and ResNet-50's conv1, fp32), as 128 x 64 over L did in run 11. The
-    // TF32 tiles copy the same way (not measured: TF32 plans of those layers
-    // run cuBLAS, q > 64).
+    // 128-row tiles from src took 1.08-1.5x as long as 64 x 64 at batch 1
+    // (run 17, cv3 and ResNet-50's conv1, fp32), as 128 x 64 over L did in
+    // run 11; at batch 32 128 x 64 tiles took 0.83x the time of 64 x 64
+    // (run 18). The TF32 tiles copy the same way (not measured: TF32 plans
+    // of those layers run cuBLAS, q > 64).
     if (from_src == FromSrc::kWherePays && force_m == 0) {
-      if (from_src_by_runs(geom()) && config_.block_m == 128) {
-        config_ = mec_gemm_config(geom(), tf32(), sms_, 64, 64);
-      } else if (from_src_spills() && geom().kg <= 128) {
+      const bool batch = rows() >= kFromSrcBatchRows;
+      if (from_src_by_runs(geom())) {
+        if (!batch && config_.block_m == 128)
+          config_ = mec_gemm_config(geom(), tf32(), sms_, 64, 64);
+        if (batch && config_.block_m == 64)
+          config_ = mec_gemm_config(geom(), tf32(), sms_, 128, 64);
+      } else if (!batch && from_src_spills() && geom().kg <= kFromSrcMaxSpillingCols) {
         config_ = mec_gemm_config(geom(), tf32(), sms_, 128, 64);
       }
     }
@@ -307,6 +327,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   }
   const char* gemm_env = std::getenv("MEC_CUDA_GEMM");
   const bool keep_cublas = gemm_env != nullptr && std::strcmp(gemm_env, "cublas") == 0;
+  const bool force_kernel = gemm_env != nullptr && std::strcmp(gemm_env, "kernel") == 0;
   const int64_t rows = d.n * d.p() * d.q();
   // Groups narrower than the kernel's 64-column tiles (ResNeXt's 4-32)
   // would leave most of every tile empty: they stay on cuBLAS.
@@ -328,33 +349,41 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
   const Geometry g = geometry(d);
+  // kMec (not the explicit Solution B, whose L the paper's experiments
+  // measure) does the lowering in the kernels' copies where they can follow
+  // the windows in src: the GEMM kernel at batch 1 (run 16) and batch 32
+  // (run 18), the shallow kernel at any batch (run 17: cv7 0.89x at batch
+  // 1, 0.92x at batch 32). Where the GEMM kernel would copy kernel rows of
+  // src 4 bytes at a time and L's windows 16 bytes, L stays (run 17: cv1
+  // and cv2, 11x11 at stride 4, took 1.2-1.3x as long from src at batch 1,
+  // 64 x 64 tiles as long as over L). MEC_CUDA_FROM_SRC=0 / 1 at plan
+  // creation: never (the plans of run 17 at batch 32) / wherever it fits
+  // (benchmarking, tests).
+  const char* from_src_env = std::getenv("MEC_CUDA_FROM_SRC");
+  const bool from_src_forced = from_src_env != nullptr && *from_src_env != '\0';
+  const bool src_pays =
+      asked_mec && d.filter_layout != FilterLayout::kOHWI &&
+      (shallow_fits(g) || (from_src_fits(g) && !(from_src_by_runs(g) && windows_aligned(g))));
   // With TF32 (run 15) the kernel's mma path beat cuBLAS's TF32 GEMMs
   // where q <= 64 and the product is small (batch 1, the 7x7 and 14x14
   // layers at batch 32) or has >= 256 columns per group; elsewhere
-  // cuBLAS's (tensor-core) batched GEMMs of q rows were faster.
+  // cuBLAS's (tensor-core) batched GEMMs of q rows were faster. In fp32
+  // the kernel from src beats them on products of at most
+  // kFromSrcMaxSpillingCols columns (run 18).
   const bool kernel_pays =
-      shallow_fits(g) ||
+      force_kernel || shallow_fits(g) ||
       (context.allow_tf32()
            ? d.q() <= kKernelMaxQ && (rows < kKernelAnyQRows || g.kg >= kKernelTf32MinCols)
            : d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
-                 (d.q() <= kKernelMaxQ && windows_aligned(g)));
+                 (d.q() <= kKernelMaxQ && windows_aligned(g)) ||
+                 (src_pays && !from_src_forced && g.kg <= kFromSrcMaxSpillingCols));
   const bool fused = fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays;
-  // kMec (not the explicit Solution B, whose L the paper's experiments
-  // measure) on batch-1 products does the lowering in the kernel's copies
-  // (run 16), the shallow kernel at any batch (run 17: cv7 0.89x at batch
-  // 1, 0.92x at batch 32); MEC_CUDA_FROM_SRC=0 / 1 at plan creation: never /
-  // wherever it fits (benchmarking, tests). Where the GEMM kernel would
-  // copy kernel rows of src 4 bytes at a time and L's windows 16 bytes,
-  // L stays (run 17: cv1 and cv2, 11x11 at stride 4, took 1.2-1.3x as long
-  // from src, 64 x 64 tiles as long as over L).
-  const char* from_src_env = std::getenv("MEC_CUDA_FROM_SRC");
   FromSrc from_src = FromSrc::kNever;
   if (fused && asked_mec && (shallow_fits(g) || from_src_fits(g)) &&
       d.filter_layout != FilterLayout::kOHWI) {
-    if (from_src_env != nullptr && *from_src_env != '\0') {
+    if (from_src_forced) {
       if (std::strcmp(from_src_env, "1") == 0) from_src = FromSrc::kWhereverItFits;
-    } else if (shallow_fits(g) ||
-               (rows < kFromSrcMaxRows && !(from_src_by_runs(g) && windows_aligned(g)))) {
+    } else if (src_pays) {
       from_src = FromSrc::kWherePays;
     }
   }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Run 18 of docs/cuda.md (the lowering in the copies at batch 32 for the
+# wide layers), step by step:
+# - tests: the CUDA tests, memcheck over MEC's.
+# - bigq: the layers whose output rows are wider than kKernelMaxQ (cuBLAS's
+#   batched GEMMs of q rows at batch 32) and the RGB layers, at BATCH
+#   (default 32) in fp32: MEC by the rule, our kernel over L
+#   (MEC_CUDA_GEMM=kernel, MEC_CUDA_FROM_SRC=0), and our kernel from src
+#   (=1) on the plan's tile and on each tile of TILES; two interleaved
+#   rounds, best of them per layer, each over the rule; then the kernel
+#   from src checked against the reference at batch 2.
+# - tiles: SHAPES (mecbench --shape; default ResNet-50's 1x1 layers of 256
+#   and 512 channels) at BATCH (default 1): MEC over L, by the rule, and
+#   from src with each tile (and split) of TILES forced; two rounds, best
+#   of them, each over L.
+# - fromsrc: cuda-run16.sh's step (env BATCHES, MATHS, MODES, SUITES).
+# Run from the folder scripts/cuda-pack.sh made.
+# Usage: bash cuda-run18.sh OUTDIR STEP...
+set -uo pipefail
+out=$1
+source "$(dirname "$0")/cuda-device-env.sh"
+shift
+if [[ " $* " == *" tests "* ]]; then
+  cuda_tests "*Mec*:*Awkward*:*Errors*"
+fi
+if [[ " $* " == *" bigq "* ]]; then
+  mkdir -p "$res/bigq"
+  wide="cv1=h227w227c3k96r11s11u4,cv3=h227w227c3k64r7s7u2,cv4=h224w224c64k64r7s7u2"
+  wide="$wide,cv8=h112w112c64k128r3s3,r50conv1=h224w224c3k64r7s7p3u2"
+  wide="$wide,conv1_2=h224w224c64k64r3s3p1,conv2_1=h112w112c64k128r3s3p1"
+  wide="$wide,conv2_2=h112w112c128k128r3s3p1"
+  variants="rule::: kL:kernel:0: kS:kernel:1:"
+  for tile in ${TILES:-128x64 64x64}; do variants="$variants kS$tile:kernel:1:$tile"; done
+  names=$(for v in $variants; do echo "${v%%:*}"; done)
+  for round in 1 2; do
+    for v in $variants; do
+      IFS=: read -r name gemm mode tile <<< "$v"
+      MEC_CUDA_GEMM=$gemm MEC_CUDA_FROM_SRC=$mode MEC_CUDA_TILE=$tile timeout 150 bin/mecbench \
+        --device cuda --batch "${BATCH:-32}" --algo mec --reps 20 --warmup 3 --check none \
+        --shape "$wide" --json "$res/bigq/${name}_r$round.json" > /dev/null 2>&1 ||
+        echo "$name failed"
+    done
+  done
+  python3 "$here/cuda-variants.py" "$res/bigq" $names | tee "$res/bigq.txt"
+  # The kernel from src checked against the reference (batch 2).
+  MEC_CUDA_GEMM=kernel MEC_CUDA_FROM_SRC=1 timeout 300 bin/mecbench --device cuda --batch 2 \
+    --algo mec --reps 1 --shape "$wide" > "$res/bigq_check.txt" 2>&1
+  echo "check rc=$?"
+  grep -iE "fail|error|mismatch" "$res/bigq_check.txt" | head -5
+fi
+if [[ " $* " == *" tiles "* ]]; then
+  mkdir -p "$res/tiles"
+  shapes=${SHAPES:-res3a_1=h56w56c256k128r1s1,res2b_1=h56w56c256k64r1s1,res3b_1=h28w28c512k128r1s1}
+  variants="L:0: rule::"
+  for tile in ${TILES:-128x64 128x64x1 128x64x2 128x64x4 64x64 128x128}; do
+    variants="$variants S$tile:1:$tile"
+  done
+  names=$(for v in $variants; do echo "${v%%:*}"; done)
+  for round in 1 2; do
+    for v in $variants; do
+      IFS=: read -r name mode tile <<< "$v"
+      MEC_CUDA_FROM_SRC=$mode MEC_CUDA_TILE=$tile timeout 100 bin/mecbench --device cuda \
+        --batch "${BATCH:-1}" --algo mec --reps 20 --warmup 3 --check none --shape "$shapes" \
+        --json "$res/tiles/${name}_r$round.json" > /dev/null 2>&1 || echo "$name failed"
+    done
+  done
+  python3 "$here/cuda-variants.py" "$res/tiles" $names | tee "$res/tiles.txt"
+fi
+if [[ " $* " == *" fromsrc "* ]]; then
+  bash "$here/cuda-run16.sh" "$out" fromsrc
+fi
+tar czf "$out/results.tar.gz" -C "$here" results
