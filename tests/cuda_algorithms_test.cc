@@ -336,9 +336,10 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
     EXPECT_GT(plan->workspace_bytes(), repack) << describe(d);
     check_cuda(problem, Algorithm::kMec, stream_);
   }
-  // kMec's rule on products of 128 x 128 FFMA tiles: 128 x 64 tiles from src
-  // for k <= 128, L for wider ones (and with TF32, src: no spills there).
-  for (int64_t k : {128, 256}) {
+  // kMec's rule on products of 128 x 128 and 128 x 96 FFMA tiles at batch 1:
+  // 64-wide tiles from src for k <= 128, L for 96 and wider (and with TF32,
+  // src: no spills there).
+  for (int64_t k : {96, 128, 256}) {
     const Conv2dDesc wide = ConvTester().input(48, 48).channels(16, k).kernel(3, 3).pad(1).desc();
     for (bool tf32 : {false, true}) {
       ctx.set_allow_tf32(tf32);

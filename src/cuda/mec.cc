@@ -72,13 +72,19 @@ constexpr int64_t kTf32MinRowsForA = 4096;
 // many rows n*p*q, those of batch 1 (runs 16-17) below it.
 constexpr int64_t kFromSrcBatchRows = kKernelAnyQRows;
 
-// FFMA tiles whose from-src instance spills (128 x 128, 128 x 96) read src
-// only for products of at most this many columns kg; wider ones keep L
-// (runs 16 and 18). At batch 32, where output rows are wider than
+// FFMA tiles whose from-src instance spills read src only where they are
+// 128 x 128 (not 128 x 96) and the product has at most this many columns
+// kg; others keep L (runs 16 and 18). At batch 1 those take 64-wide tiles
+// instead (configure()); at batch 32, where output rows are wider than
 // kKernelMaxQ, the kernel from src replaces cuBLAS's batched GEMMs for
 // these products too (run 18: cv4 0.95x, VGG-16's conv1_2 0.93x, cv8
 // 0.96x, the RGB cv3 and ResNet-50's conv1 0.97x; conv2_x 1.00-1.01x).
 constexpr int64_t kFromSrcMaxSpillingCols = 128;
+
+// Whether kMec's GEMM kernel reads src on tile `c` (see above).
+bool src_pays_on(const MecGemmConfig& c, const Geometry& g) {
+  return c.tf32 || c.block_n <= 64 || (c.block_n == 128 && g.kg <= kFromSrcMaxSpillingCols);
+}
 
 // Whether a plan of our kernel does the lowering in its copies.
 enum class FromSrc { kNever, kWherePays, kWhereverItFits };
@@ -96,8 +102,7 @@ class MecPlan : public CudaPlan {
     if (!fused_) return;
     if (!shallow_) configure(from_src);
     from_src_ = from_src == FromSrc::kWhereverItFits ||
-                (from_src == FromSrc::kWherePays &&
-                 !(from_src_spills() && geom().kg > kFromSrcMaxSpillingCols));
+                (from_src == FromSrc::kWherePays && (shallow_ || src_pays_on(config_, geom())));
     if (from_src_) lowered_floats_ = 0;
   }
 
@@ -139,9 +144,6 @@ class MecPlan : public CudaPlan {
   }
 
  private:
-  // Whether config_ is an FFMA tile whose from-src instance spills (128 x
-  // 128, 128 x 96; the shallow kernel has no tile).
-  bool from_src_spills() const { return !shallow_ && !config_.tf32 && config_.block_n > 64; }
   int64_t rows() const { return geom().n * geom().p * geom().q; }
 
   // The GEMM kernel's tile and K split (config_).
@@ -159,11 +161,15 @@ class MecPlan : public CudaPlan {
     // 128 and 128 x 96 instances do not have to spare (they spill): from src
     // those ran cv8 and VGG-16's conv2_x 8-17% slower at batch 1 (run 16).
     // There 128 x 64 tiles from src were the fastest for kg <= 128 (cv8
-    // 0.91x, conv2_2 0.95x), and slow for wider layers (conv3_x 1.4x),
-    // which stay on L. At batch 32 (run 18) the spilling 128 x 128 tiles
-    // from src beat L where kg <= 128 (ResNet-50's res2/res3 0.59-0.94x,
-    // cv10 0.95x; 128 x 64 took 1.06x), and wider layers stay on L there
-    // too (VGG-16's conv3-5 1.03-1.05x, res4a_1 1.14x).
+    // 0.91x, conv2_2 0.95x) - where they fill the GPU: with fewer tiles than
+    // multiprocessors 64 x 64 ones were (run 18: ResNet-50's res3a_1 0.87x
+    // L's time, MobileNet's pw2 0.49x; 128 x 64 1.33x and 0.73x) - and slow
+    // for wider layers (conv3_x 1.4x), which stay on L, as do 128 x 96 ones
+    // (run 18: 128 x 64 from src 1.86x, 64 x 64 1.06x at kg = 96). At batch
+    // 32 (run 18) the spilling 128 x 128 tiles from src beat L where kg <=
+    // 128 (ResNet-50's res2/res3 0.59-0.94x, cv10 0.95x; 128 x 64 took
+    // 1.06x), and wider layers stay on L there too (VGG-16's conv3-5
+    // 1.03-1.05x, res4a_1 1.14x).
     // The kernel rows of the RGB layers are copied 4 bytes at a time: there
     // 128-row tiles from src took 1.08-1.5x as long as 64 x 64 at batch 1
     // (run 17, cv3 and ResNet-50's conv1, fp32), as 128 x 64 over L did in
@@ -171,14 +177,15 @@ class MecPlan : public CudaPlan {
     // (run 18). The TF32 tiles copy the same way (not measured: TF32 plans
     // of those layers run cuBLAS, q > 64).
     if (from_src == FromSrc::kWherePays && force_m == 0) {
+      const Geometry& g = geom();
       const bool batch = rows() >= kFromSrcBatchRows;
-      if (from_src_by_runs(geom())) {
-        if (!batch && config_.block_m == 128)
-          config_ = mec_gemm_config(geom(), tf32(), sms_, 64, 64);
-        if (batch && config_.block_m == 64)
-          config_ = mec_gemm_config(geom(), tf32(), sms_, 128, 64);
-      } else if (!batch && from_src_spills() && geom().kg <= kFromSrcMaxSpillingCols) {
-        config_ = mec_gemm_config(geom(), tf32(), sms_, 128, 64);
+      if (from_src_by_runs(g)) {
+        if (!batch && config_.block_m == 128) config_ = mec_gemm_config(g, tf32(), sms_, 64, 64);
+        if (batch && config_.block_m == 64) config_ = mec_gemm_config(g, tf32(), sms_, 128, 64);
+      } else if (!batch && !config_.tf32 && config_.block_n == 128 &&
+                 g.kg <= kFromSrcMaxSpillingCols) {
+        const bool fills = ceil_div(rows(), 128) * ceil_div(g.kg, 64) >= sms_;
+        config_ = mec_gemm_config(g, tf32(), sms_, fills ? 128 : 64, 64);
       }
     }
   }
@@ -368,15 +375,17 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   // where q <= 64 and the product is small (batch 1, the 7x7 and 14x14
   // layers at batch 32) or has >= 256 columns per group; elsewhere
   // cuBLAS's (tensor-core) batched GEMMs of q rows were faster. In fp32
-  // the kernel from src beats them on products of at most
-  // kFromSrcMaxSpillingCols columns (run 18).
+  // the kernel from src beats them on the tiles where it reads src
+  // (src_pays_on(), run 18).
   const bool kernel_pays =
       force_kernel || shallow_fits(g) ||
       (context.allow_tf32()
            ? d.q() <= kKernelMaxQ && (rows < kKernelAnyQRows || g.kg >= kKernelTf32MinCols)
            : d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
                  (d.q() <= kKernelMaxQ && windows_aligned(g)) ||
-                 (src_pays && !from_src_forced && g.kg <= kFromSrcMaxSpillingCols));
+                 (src_pays && !from_src_forced &&
+                  src_pays_on(mec_gemm_config(g, false, context.cuda_resources()->multiprocessors),
+                              g)));
   const bool fused = fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays;
   FromSrc from_src = FromSrc::kNever;
   if (fused && asked_mec && (shallow_fits(g) || from_src_fits(g)) &&
