@@ -388,6 +388,46 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
   EXPECT_NE(std::string(last_error()).find("overlap"), std::string::npos) << last_error();
 }
 
+// Solution B over cuBLAS's batched GEMMs (MEC_CUDA_GEMM=cublas) with TF32
+// allowed: TF32 only where every pointer in the arrays and every leading
+// dimension is 16-byte aligned (cuBLAS cannot check the pointers) - as on
+// the RGB layers at stride 4, whose windows of L are aligned though s*c =
+// 33 is not (run 18: cv1 runs on tensor cores) - fp32 where a window, a
+// kernel row (dilation_h) or dst is not; each right, and memcheck sees no
+// misaligned access. (Where TF32 is allowed, cuBLAS may still pick an
+// fp32 kernel for a small product: the dilated case.)
+TEST_F(CudaAlgorithms, MecBatchedCublasTf32) {
+  enum class Math { kTensorCores, kFp32, kEither };
+  struct Case {
+    ConvTester tester;
+    Math math;
+  };
+  const Case cases[] = {
+      {ConvTester().input(227, 227).channels(3, 96).kernel(11, 11).stride(4), Math::kTensorCores},
+      {ConvTester().batch(2).input(23, 23).channels(3, 64).kernel(7, 7).stride(2),
+       Math::kFp32},  // windows 42 floats apart
+      {ConvTester().input(64, 60).channels(8, 16).kernel(3, 3).pad(2).dilation(2, 1),
+       Math::kEither},
+      {ConvTester().input(13, 12).channels(3, 16).kernel(3, 3).pad(2).dilation(2, 1), Math::kFp32},
+      {ConvTester().input(60, 60).channels(16, 32).kernel(3, 3).pad(1).layout(FilterLayout::kOHWI),
+       Math::kTensorCores},
+      {ConvTester().input(10, 10).channels(8, 18).kernel(3, 3).pad(1), Math::kFp32},  // k = 18
+  };
+  ASSERT_EQ(setenv("MEC_CUDA_GEMM", "cublas", 1), 0);
+  for (const Case& c : cases) {
+    Problem problem(c.tester.desc(), true, 41);
+    const double err = check_cuda(problem, Algorithm::kMecB, stream_, {.tf32 = true});
+    const bool fp32_error = err <= tolerance(Algorithm::kMecB, false);
+    if (c.math != Math::kEither) {
+      EXPECT_EQ(fp32_error, c.math == Math::kFp32) << describe(problem.desc);
+    }
+    const double misaligned =
+        check_cuda(problem, Algorithm::kMecB, stream_, {.tf32 = true, .misalign_floats = 1});
+    EXPECT_LE(misaligned, tolerance(Algorithm::kMecB, false)) << describe(problem.desc);
+  }
+  unsetenv("MEC_CUDA_GEMM");
+}
+
 // MEC's grouped kernel (mec_grouped.h: groups with cg * kg <= 4) on the
 // shapes it exists for - depthwise 3x3 with stride and asymmetric padding,
 // 3x5 with dilation (the run-time kernel size), 5x5 and 7x7, a channel

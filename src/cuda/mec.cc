@@ -278,13 +278,19 @@ class MecPlan : public CudaPlan {
     const GemmShape sh = shape(g.q, w);
     // cuBLAS's batched TF32 GEMMs need every pointer in the arrays 16-byte
     // aligned (it cannot check them; a misaligned dst ended in a misaligned-
-    // address fault): otherwise fp32 ones.
-    // (Every offset between them is a multiple of s*cg, kg or k floats.)
-    const int64_t offsets[] = {g.s * g.cg, g.kg, g.k};
+    // address fault): otherwise fp32 ones. The pointers (mec_b_pointers())
+    // step by L's windows, by k floats in dst, by kg between groups and by
+    // kernel rows of s*cg with dilation_h > 1; the leading dimensions are
+    // L's row, k and the weights' (run 18: until then s*cg % 4 == 0 was
+    // asked for, which cv1's and cv2's 11 x 3 windows are not, although
+    // their windows of L are aligned - 1.5x their TF32 time at batch 32).
+    const int64_t row_depth = g.s * g.cg;
     bool aligned = reinterpret_cast<uintptr_t>(lowered) % 16 == 0 &&
                    reinterpret_cast<uintptr_t>(w.data) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(dst) % 16 == 0;
-    for (int64_t o : offsets) aligned = aligned && o % 4 == 0;
+                   reinterpret_cast<uintptr_t>(dst) % 16 == 0 && windows_aligned(g) &&
+                   g.k % 4 == 0 && sh.ldw % 4 == 0 && (g.groups == 1 || g.kg % 4 == 0) &&
+                   (kernel_row_steps() == 1 ||
+                    ((g.dilation_h * row_depth) % 4 == 0 && (!w.ohwi || row_depth % 4 == 0)));
     for (int64_t i = 0; i < kernel_row_steps(); ++i) {
       // Stream order makes reusing the arrays for the next i safe.
       MEC_TRY(cuda_check(mec_b_pointers(g, i, lowered, w.data, w.ohwi, dst, a, b, c, stream()),
