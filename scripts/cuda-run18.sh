@@ -4,7 +4,8 @@
 # - tests: the CUDA tests, memcheck over MEC's.
 # - bigq: the layers whose output rows are wider than kKernelMaxQ (cuBLAS's
 #   batched GEMMs of q rows at batch 32) and the RGB layers, at BATCH
-#   (default 32) in fp32: MEC by the rule, our kernel over L
+#   (default 32) in MATH (default fp32): MEC by the rule, over cuBLAS
+#   (MEC_CUDA_GEMM=cublas), our kernel over L
 #   (MEC_CUDA_GEMM=kernel, MEC_CUDA_FROM_SRC=0), and our kernel from src
 #   (=1) on the plan's tile and on each tile of TILES; two interleaved
 #   rounds, best of them per layer, each over the rule; then the kernel
@@ -29,14 +30,15 @@ if [[ " $* " == *" bigq "* ]]; then
   wide="$wide,cv8=h112w112c64k128r3s3,r50conv1=h224w224c3k64r7s7p3u2"
   wide="$wide,conv1_2=h224w224c64k64r3s3p1,conv2_1=h112w112c64k128r3s3p1"
   wide="$wide,conv2_2=h112w112c128k128r3s3p1"
-  variants="rule::: kL:kernel:0: kS:kernel:1:"
+  variants="rule::: cublas:cublas:: kL:kernel:0: kS:kernel:1:"
   for tile in ${TILES:-128x64 64x64}; do variants="$variants kS$tile:kernel:1:$tile"; done
   names=$(for v in $variants; do echo "${v%%:*}"; done)
   for round in 1 2; do
     for v in $variants; do
       IFS=: read -r name gemm mode tile <<< "$v"
       MEC_CUDA_GEMM=$gemm MEC_CUDA_FROM_SRC=$mode MEC_CUDA_TILE=$tile timeout 150 bin/mecbench \
-        --device cuda --batch "${BATCH:-32}" --algo mec --reps 20 --warmup 3 --check none \
+        --device cuda --batch "${BATCH:-32}" --math "${MATH:-fp32}" --algo mec --reps 20 \
+        --warmup 3 --check none \
         --shape "$wide" --json "$res/bigq/${name}_r$round.json" > /dev/null 2>&1 ||
         echo "$name failed"
     done
@@ -44,7 +46,7 @@ if [[ " $* " == *" bigq "* ]]; then
   python3 "$here/cuda-variants.py" "$res/bigq" $names | tee "$res/bigq.txt"
   # The kernel from src checked against the reference (batch 2).
   MEC_CUDA_GEMM=kernel MEC_CUDA_FROM_SRC=1 timeout 300 bin/mecbench --device cuda --batch 2 \
-    --algo mec --reps 1 --shape "$wide" > "$res/bigq_check.txt" 2>&1
+    --math "${MATH:-fp32}" --algo mec --reps 1 --shape "$wide" > "$res/bigq_check.txt" 2>&1
   echo "check rc=$?"
   grep -iE "fail|error|mismatch" "$res/bigq_check.txt" | head -5
 fi

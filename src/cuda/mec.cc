@@ -374,19 +374,24 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   // (benchmarking, tests).
   const char* from_src_env = std::getenv("MEC_CUDA_FROM_SRC");
   const bool from_src_forced = from_src_env != nullptr && *from_src_env != '\0';
+  // (With TF32 the RGB layers read src however L's windows lie: run 18,
+  // cv1 at batch 32 0.49x the time of cuBLAS's TF32 GEMMs, 0.61x over L.)
   const bool src_pays =
       asked_mec && d.filter_layout != FilterLayout::kOHWI &&
-      (shallow_fits(g) || (from_src_fits(g) && !(from_src_by_runs(g) && windows_aligned(g))));
+      (shallow_fits(g) ||
+       (from_src_fits(g) && (context.allow_tf32() || !from_src_by_runs(g) || !windows_aligned(g))));
   // With TF32 (run 15) the kernel's mma path beat cuBLAS's TF32 GEMMs
   // where q <= 64 and the product is small (batch 1, the 7x7 and 14x14
   // layers at batch 32) or has >= 256 columns per group; elsewhere
-  // cuBLAS's (tensor-core) batched GEMMs of q rows were faster. In fp32
+  // cuBLAS's (tensor-core) batched GEMMs of q rows were faster - except
+  // on the RGB layers from src (run 18: 0.49-0.52x at batch 32). In fp32
   // the kernel from src beats them on the tiles where it reads src
   // (src_pays_on(), run 18).
   const bool kernel_pays =
       force_kernel || shallow_fits(g) ||
       (context.allow_tf32()
-           ? d.q() <= kKernelMaxQ && (rows < kKernelAnyQRows || g.kg >= kKernelTf32MinCols)
+           ? (d.q() <= kKernelMaxQ && (rows < kKernelAnyQRows || g.kg >= kKernelTf32MinCols)) ||
+                 (src_pays && !from_src_forced && from_src_by_runs(g))
            : d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
                  (d.q() <= kKernelMaxQ && windows_aligned(g)) ||
                  (src_pays && !from_src_forced &&
