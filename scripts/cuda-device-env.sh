@@ -47,3 +47,24 @@ cuda_tests() {
   echo "memcheck rc=$?"
   tail -3 "$res/memcheck.log"
 }
+# run_variants DIR BATCH MATH SHAPES VARIANT...: mecbench --algo mec over
+# SHAPES (--shape) once per VARIANT, NAME:GEMM:FROM_SRC:TILE (the values of
+# MEC_CUDA_GEMM, MEC_CUDA_FROM_SRC and MEC_CUDA_TILE, empty: unset), in two
+# interleaved rounds into DIR/NAME_rR.json; then per layer each variant's
+# best over the first's (cuda-variants.py) into DIR.txt.
+run_variants() {
+  local dir=$1 batch=$2 math=$3 shapes=$4 round v name gemm mode tile
+  shift 4
+  mkdir -p "$dir"
+  for round in 1 2; do
+    for v in "$@"; do
+      IFS=: read -r name gemm mode tile <<< "$v"
+      MEC_CUDA_GEMM=$gemm MEC_CUDA_FROM_SRC=$mode MEC_CUDA_TILE=$tile timeout 150 bin/mecbench \
+        --device cuda --batch "$batch" --math "$math" --algo mec --reps 20 --warmup 3 \
+        --check none --shape "$shapes" --json "$dir/${name}_r$round.json" > /dev/null 2>&1 ||
+        echo "$name failed"
+    done
+  done
+  python3 "$here/cuda-variants.py" "$dir" $(for v in "$@"; do echo "${v%%:*}"; done) |
+    tee "$dir.txt"
+}

@@ -18,21 +18,10 @@ if [[ " $* " == *" tests "* ]]; then
   cuda_tests "*Mec*:*Awkward*:*Errors*"
 fi
 if [[ " $* " == *" rgb "* ]]; then
-  mkdir -p "$res/rgb"
   rgb="cv1=h227w227c3k96r11s11u4,cv2=h231w231c3k96r11s11u4,cv3=h227w227c3k64r7s7u2"
   rgb="$rgb,cv7=h224w224c3k64r3s3,r50conv1=h224w224c3k64r7s7p3u2,vggconv1_1=h224w224c3k64r3s3p1"
-  variants="L:0: rule:: all:1:"
-  for tile in ${TILES:-128x96 128x64 64x64 32x64}; do variants="$variants S$tile:1:$tile"; done
-  names=$(for v in $variants; do echo "${v%%:*}"; done)
-  for round in 1 2; do
-    for v in $variants; do
-      IFS=: read -r name mode tile <<< "$v"
-      MEC_CUDA_FROM_SRC=$mode MEC_CUDA_TILE=$tile timeout 100 bin/mecbench --device cuda \
-        --batch "${BATCH:-1}" --algo mec --reps 20 --warmup 3 --check none --shape "$rgb" \
-        --json "$res/rgb/${name}_r$round.json" > /dev/null 2>&1 || echo "$name failed"
-    done
-  done
-  python3 "$here/cuda-variants.py" "$res/rgb" $names | tee "$res/rgb.txt"
+  run_variants "$res/rgb" "${BATCH:-1}" fp32 "$rgb" L::0: rule::: all::1: \
+    $(for t in ${TILES:-128x96 128x64 64x64 32x64}; do echo "S$t::1:$t"; done)
 fi
 if [[ " $* " == *" fromsrc "* ]]; then
   bash "$here/cuda-run16.sh" "$out" fromsrc

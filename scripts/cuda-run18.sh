@@ -25,25 +25,12 @@ if [[ " $* " == *" tests "* ]]; then
   cuda_tests "*Mec*:*Awkward*:*Errors*"
 fi
 if [[ " $* " == *" bigq "* ]]; then
-  mkdir -p "$res/bigq"
   wide="cv1=h227w227c3k96r11s11u4,cv3=h227w227c3k64r7s7u2,cv4=h224w224c64k64r7s7u2"
   wide="$wide,cv8=h112w112c64k128r3s3,r50conv1=h224w224c3k64r7s7p3u2"
   wide="$wide,conv1_2=h224w224c64k64r3s3p1,conv2_1=h112w112c64k128r3s3p1"
   wide="$wide,conv2_2=h112w112c128k128r3s3p1"
-  variants="rule::: cublas:cublas:: kL:kernel:0: kS:kernel:1:"
-  for tile in ${TILES:-128x64 64x64}; do variants="$variants kS$tile:kernel:1:$tile"; done
-  names=$(for v in $variants; do echo "${v%%:*}"; done)
-  for round in 1 2; do
-    for v in $variants; do
-      IFS=: read -r name gemm mode tile <<< "$v"
-      MEC_CUDA_GEMM=$gemm MEC_CUDA_FROM_SRC=$mode MEC_CUDA_TILE=$tile timeout 150 bin/mecbench \
-        --device cuda --batch "${BATCH:-32}" --math "${MATH:-fp32}" --algo mec --reps 20 \
-        --warmup 3 --check none \
-        --shape "$wide" --json "$res/bigq/${name}_r$round.json" > /dev/null 2>&1 ||
-        echo "$name failed"
-    done
-  done
-  python3 "$here/cuda-variants.py" "$res/bigq" $names | tee "$res/bigq.txt"
+  run_variants "$res/bigq" "${BATCH:-32}" "${MATH:-fp32}" "$wide" rule::: cublas:cublas:: \
+    kL:kernel:0: kS:kernel:1: $(for t in ${TILES:-128x64 64x64}; do echo "kS$t:kernel:1:$t"; done)
   # The kernel from src checked against the reference (batch 2).
   MEC_CUDA_GEMM=kernel MEC_CUDA_FROM_SRC=1 timeout 300 bin/mecbench --device cuda --batch 2 \
     --math "${MATH:-fp32}" --algo mec --reps 1 --shape "$wide" > "$res/bigq_check.txt" 2>&1
@@ -51,22 +38,9 @@ if [[ " $* " == *" bigq "* ]]; then
   grep -iE "fail|error|mismatch" "$res/bigq_check.txt" | head -5
 fi
 if [[ " $* " == *" tiles "* ]]; then
-  mkdir -p "$res/tiles"
   shapes=${SHAPES:-res3a_1=h56w56c256k128r1s1,res2b_1=h56w56c256k64r1s1,res3b_1=h28w28c512k128r1s1}
-  variants="L:0: rule::"
-  for tile in ${TILES:-128x64 128x64x1 128x64x2 128x64x4 64x64 128x128}; do
-    variants="$variants S$tile:1:$tile"
-  done
-  names=$(for v in $variants; do echo "${v%%:*}"; done)
-  for round in 1 2; do
-    for v in $variants; do
-      IFS=: read -r name mode tile <<< "$v"
-      MEC_CUDA_FROM_SRC=$mode MEC_CUDA_TILE=$tile timeout 100 bin/mecbench --device cuda \
-        --batch "${BATCH:-1}" --algo mec --reps 20 --warmup 3 --check none --shape "$shapes" \
-        --json "$res/tiles/${name}_r$round.json" > /dev/null 2>&1 || echo "$name failed"
-    done
-  done
-  python3 "$here/cuda-variants.py" "$res/tiles" $names | tee "$res/tiles.txt"
+  run_variants "$res/tiles" "${BATCH:-1}" fp32 "$shapes" L::0: rule::: \
+    $(for t in ${TILES:-128x64 128x64x1 128x64x2 128x64x4 64x64 128x128}; do echo "S$t::1:$t"; done)
 fi
 if [[ " $* " == *" fromsrc "* ]]; then
   bash "$here/cuda-run16.sh" "$out" fromsrc
