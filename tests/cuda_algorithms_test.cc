@@ -262,9 +262,9 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
   }
 }
 
-// kMec on batch-1 products whose windows the copies can follow - c a
-// multiple of 16 (run 16), or dilation_w == 1 and s*c >= 16 (the RGB
-// layers, run 17) - the GEMM kernel does the lowering in its copies
+// kMec on products whose windows the copies can follow - c a multiple of
+// 16 (runs 16, 18), or dilation_w == 1 and s*c >= 16 (the RGB layers, runs
+// 17-18) - the GEMM kernel does the lowering in its copies
 // (mec_gemm_src) - no L, so the workspace is only the OIHW repack - through
 // every tile and forced split, fp32 and TF32, with asymmetric padding,
 // stride, dilation_w, a deep K, odd k (scalar B), every filter layout,
@@ -337,7 +337,7 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
     check_cuda(problem, Algorithm::kMec, stream_);
   }
   // kMec's rule on products of 128 x 128 and 128 x 96 FFMA tiles at batch 1:
-  // 64-wide tiles from src for k <= 128, L for 96 and wider (and with TF32,
+  // 64-wide tiles from src for k = 128, L for k = 96 and 256 (and with TF32,
   // src: no spills there).
   for (int64_t k : {96, 128, 256}) {
     const Conv2dDesc wide = ConvTester().input(48, 48).channels(16, k).kernel(3, 3).pad(1).desc();
@@ -395,9 +395,9 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
 // dimension is 16-byte aligned (cuBLAS cannot check the pointers) - as on
 // the RGB layers at stride 4, whose windows of L are aligned though s*c =
 // 33 is not (run 18: cv1 runs on tensor cores) - fp32 where a window, a
-// kernel row (dilation_h) or dst is not; each right, and memcheck sees no
-// misaligned access. (Where TF32 is allowed, cuBLAS may still pick an
-// fp32 kernel for a small product: the dilated case.)
+// kernel row (dilation_h) in L or in OHWI weights, k or dst is not; each
+// right, and memcheck sees no misaligned access. (Where TF32 is allowed,
+// cuBLAS may still pick an fp32 kernel for a small product: kEither.)
 TEST_F(CudaAlgorithms, MecBatchedCublasTf32) {
   enum class Math { kTensorCores, kFp32, kEither };
   struct Case {
@@ -412,8 +412,15 @@ TEST_F(CudaAlgorithms, MecBatchedCublasTf32) {
        Math::kEither},
       {ConvTester().input(13, 12).channels(3, 16).kernel(3, 3).pad(2).dilation(2, 1), Math::kFp32},
       {ConvTester().input(60, 60).channels(16, 32).kernel(3, 3).pad(1).layout(FilterLayout::kOHWI),
-       Math::kTensorCores},
+       Math::kEither},
       {ConvTester().input(10, 10).channels(8, 18).kernel(3, 3).pad(1), Math::kFp32},  // k = 18
+      // aligned windows, but the dilated kernel rows are 66 floats apart
+      {ConvTester().input(227, 227).channels(3, 96).kernel(11, 11).stride(4).dilation(2, 1),
+       Math::kFp32},
+      // OHWI: a dilated kernel row steps 6 floats through the weights
+      {ConvTester().input(40, 40).channels(2, 16).kernel(2, 3).stride(2, 1).dilation(2, 1).layout(
+           FilterLayout::kOHWI),
+       Math::kFp32},
   };
   ASSERT_EQ(setenv("MEC_CUDA_GEMM", "cublas", 1), 0);
   for (const Case& c : cases) {

@@ -21,8 +21,8 @@
 // workspace.
 // kMec runs that kernel, and the shallow one, with the lowering in their
 // copies instead where they can follow the windows in src (mec_gemm.h: c a
-// multiple of 16, or dilation_w == 1 and s*c >= 16 where L's windows are
-// not 16-byte aligned; any shallow window): each window of L is read from
+// multiple of 16, or dilation_w == 1 and s*c >= 16 where - in fp32 - L's
+// windows are not 16-byte aligned; any shallow window): each window of L is read from
 // src, no lowering kernel runs and the workspace holds no L (run 16: the
 // lowering was a quarter of a batch-1 layer's time; run 17: the RGB layers;
 // run 18: batch 32, where for products of at most 128 columns it also
@@ -33,7 +33,9 @@
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
 // (Context::mec_threshold) or q <= kKernelMaxQ with aligned windows, or the
 // product is (n*p*q < kKernelAnyQRows: batch 1, runs 6 and 12); with TF32
-// where q <= kKernelMaxQ and the product is small or wide (run 15);
+// where q <= kKernelMaxQ and the product is small or wide (run 15); for
+// kMec also where it reads src at batch 32 in fp32, and on the RGB layers
+// with TF32 (run 18);
 // elsewhere cuBLAS's batched GEMM was faster on the H100 (docs/cuda.md). Shallow
 // windows (r*s*c <= 32: first layers over RGB) take a kernel of their own
 // at any q (mec_shallow.h; run 11: cv7 0.48 -> 0.35 ms at batch 32). Many small
@@ -80,6 +82,24 @@ constexpr int64_t kFromSrcBatchRows = kKernelAnyQRows;
 // these products too (run 18: cv4 0.95x, VGG-16's conv1_2 0.93x, cv8
 // 0.96x, the RGB cv3 and ResNet-50's conv1 0.97x; conv2_x 1.00-1.01x).
 constexpr int64_t kFromSrcMaxSpillingCols = 128;
+
+// The GEMM kernel's tile and K split for g: mec_gemm_config's, or one that
+// MEC_CUDA_TILE=MxN or MxNxS forces at plan creation (benchmarking,
+// tests; a shape the kernel does not have is ignored, forced stays false).
+struct PlannedTile {
+  MecGemmConfig config;
+  bool forced = false;
+};
+
+PlannedTile planned_tile(const Geometry& g, bool tf32, int sms) {
+  int m = 0, n = 0, splits = 0;
+  const char* tile = std::getenv("MEC_CUDA_TILE");
+  if (tile == nullptr || std::sscanf(tile, "%dx%dx%d", &m, &n, &splits) < 2) m = n = splits = 0;
+  PlannedTile t;
+  t.config = mec_gemm_config(g, tf32, sms, m, n, splits);
+  t.forced = m != 0 && t.config.block_m == m && t.config.block_n == n;
+  return t;
+}
 
 // Whether kMec's GEMM kernel reads src on tile `c` (see above).
 bool src_pays_on(const MecGemmConfig& c, const Geometry& g) {
@@ -148,15 +168,9 @@ class MecPlan : public CudaPlan {
 
   // The GEMM kernel's tile and K split (config_).
   void configure(FromSrc from_src) {
-    // MEC_CUDA_TILE=MxN or MxNxS forces a tile shape and the K split
-    // (benchmarking, tests); a shape the kernel does not have is ignored by
-    // mec_gemm_config.
-    int force_m = 0, force_n = 0, force_splits = 0;
-    const char* tile = std::getenv("MEC_CUDA_TILE");
-    if (tile == nullptr || std::sscanf(tile, "%dx%dx%d", &force_m, &force_n, &force_splits) < 2) {
-      force_m = force_splits = 0;
-    }
-    config_ = mec_gemm_config(geom(), tf32(), sms_, force_m, force_n, force_splits);
+    const Geometry& g = geom();
+    const PlannedTile tile = planned_tile(g, tf32(), sms_);
+    config_ = tile.config;
     // The cursor of the from-src copies costs registers that the FFMA 128 x
     // 128 and 128 x 96 instances do not have to spare (they spill): from src
     // those ran cv8 and VGG-16's conv2_x 8-17% slower at batch 1 (run 16).
@@ -165,24 +179,25 @@ class MecPlan : public CudaPlan {
     // multiprocessors 64 x 64 ones were (run 18: ResNet-50's res3a_1 0.87x
     // L's time, MobileNet's pw2 0.49x; 128 x 64 1.33x and 0.73x) - and slow
     // for wider layers (conv3_x 1.4x), which stay on L, as do 128 x 96 ones
-    // (run 18: 128 x 64 from src 1.86x, 64 x 64 1.06x at kg = 96). At batch
-    // 32 (run 18) the spilling 128 x 128 tiles from src beat L where kg <=
-    // 128 (ResNet-50's res2/res3 0.59-0.94x, cv10 0.95x; 128 x 64 took
-    // 1.06x), and wider layers stay on L there too (VGG-16's conv3-5
-    // 1.03-1.05x, res4a_1 1.14x).
+    // (run 18: 128 x 64 from src 1.86x, 64 x 64 1.06x at kg = 96). For
+    // products of at least kFromSrcBatchRows rows (run 18, batch 32) the
+    // spilling 128 x 128 tiles from src beat L where kg <= 128 (ResNet-50's
+    // res2 0.59-0.94x, cv8 0.96x; VGG-16's conv2_x level) and wider layers
+    // stay on L there too (VGG-16's conv3-5 1.03-1.05x, res4a_1 1.14x).
+    // Just below that neither tile wins everywhere (cv10, 21632 rows: 0.95x
+    // on 128 x 128, 1.06x on 128 x 64; ResNet-50's res3b_1, 25088 rows:
+    // 0.94x and 0.71x): those keep the batch-1 rule.
     // The kernel rows of the RGB layers are copied 4 bytes at a time: there
     // 128-row tiles from src took 1.08-1.5x as long as 64 x 64 at batch 1
     // (run 17, cv3 and ResNet-50's conv1, fp32), as 128 x 64 over L did in
     // run 11; at batch 32 128 x 64 tiles took 0.83x the time of 64 x 64
-    // (run 18). The TF32 tiles copy the same way (not measured: TF32 plans
-    // of those layers run cuBLAS, q > 64).
-    if (from_src == FromSrc::kWherePays && force_m == 0) {
-      const Geometry& g = geom();
-      const bool batch = rows() >= kFromSrcBatchRows;
+    // (run 18), in TF32 too (0.75x, run 18).
+    if (from_src == FromSrc::kWherePays && !tile.forced) {
+      const bool large = rows() >= kFromSrcBatchRows;
       if (from_src_by_runs(g)) {
-        if (!batch && config_.block_m == 128) config_ = mec_gemm_config(g, tf32(), sms_, 64, 64);
-        if (batch && config_.block_m == 64) config_ = mec_gemm_config(g, tf32(), sms_, 128, 64);
-      } else if (!batch && !config_.tf32 && config_.block_n == 128 &&
+        if (!large && config_.block_m == 128) config_ = mec_gemm_config(g, tf32(), sms_, 64, 64);
+        if (large && config_.block_m == 64) config_ = mec_gemm_config(g, tf32(), sms_, 128, 64);
+      } else if (!large && !config_.tf32 && config_.block_n == 128 &&
                  g.kg <= kFromSrcMaxSpillingCols) {
         const bool fills = ceil_div(rows(), 128) * ceil_div(g.kg, 64) >= sms_;
         config_ = mec_gemm_config(g, tf32(), sms_, fills ? 128 : 64, 64);
@@ -370,10 +385,12 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   // src 4 bytes at a time and L's windows 16 bytes, L stays (run 17: cv1
   // and cv2, 11x11 at stride 4, took 1.2-1.3x as long from src at batch 1,
   // 64 x 64 tiles as long as over L). MEC_CUDA_FROM_SRC=0 / 1 at plan
-  // creation: never (the plans of run 17 at batch 32) / wherever it fits
+  // creation: never (the plans of run 17 at batch 32, the layers of
+  // kernel_pays' run-18 clauses on cuBLAS) / in every plan of the kernels
   // (benchmarking, tests).
   const char* from_src_env = std::getenv("MEC_CUDA_FROM_SRC");
   const bool from_src_forced = from_src_env != nullptr && *from_src_env != '\0';
+  const bool from_src_off = from_src_forced && std::strcmp(from_src_env, "1") != 0;
   // (With TF32 the RGB layers read src however L's windows lie: run 18,
   // cv1 at batch 32 0.49x the time of cuBLAS's TF32 GEMMs, 0.61x over L.)
   const bool src_pays =
@@ -391,12 +408,13 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
       force_kernel || shallow_fits(g) ||
       (context.allow_tf32()
            ? (d.q() <= kKernelMaxQ && (rows < kKernelAnyQRows || g.kg >= kKernelTf32MinCols)) ||
-                 (src_pays && !from_src_forced && from_src_by_runs(g))
+                 (src_pays && !from_src_off && from_src_by_runs(g))
            : d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
                  (d.q() <= kKernelMaxQ && windows_aligned(g)) ||
-                 (src_pays && !from_src_forced &&
-                  src_pays_on(mec_gemm_config(g, false, context.cuda_resources()->multiprocessors),
-                              g)));
+                 (src_pays && !from_src_off &&
+                  src_pays_on(
+                      planned_tile(g, false, context.cuda_resources()->multiprocessors).config,
+                      g)));
   const bool fused = fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays;
   FromSrc from_src = FromSrc::kNever;
   if (fused && asked_mec && (shallow_fits(g) || from_src_fits(g)) &&
