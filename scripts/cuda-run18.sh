@@ -14,6 +14,9 @@
 #   and 512 channels) at BATCH (default 1): MEC over L, by the rule, and
 #   from src with each tile (and split) of TILES forced; two rounds, best
 #   of them, each over L.
+# - shallow: the shallow kernel's tiles of 128 and 64 windows (forced by
+#   MEC_CUDA_TILE) and by the rule on the first layers over RGB and a
+#   depth-32 layer, at each batch of BATCHES (default 1 32).
 # - fromsrc: cuda-run16.sh's step (env BATCHES, MATHS, MODES, SUITES).
 # Run from the folder scripts/cuda-pack.sh made.
 # Usage: bash cuda-run18.sh OUTDIR STEP...
@@ -41,6 +44,13 @@ if [[ " $* " == *" tiles "* ]]; then
   shapes=${SHAPES:-res3a_1=h56w56c256k128r1s1,res2b_1=h56w56c256k64r1s1,res3b_1=h28w28c512k128r1s1}
   run_variants "$res/tiles" "${BATCH:-1}" fp32 "$shapes" L::0: rule::: \
     $(for t in ${TILES:-128x64 128x64x1 128x64x2 128x64x4 64x64 128x128}; do echo "S$t::1:$t"; done)
+fi
+if [[ " $* " == *" shallow "* ]]; then
+  shapes="cv7=h224w224c3k64r3s3,vggconv1_1=h224w224c3k64r3s3p1"
+  shapes="$shapes,mbconv0=h224w224c3k32r3s3pt0pb1pl0pr1u2,c8k128=h56w56c8k128r2s2"
+  for b in ${BATCHES:-1 32}; do
+    run_variants "$res/shallow_b$b" "$b" fp32 "$shapes" rule::: r128:::128x128 r64:::64x64
+  done
 fi
 if [[ " $* " == *" fromsrc "* ]]; then
   bash "$here/cuda-run16.sh" "$out" fromsrc

@@ -444,7 +444,8 @@ TEST_F(CudaAlgorithms, MecBatchedCublasTf32) {
 // packed and not, and the same problems through cuBLAS (MEC_CUDA_GEMM=
 // cublas), so both paths stay correct.
 // The shallow-window kernel (r*s*c <= 32, mec_shallow.h) at every window
-// depth it unrolls (1..8 quads of 4), odd and wide k, outputs narrower
+// depth it unrolls (1..8 quads of 4), tiles of 128 and 64 windows (run
+// 18), odd and wide k, outputs narrower
 // than a warp's 8 rows (the row walk wraps over y and images), padding,
 // stride and dilation_w; packed (HWIO on the device: the kernel) and raw
 // weights; kMec reading the windows from L and from src (run 17; no
@@ -468,10 +469,16 @@ TEST_F(CudaAlgorithms, MecShallowKernel) {
       Problem problem(ConvTester(tester).layout(layout).desc(), true, 23);
       for (const char* from_src : {"", "0", "1"}) {  // "": kMec's rule, src at any batch
         ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", from_src, 1), 0);
-        for (Algorithm a : {Algorithm::kMec, Algorithm::kMecB}) {
-          const double err = check_cuda(problem, a, stream_);
-          const double packed_err = check_cuda(problem, a, stream_, {.packed = true});
-          EXPECT_LE(std::max(err, packed_err), tolerance(a, false)) << describe(problem.desc);
+        // Tiles of 128 and 64 windows (MEC_CUDA_TILE's M), and the rule's.
+        for (const char* tile : {"", "128x128", "64x64"}) {
+          ASSERT_EQ(setenv("MEC_CUDA_TILE", tile, 1), 0);
+          for (Algorithm a : {Algorithm::kMec, Algorithm::kMecB}) {
+            const double err = check_cuda(problem, a, stream_);
+            const double packed_err = check_cuda(problem, a, stream_, {.packed = true});
+            EXPECT_LE(std::max(err, packed_err), tolerance(a, false))
+                << tile << " " << describe(problem.desc);
+          }
+          unsetenv("MEC_CUDA_TILE");
         }
         Context ctx;
         ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();

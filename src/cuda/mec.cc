@@ -120,7 +120,15 @@ class MecPlan : public CudaPlan {
         shallow_(fused && shallow_fits(geom())),
         sms_(fused ? context.cuda_resources()->multiprocessors : 0) {
     if (!fused_) return;
-    if (!shallow_) configure(from_src);
+    if (shallow_) {
+      // MEC_CUDA_TILE=64xN or 128xN forces the shallow kernel's tile rows.
+      const PlannedTile tile = planned_tile(geom(), false, sms_);
+      shallow_rows_ = !tile.forced                ? shallow_tile_rows(geom(), sms_)
+                      : tile.config.block_m == 64 ? 64
+                                                  : 128;
+    } else {
+      configure(from_src);
+    }
     from_src_ = from_src == FromSrc::kWhereverItFits ||
                 (from_src == FromSrc::kWherePays && (shallow_ || src_pays_on(config_, geom())));
     if (from_src_) lowered_floats_ = 0;
@@ -139,8 +147,9 @@ class MecPlan : public CudaPlan {
     // (dst does not overlap src: Conv2dPlan::run refuses that.)
     if (from_src_) {
       if (shallow_) {
-        return cuda_check(mec_shallow_src(geom(), src, w.data, bias, dst, sms_, stream()),
-                          "MEC shallow kernel (lowering in its copies)");
+        return cuda_check(
+            mec_shallow_src(geom(), src, w.data, bias, dst, shallow_rows_, sms_, stream()),
+            "MEC shallow kernel (lowering in its copies)");
       }
       return cuda_check(mec_gemm_src(geom(), config_, src, w.data, bias, dst, stream()),
                         "MEC GEMM kernel (lowering in its copies)");
@@ -283,7 +292,7 @@ class MecPlan : public CudaPlan {
     const float** b = a + batch;
     auto** c = reinterpret_cast<float**>(pointer_space + 2 * batch * sizeof(void*));
     if (fused_ && !w.ohwi && shallow_) {
-      return cuda_check(mec_shallow(g, lowered, w.data, bias, dst, sms_, stream()),
+      return cuda_check(mec_shallow(g, lowered, w.data, bias, dst, shallow_rows_, sms_, stream()),
                         "MEC Solution B shallow kernel");
     }
     if (fused_ && !w.ohwi) {
@@ -322,6 +331,7 @@ class MecPlan : public CudaPlan {
   bool from_src_ = false;   // fused_ with the lowering in the kernel's copies (mec_gemm_src(),
                             // mec_shallow_src())
   const bool shallow_;      // Solution B by mec_shallow() (fused_ and a shallow window)
+  int shallow_rows_ = 128;  // its tile rows (shallow_tile_rows())
   const int sms_;           // multiprocessors of the context's device
   MecGemmConfig config_;
 };

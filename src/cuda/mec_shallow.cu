@@ -21,8 +21,6 @@ namespace cuda {
 namespace {
 
 constexpr int kThreads = 256, kWarps = kThreads / 32;
-constexpr int kTileRows = 128;                    // windows per tile
-constexpr int kRowsPerWarp = kTileRows / kWarps;  // windows each warp copies per tile
 constexpr int kBlocksPerSm = 2;
 constexpr int kRows =
     4;  // windows a thread multiplies at once (run 11: 2 left it waiting on its sums)
@@ -38,10 +36,11 @@ struct ShallowArgs {
 };
 
 // kQuads: window depth rounded up to 4 floats, over 4 (1..8). kFromSrc:
-// the windows from src.
-template <int kQuads, bool kFromSrc>
+// the windows from src. kTileRows: windows per tile (64 or 128).
+template <int kQuads, bool kFromSrc, int kTileRows>
 __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(ShallowArgs a) {
-  constexpr int kPitch = 4 * kQuads;  // floats per window in shared memory
+  constexpr int kRowsPerWarp = kTileRows / kWarps;  // windows each warp copies per tile
+  constexpr int kPitch = 4 * kQuads;                // floats per window in shared memory
   __shared__ float4 tiles_raw[2 * kTileRows * kQuads];
   float* const tiles = reinterpret_cast<float*>(tiles_raw);
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
@@ -166,38 +165,44 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   }
 }
 
-template <int kQuads, bool kFromSrc>
+template <int kQuads, bool kFromSrc, int kTileRows>
 cudaError_t launch(const ShallowArgs& a, int blocks, cudaStream_t stream) {
-  return launch_dependent(mec_shallow_kernel<kQuads, kFromSrc>, dim3(blocks), dim3(kThreads), 0,
-                          stream, a);
+  return launch_dependent(mec_shallow_kernel<kQuads, kFromSrc, kTileRows>, dim3(blocks),
+                          dim3(kThreads), 0, stream, a);
 }
 
 // The instance of a's window depth.
-template <bool kFromSrc>
+template <bool kFromSrc, int kTileRows>
 cudaError_t launch_depth(const ShallowArgs& a, int blocks, cudaStream_t stream) {
   switch ((a.win.depth + 3) / 4) {
     case 1:
-      return launch<1, kFromSrc>(a, blocks, stream);
+      return launch<1, kFromSrc, kTileRows>(a, blocks, stream);
     case 2:
-      return launch<2, kFromSrc>(a, blocks, stream);
+      return launch<2, kFromSrc, kTileRows>(a, blocks, stream);
     case 3:
-      return launch<3, kFromSrc>(a, blocks, stream);
+      return launch<3, kFromSrc, kTileRows>(a, blocks, stream);
     case 4:
-      return launch<4, kFromSrc>(a, blocks, stream);
+      return launch<4, kFromSrc, kTileRows>(a, blocks, stream);
     case 5:
-      return launch<5, kFromSrc>(a, blocks, stream);
+      return launch<5, kFromSrc, kTileRows>(a, blocks, stream);
     case 6:
-      return launch<6, kFromSrc>(a, blocks, stream);
+      return launch<6, kFromSrc, kTileRows>(a, blocks, stream);
     case 7:
-      return launch<7, kFromSrc>(a, blocks, stream);
+      return launch<7, kFromSrc, kTileRows>(a, blocks, stream);
     default:
-      return launch<8, kFromSrc>(a, blocks, stream);
+      return launch<8, kFromSrc, kTileRows>(a, blocks, stream);
   }
+}
+
+template <bool kFromSrc>
+cudaError_t launch_rows(const ShallowArgs& a, int tile_rows, int blocks, cudaStream_t stream) {
+  return tile_rows == 64 ? launch_depth<kFromSrc, 64>(a, blocks, stream)
+                         : launch_depth<kFromSrc, 128>(a, blocks, stream);
 }
 
 // Either source: lowered (L) or src, the other null.
 cudaError_t shallow(const Geometry& g, const float* lowered, const float* src, const float* weights,
-                    const float* bias, float* dst, int sms, cudaStream_t stream) {
+                    const float* bias, float* dst, int tile_rows, int sms, cudaStream_t stream) {
   ShallowArgs a;
   a.win = windows(g, lowered);
   a.in = src_windows(g, src);
@@ -205,24 +210,33 @@ cudaError_t shallow(const Geometry& g, const float* lowered, const float* src, c
   a.bias = bias;
   a.dst = dst;
   a.k = int(g.k);
-  a.tiles = int(ceil_div(a.win.m, kTileRows));
   if (a.win.depth > kShallowMaxDepth || a.k > kShallowMaxChannels) return cudaErrorInvalidValue;
+  if (tile_rows != 64 && tile_rows != 128) return cudaErrorInvalidValue;
+  a.tiles = int(ceil_div(a.win.m, tile_rows));
   const int blocks = int(std::min<int64_t>(a.tiles, int64_t(kBlocksPerSm) * sms));
-  return src != nullptr ? launch_depth<true>(a, blocks, stream)
-                        : launch_depth<false>(a, blocks, stream);
+  return src != nullptr ? launch_rows<true>(a, tile_rows, blocks, stream)
+                        : launch_rows<false>(a, tile_rows, blocks, stream);
 }
 
 }  // namespace
 
+int shallow_tile_rows(const Geometry& g, int sms) {
+  const int64_t tiles = ceil_div(g.n * g.p * g.q, 128), blocks = int64_t(kBlocksPerSm) * sms;
+  const bool few = 4 * tiles <= sms, second_round = tiles > blocks && tiles <= 2 * blocks;
+  return g.k >= 32 && (few || second_round) ? 64 : 128;
+}
+
 cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* weights,
-                        const float* bias, float* dst, int sms, cudaStream_t stream) {
-  return shallow(g, lowered, nullptr, weights, bias, dst, sms, stream);
+                        const float* bias, float* dst, int tile_rows, int sms,
+                        cudaStream_t stream) {
+  return shallow(g, lowered, nullptr, weights, bias, dst, tile_rows, sms, stream);
 }
 
 cudaError_t mec_shallow_src(const Geometry& g, const float* src, const float* weights,
-                            const float* bias, float* dst, int sms, cudaStream_t stream) {
+                            const float* bias, float* dst, int tile_rows, int sms,
+                            cudaStream_t stream) {
   if (g.groups != 1) return cudaErrorInvalidValue;
-  return shallow(g, nullptr, src, weights, bias, dst, sms, stream);
+  return shallow(g, nullptr, src, weights, bias, dst, tile_rows, sms, stream);
 }
 
 }  // namespace cuda

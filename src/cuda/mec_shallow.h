@@ -32,13 +32,23 @@ inline bool shallow_fits(const Geometry& g) {
   return g.groups == 1 && g.r * g.s * g.c <= kShallowMaxDepth && g.k <= kShallowMaxChannels;
 }
 
-// dst = windows of L times the HWIO weights (+ bias, may be null), on at
-// most two blocks per multiprocessor (sms of them).
+// The tile rows (64 or 128) that pay for g on sms multiprocessors: 64
+// where 128-row tiles would leave most multiprocessors idle or the second
+// round of blocks part-empty (run 18: cv7 and VGG-16's conv1_1 at batch 1
+// 0.88x the time of 128-row tiles, 3136 rows 0.82x; 1.04-1.10x where 128
+// rows filled one round, 1.05-1.24x at batch 32), for k >= 32 (k = 16:
+// 1.09x).
+int shallow_tile_rows(const Geometry& g, int sms);
+
+// dst = windows of L times the HWIO weights (+ bias, may be null), in
+// tiles of tile_rows (64 or 128) windows on at most two blocks per
+// multiprocessor (sms of them).
 cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* weights,
-                        const float* bias, float* dst, int sms, cudaStream_t stream);
+                        const float* bias, float* dst, int tile_rows, int sms, cudaStream_t stream);
 // The same from src (NHWC), which dst must not overlap.
 cudaError_t mec_shallow_src(const Geometry& g, const float* src, const float* weights,
-                            const float* bias, float* dst, int sms, cudaStream_t stream);
+                            const float* bias, float* dst, int tile_rows, int sms,
+                            cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace mec
