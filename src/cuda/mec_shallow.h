@@ -5,7 +5,7 @@
 // rows ran at 11 TFLOP/s on cv7) and the time goes to writing dst: k floats
 // per output pixel from 27 multiply-adds each. Here each thread keeps the
 // weights of two output channels in registers for the whole run, blocks
-// stage 128 windows of L at a time in shared memory (one warp load per
+// stage 128 (or 64) windows of L at a time in shared memory (one warp load per
 // window), and every window becomes k outputs written as consecutive
 // 8-byte stores. Strict fp32 FFMA; groups == 1, dilation_h == 1, HWIO
 // weights (the MEC GEMM kernel's conditions), any padding and stride.
