@@ -400,13 +400,16 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   // (benchmarking, tests).
   const char* from_src_env = std::getenv("MEC_CUDA_FROM_SRC");
   const bool from_src_forced = from_src_env != nullptr && *from_src_env != '\0';
-  const bool from_src_off = from_src_forced && std::strcmp(from_src_env, "1") != 0;
-  // (With TF32 the RGB layers read src however L's windows lie: run 18,
-  // cv1 at batch 32 0.49x the time of cuBLAS's TF32 GEMMs, 0.61x over L.)
-  const bool src_pays =
-      asked_mec && d.filter_layout != FilterLayout::kOHWI &&
-      (shallow_fits(g) ||
-       (from_src_fits(g) && (context.allow_tf32() || !from_src_by_runs(g) || !windows_aligned(g))));
+  const bool from_src_all = from_src_forced && std::strcmp(from_src_env, "1") == 0;
+  const bool from_src_off = from_src_forced && !from_src_all;
+  // Whether the kernels can follow g's windows in src, and whether kMec's
+  // rule has them do it. (With TF32 the RGB layers read src however L's
+  // windows lie: run 18, cv1 at batch 32 0.49x the time of cuBLAS's TF32
+  // GEMMs, 0.61x over L.)
+  const bool src_fits =
+      asked_mec && d.filter_layout != FilterLayout::kOHWI && (shallow_fits(g) || from_src_fits(g));
+  const bool src_pays = src_fits && (shallow_fits(g) || context.allow_tf32() ||
+                                     !from_src_by_runs(g) || !windows_aligned(g));
   // With TF32 (run 15) the kernel's mma path beat cuBLAS's TF32 GEMMs
   // where q <= 64 and the product is small (batch 1, the 7x7 and 14x14
   // layers at batch 32) or has >= 256 columns per group; elsewhere
@@ -427,11 +430,10 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
                       g)));
   const bool fused = fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays;
   FromSrc from_src = FromSrc::kNever;
-  if (fused && asked_mec && (shallow_fits(g) || from_src_fits(g)) &&
-      d.filter_layout != FilterLayout::kOHWI) {
-    if (from_src_forced) {
-      if (std::strcmp(from_src_env, "1") == 0) from_src = FromSrc::kWhereverItFits;
-    } else if (src_pays) {
+  if (fused && src_fits) {
+    if (from_src_all) {
+      from_src = FromSrc::kWhereverItFits;
+    } else if (!from_src_forced && src_pays) {
       from_src = FromSrc::kWherePays;
     }
   }
