@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "mec/export.h"
 #include "mec/status.h"
 
 namespace mec {
@@ -29,9 +30,9 @@ enum class Algorithm {
 
 // "auto", "direct", "im2col", "mec", "mec_a", "mec_b", "fft", "winograd",
 // "winograd_f2", "winograd_f4".
-const char* algorithm_name(Algorithm algorithm);
+MEC_API const char* algorithm_name(Algorithm algorithm);
 // Parses the names above; returns false for an unknown name.
-bool parse_algorithm(const char* name, Algorithm* algorithm);
+MEC_API bool parse_algorithm(const char* name, Algorithm* algorithm);
 
 enum class Device { kCpu, kCuda };
 
@@ -44,7 +45,7 @@ enum class FilterLayout { kHWIO, kOHWI, kOIHW };
 // per GEMM, the paper's setting. im2col always uses CBLAS.
 enum class GemmEngine { kFast, kBlas };
 
-struct Conv2dDesc {
+struct MEC_API Conv2dDesc {
   int64_t n = 1, h = 1, w = 1, c = 1;  // src: n x h x w x c (NHWC)
   int64_t k = 1, r = 1, s = 1;         // k filters of r x s x (c / groups)
   int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
@@ -65,7 +66,7 @@ struct Conv2dDesc {
 };
 
 // Checks every field; on failure last_error() names the field.
-Status validate(const Conv2dDesc& desc);
+MEC_API Status validate(const Conv2dDesc& desc);
 
 namespace detail {
 class PlanImpl;
@@ -82,12 +83,15 @@ struct CudaResources;  // src/cuda/cuda_context.h: stream, cuBLAS handle, ...
 // library handles, created once and shared by copies of the context. Plans
 // made from it take device pointers, and run() only enqueues work on the
 // stream: no allocation and no synchronisation.
-class Context {
+class MEC_API Context {
  public:
   static Context cpu(int threads = 0);
   // stream is a cudaStream_t (nullptr: the legacy default stream) on device
-  // `device`. kUnsupported in a build without CUDA; kBackendError (with the
-  // CUDA/cuBLAS message in last_error()) if the device or handles fail.
+  // `device`. The first call loads the CUDA backend library (docs/design.md).
+  // kUnsupported, with last_error() saying which, when this build has no
+  // CUDA backend, when it or a CUDA library cannot be loaded, or when no GPU
+  // is visible; kInvalidArgument for a device index that does not exist;
+  // kBackendError (with the CUDA/cuBLAS message) if the handles fail.
   static Status cuda(Context* context, void* stream = nullptr, int device = 0);
 
   Device device() const { return device_; }
@@ -130,7 +134,7 @@ class Context {
   std::shared_ptr<detail::CudaResources> cuda_;
 };
 
-class Conv2dPlan {
+class MEC_API Conv2dPlan {
  public:
   // Builds a plan; kAuto and kMec are resolved here. All shape errors are
   // reported here, so run() only checks pointers and workspace size.
@@ -177,7 +181,7 @@ class Conv2dPlan {
 // failed allocation: a workspace that cannot be had is kOutOfMemory (an
 // impossible size is already kInvalidArgument from plan creation), with dst
 // untouched. Pointers as for Conv2dPlan::run (weights required).
-Status conv2d(const Conv2dDesc& desc, Algorithm algorithm, const Context& context, const float* src,
-              const float* weights, const float* bias, float* dst);
+MEC_API Status conv2d(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+                      const float* src, const float* weights, const float* bias, float* dst);
 
 }  // namespace mec

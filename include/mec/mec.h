@@ -3,3 +3,4 @@
 
 #include "mec/conv.h"
 #include "mec/status.h"
+#include "mec/version.h"

@@ -3,6 +3,8 @@
 // offending field in last_error() for the calling thread.
 #pragma once
 
+#include "mec/export.h"
+
 namespace mec {
 
 enum class Status {
@@ -15,10 +17,10 @@ enum class Status {
 };
 
 // Short fixed name of a status ("invalid argument", ...).
-const char* status_string(Status status);
+MEC_API const char* status_string(Status status);
 
 // Detailed message of the most recent failing call on this thread
 // (e.g. "stride_h must be >= 1, got 0"); empty if none failed yet.
-const char* last_error();
+MEC_API const char* last_error();
 
 }  // namespace mec

@@ -1,9 +1,9 @@
 // Internal: device memory for the one path of the library that allocates on
 // the caller's behalf, mec::conv2d() (src/common/convenience.cc). A CUDA
 // context's workspace must be device memory, but src/common is compiled
-// without CUDA headers, so the allocation lives behind these two functions:
-// src/cuda/device_memory.cc in a CUDA build, src/common/no_cuda.cc
-// (kUnsupported) otherwise. Failures become statuses with a message, never
+// without CUDA headers, so the allocation lives behind these two functions,
+// which call the CUDA backend (common/cuda_backend.cc; kUnsupported without
+// one). Failures become statuses with a message, never
 // an abort.
 #pragma once
 

@@ -4,12 +4,10 @@
 #include <cstdint>
 #include <new>
 
+#include "common/cuda_backend.h"
 #include "common/plan_impl.h"
 #include "common/status_detail.h"
 #include "cpu/cpu_plans.h"
-#ifdef MEC_HAVE_CUDA
-#include "cuda/cuda_plans.h"
-#endif
 
 namespace mec {
 namespace {
@@ -40,11 +38,9 @@ Status Conv2dPlan::create(const Conv2dDesc& desc, Algorithm algorithm, const Con
     case Device::kCpu:
       st = cpu::create_plan(desc, algorithm, context, &impl);
       break;
-#ifdef MEC_HAVE_CUDA
     case Device::kCuda:
-      st = cuda::create_plan(desc, algorithm, context, &impl);
+      st = detail::create_backend_plan(desc, algorithm, context, &impl);
       break;
-#endif
     default:
       return fail(Status::kUnsupported, "device not supported by this build");
   }

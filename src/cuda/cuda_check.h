@@ -33,9 +33,3 @@ inline Status cublas_check(cublasStatus_t e, const char* what) {
 
 }  // namespace cuda
 }  // namespace mec
-
-#define MEC_TRY(expr)                                                       \
-  do {                                                                      \
-    const ::mec::Status mec_try_status_ = (expr);                           \
-    if (mec_try_status_ != ::mec::Status::kSuccess) return mec_try_status_; \
-  } while (0)

@@ -1,10 +1,13 @@
-// Context::cuda(): checks the device, creates the cuBLAS handle on the
-// caller's stream and gives it a fixed workspace (32 MiB, NVIDIA's advice
-// for Hopper) so that cuBLAS never allocates inside run().
+// The CUDA backend's entry point (common/cuda_backend.h): the table libmec
+// loads, and what a CUDA Context shares - the device check, the cuBLAS
+// handle bound to the caller's stream, and a fixed cuBLAS workspace (32 MiB,
+// NVIDIA's advice for Hopper) so that cuBLAS never allocates inside run().
 #include "cuda/cuda_context.h"
 
+#include "common/cuda_backend.h"
 #include "cuda/cuda_check.h"
-#include "mec/conv.h"
+#include "cuda/cuda_plans.h"
+#include "mec/version.h"
 
 namespace mec {
 namespace detail {
@@ -17,20 +20,31 @@ CudaResources::~CudaResources() {
 
 }  // namespace detail
 
+namespace cuda {
 namespace {
+
 // Default MEC threshold T on CUDA, measured on an H100 with strict fp32 on
 // cv1-cv12 at batch 1 and 32 (docs/cuda.md): Solution A wins for q <= 20.
 // (With TF32, A wins up to q ~ 56; the paper's GPU value was ~100.)
 constexpr int64_t kCudaMecThreshold = 20;
 constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
-}  // namespace
 
-Status Context::cuda(Context* context, void* stream, int device) {
-  using cuda::cublas_check;
-  using cuda::cuda_check;
-  if (context == nullptr) return fail(Status::kInvalidArgument, "context output pointer is null");
+Status open_device(void* stream, int device, std::shared_ptr<detail::CudaResources>* resources) {
   int count = 0;
-  MEC_TRY(cuda_check(cudaGetDeviceCount(&count), "cudaGetDeviceCount"));
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    if (e == cudaErrorNoDevice) return fail(Status::kUnsupported, "no CUDA GPU is visible");
+    if (e == cudaErrorInsufficientDriver) {
+      return fail(Status::kUnsupported,
+                  "no usable CUDA GPU: no NVIDIA driver is loaded, or it is older than the "
+                  "CUDA %d.%d runtime the backend was built with",
+                  CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10);
+    }
+    return fail(Status::kUnsupported, "no usable CUDA GPU: cudaGetDeviceCount: %s (%s)",
+                cudaGetErrorName(e), cudaGetErrorString(e));
+  }
+  if (count == 0) return fail(Status::kUnsupported, "no CUDA GPU is visible");
   if (device < 0 || device >= count) {
     return fail(Status::kInvalidArgument, "CUDA device %d does not exist (%d devices)", device,
                 count);
@@ -51,16 +65,29 @@ Status Context::cuda(Context* context, void* stream, int device) {
   MEC_TRY(cublas_check(
       cublasSetWorkspace(res->cublas, res->cublas_workspace, res->cublas_workspace_bytes),
       "cublasSetWorkspace"));
-
-  Context ctx;
-  ctx.device_ = Device::kCuda;
-  ctx.threads_ = 1;
-  ctx.mec_threshold_ = kCudaMecThreshold;
-  ctx.device_index_ = device;
-  ctx.stream_ = stream;
-  ctx.cuda_ = std::move(res);
-  *context = std::move(ctx);
+  *resources = std::move(res);
   return Status::kSuccess;
 }
 
+const detail::CudaBackend kBackend = {detail::kCudaBackendRevision,
+                                      nullptr,
+                                      kCudaMecThreshold,
+                                      open_device,
+                                      create_plan,
+                                      device_allocate,
+                                      device_release,
+                                      last_error};
+
+}  // namespace
+}  // namespace cuda
 }  // namespace mec
+
+extern "C" __attribute__((visibility("default"))) const mec::detail::CudaBackend*
+mec_cuda_backend() {
+  static mec::detail::CudaBackend backend = [] {
+    mec::detail::CudaBackend b = mec::cuda::kBackend;
+    b.version = mec::version();
+    return b;
+  }();
+  return &backend;
+}

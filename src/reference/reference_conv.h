@@ -16,6 +16,17 @@ namespace reference {
 void conv2d(const Conv2dDesc& desc, const float* src, const float* weights, const float* bias,
             double* dst);
 
+// One output element: image n, output row y, column x, output channel k.
+struct OutputPoint {
+  int64_t n, y, x, k;
+};
+
+// dst[i] = the element at points[i] of conv2d() above (the same sums in the
+// same order), for checking large layers at sampled points without the
+// whole output's cost. Parallel over points with OpenMP.
+void conv2d_at(const Conv2dDesc& desc, const float* src, const float* weights, const float* bias,
+               const OutputPoint* points, int64_t count, double* dst);
+
 // The error measure used everywhere (tests, mecbench): max |out - ref| over
 // max |ref|. Any NaN or infinity in out gives +infinity, so an unwritten
 // (NaN-poisoned) element always fails.

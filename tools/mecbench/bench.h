@@ -19,10 +19,11 @@
 
 #include "common/shape_string.h"
 #include "mec/mec.h"
+#include "sampled_check.h"
 
 namespace mecbench {
 
-enum class Check { kAuto, kRef, kDirect, kNone };
+enum class Check { kAuto, kRef, kSampled, kDirect, kNone };
 
 struct Options {
   std::vector<mec::NamedShape> layers;             // from --suite and --shape, in order
@@ -33,7 +34,7 @@ struct Options {
   int64_t threshold = -1;                          // cuda: Context::set_mec_threshold when >= 0
   int64_t max_peer_workspace = int64_t(16) << 30;  // cuda: cuDNN algorithms above are skipped
   int64_t batch = 0;                               // 0: keep each shape's n
-  int threads = 0;                                 // resolved to all cores by parse_options
+  int threads = 0;  // all cores by default; main() clamps it as Context::cpu() does
   int reps = 5;
   int warmup = 0;  // extra untimed runs after the checked run
   Check check = Check::kAuto;
@@ -44,11 +45,17 @@ struct Options {
   std::string json_path;
 };
 
-// Flops at or below which --check auto uses the double reference.
+// Flops at or below which --check auto compares whole outputs with the
+// double reference; above, it compares them at sampled points.
 constexpr double kRefFlopLimit = 2e9;
 
+// This machine's physical memory in bytes. A request above it is refused
+// up front (a layer's inputs, AlignedBuffer) instead of being granted by
+// overcommit and then killed by the OOM killer when its pages are touched.
+double physical_memory_bytes();
+
 // A 64-byte aligned float/byte buffer; empty() when size 0 or allocation
-// failed (ok() tells which).
+// failed (ok() tells which; more than physical_memory_bytes() fails).
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
@@ -71,24 +78,32 @@ class AlignedBuffer {
 };
 
 // One layer at the benchmark's batch: inputs uniform in [-1, 1] (fixed seed),
-// HWIO weights, a bias, and the truth every output is compared with.
+// HWIO weights, a bias, and the truth every output is compared with: the
+// whole output, or (reference_sampled) the reference at `points`.
 struct DeviceInputs;  // cuda_device.cc: src, weights on the GPU
 
 struct Problem {
   std::string layer;
   mec::Conv2dDesc desc;
   std::vector<float> src, weights, bias;
-  std::vector<double> truth;    // NHWC; empty when checked_against == "none"
-  std::string checked_against;  // "reference", "reference_image0", "direct" or "none"
+  std::vector<double> truth;  // NHWC, or at points; empty when checked_against == "none"
+  std::vector<mec::reference::OutputPoint> points;  // reference_sampled: where truth is
+  // "reference", "reference_sampled", "reference_image0", "direct" or "none"
+  std::string checked_against;
   // cuda: the device copies (bias is empty there: cuDNN's forward has none,
   // so neither side adds one), and truth covers image 0 only.
   std::shared_ptr<const DeviceInputs> device;
 };
 
 // Fills the inputs and computes the truth per `check` (all cores).
-// Returns false with *error when the truth cannot be computed.
+// Returns false with *error when the truth cannot be computed; throws
+// std::bad_alloc when the inputs or the truth cannot be allocated.
 bool make_problem(const mec::NamedShape& layer, const Options& options, Problem* problem,
                   std::string* error);
+
+// The error of a cpu output (all of dst) against the problem's truth: NaN
+// when unchecked, else max_rel_error or, on a sample, sampled_rel_error.
+double output_error(const Problem& problem, const float* dst);
 
 struct Record {
   std::string layer, shape, algo, variant;
@@ -110,6 +125,7 @@ Record new_record(const Problem& problem, const std::string& algo, const Options
 
 // Command line (options.cc): 0 to run, 1 after --help, 2 on a bad option
 // (then *error says why).
+// 0: options parsed; 1: --help; 3: --version; 2: bad options (error set).
 int parse_options(int argc, char** argv, Options* options, std::string* error);
 const char* usage();
 
@@ -159,6 +175,12 @@ void print_table(const std::vector<Record>& records);
 // im2col's, from the plans' workspace_bytes().
 void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const Options& options);
 void print_ratio_table(const std::vector<Record>& records, const Options& options);
+// Writes the whole array (rewritten after every layer, so a run that fails
+// or is killed later keeps the records so far). Strings are written as
+// valid UTF-8: a byte that is not is written as U+FFFD.
 bool write_json(const std::string& path, const std::vector<Record>& records, std::string* error);
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points above U+10FFFF); layer names must be (parse_options).
+bool valid_utf8(const std::string& s);
 
 }  // namespace mecbench

@@ -5,10 +5,15 @@
 //
 // Exit status: 0 when everything ran (an algorithm or peer that cannot do a
 // shape is reported "unsupported" and is not a failure), 1 when a run
-// failed, 2 for a bad command line.
+// failed, 2 for a bad command line (or a --json file that cannot be
+// written), found before anything runs. A layer that fails (its memory
+// cannot be had, say) is one line on stderr; the other layers still run,
+// and the JSON, rewritten after every layer, keeps what ran.
 #include <omp.h>
 
 #include <cstdio>
+#include <exception>
+#include <new>
 
 #include "bench.h"
 
@@ -25,8 +30,10 @@ const char* check_name(const mecbench::Options& options) {
       return "direct";
     case mecbench::Check::kNone:
       return "nothing";
+    case mecbench::Check::kSampled:
+      return "the double reference at sampled points";
     default:
-      return "the double reference up to 2 GFLOP, else direct";
+      return "the double reference, at sampled points above 2 GFLOP";
   }
 }
 
@@ -40,6 +47,60 @@ void progress(const mecbench::Record& r) {
   }
 }
 
+// Prepares every algorithm and peer of one layer. One whose preparation
+// throws (std::bad_alloc from a peer's or the library's allocation) gets an
+// error record; the others still run.
+void add_runner(const mecbench::Problem& problem, const std::string& name, bool peer,
+                const mecbench::Options& options, std::vector<mecbench::Runner>* runners) {
+  try {
+    if (!peer) {
+      runners->push_back(mecbench::prepare_ours(problem, name, options));
+      return;
+    }
+    for (mecbench::Runner& runner : mecbench::prepare_peer(problem, name, options)) {
+      runners->push_back(std::move(runner));
+    }
+  } catch (const std::exception& e) {
+    mecbench::Runner runner;
+    runner.record = mecbench::new_record(problem, name, options);
+    runner.record.status = "error";
+    runner.record.note = std::string("preparation failed: ") + e.what();
+    runners->push_back(std::move(runner));
+  }
+}
+
+// Runs layer i: its records are appended to *records. False with *error
+// when the layer could not run at all (no records then).
+bool run_layer(size_t i, const mecbench::Options& options, std::vector<mecbench::Record>* records,
+               std::vector<mec::NamedShape>* layers, std::string* error) {
+  const mec::NamedShape& layer = options.layers[i];
+  const size_t count = options.layers.size();
+  mecbench::Problem problem;
+  std::fprintf(stderr, "[%zu/%zu] %s: preparing inputs and truth\n", i + 1, count,
+               layer.name.c_str());
+  if (!mecbench::make_problem(layer, options, &problem, error)) {
+    *error = layer.name + ": " + *error;
+    return false;
+  }
+  std::fprintf(stderr, "[%zu/%zu] %s %s (%.3f GFLOP, checked against %s)\n", i + 1, count,
+               layer.name.c_str(), mec::format_shape(problem.desc).c_str(),
+               problem.desc.flops() * 1e-9, problem.checked_against.c_str());
+  std::vector<mecbench::Runner> runners;
+  for (const std::string& algo : options.algos) add_runner(problem, algo, false, options, &runners);
+  for (const std::string& peer : options.peers) add_runner(problem, peer, true, options, &runners);
+  if (options.device == "cuda") {
+    mecbench::time_layer_cuda(problem, options, &runners);
+  } else {
+    mecbench::time_layer(problem, options, &runners);
+  }
+  layers->push_back({layer.name, problem.desc});
+  for (const mecbench::Runner& runner : runners) {
+    records->push_back(runner.record);
+    progress(runner.record);
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,9 +111,29 @@ int main(int argc, char** argv) {
     std::fputs(mecbench::usage(), stdout);
     return 0;
   }
+  if (parsed == 3) {
+    std::printf("mecbench %d.%d.%d (libmec %s)\n", MEC_VERSION_MAJOR, MEC_VERSION_MINOR,
+                MEC_VERSION_PATCH, mec::version());
+    return 0;
+  }
   if (parsed != 0) {
     std::fprintf(stderr, "mecbench: %s\n", error.c_str());
     return 2;
+  }
+  // The JSON file is created (an empty array) before anything runs, so an
+  // unwritable path costs nothing.
+  const bool json = !options.json_path.empty();
+  if (json && !mecbench::write_json(options.json_path, {}, &error)) {
+    std::fprintf(stderr, "mecbench: --json: %s\n", error.c_str());
+    return 2;
+  }
+  // The library clamps a context's threads (at most 8 per processor): run
+  // and record everything, peers included, with the count that runs.
+  const int threads = mec::Context::cpu(options.threads).threads();
+  if (threads != options.threads) {
+    std::fprintf(stderr, "mecbench: --threads %d is more than libmec runs; using %d\n",
+                 options.threads, threads);
+    options.threads = threads;
   }
   // Everything timed runs on exactly --threads threads: our plans take it
   // from the Context, oneDNN and OpenBLAS's OpenMP build from OpenMP.
@@ -68,36 +149,24 @@ int main(int argc, char** argv) {
   std::vector<mec::NamedShape> layers;  // at the benchmark's batch
   bool failed = false;
   for (size_t i = 0; i < options.layers.size(); ++i) {
-    const mec::NamedShape& layer = options.layers[i];
-    mecbench::Problem problem;
-    std::fprintf(stderr, "[%zu/%zu] %s: preparing inputs and truth\n", i + 1, options.layers.size(),
-                 layer.name.c_str());
-    if (!mecbench::make_problem(layer, options, &problem, &error)) {
+    const std::string& name = options.layers[i].name;
+    const size_t before = records.size();
+    bool ran = false;
+    try {
+      ran = run_layer(i, options, &records, &layers, &error);
+    } catch (const std::bad_alloc& e) {
+      error = name + ": out of memory (" + e.what() + ")";
+    } catch (const std::exception& e) {
+      error = name + ": " + e.what();
+    }
+    if (!ran) {
+      records.resize(before);  // a layer that failed half-way leaves none
       std::fprintf(stderr, "mecbench: %s\n", error.c_str());
       failed = true;
-      continue;
     }
-    layers.push_back({layer.name, problem.desc});
-    std::fprintf(stderr, "[%zu/%zu] %s %s (%.3f GFLOP, checked against %s)\n", i + 1,
-                 options.layers.size(), layer.name.c_str(), mec::format_shape(problem.desc).c_str(),
-                 problem.desc.flops() * 1e-9, problem.checked_against.c_str());
-    std::vector<mecbench::Runner> runners;
-    for (const std::string& algo : options.algos) {
-      runners.push_back(mecbench::prepare_ours(problem, algo, options));
-    }
-    for (const std::string& peer : options.peers) {
-      for (mecbench::Runner& runner : mecbench::prepare_peer(problem, peer, options)) {
-        runners.push_back(std::move(runner));
-      }
-    }
-    if (options.device == "cuda") {
-      mecbench::time_layer_cuda(problem, options, &runners);
-    } else {
-      mecbench::time_layer(problem, options, &runners);
-    }
-    for (const mecbench::Runner& runner : runners) {
-      records.push_back(runner.record);
-      progress(runner.record);
+    if (json && !mecbench::write_json(options.json_path, records, &error)) {
+      std::fprintf(stderr, "mecbench: %s\n", error.c_str());
+      failed = true;
     }
   }
   for (const mecbench::Record& r : records) failed = failed || r.status == "error";
@@ -106,11 +175,7 @@ int main(int argc, char** argv) {
   mecbench::print_workspace_summary(layers, options);
   mecbench::print_ratio_table(records, options);
   std::fflush(stdout);
-  if (!options.json_path.empty()) {
-    if (!mecbench::write_json(options.json_path, records, &error)) {
-      std::fprintf(stderr, "mecbench: %s\n", error.c_str());
-      return 1;
-    }
+  if (json) {
     std::fprintf(stderr, "mecbench: wrote %zu records to %s\n", records.size(),
                  options.json_path.c_str());
   }

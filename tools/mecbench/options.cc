@@ -1,9 +1,11 @@
 // mecbench's command line. Every value is checked here, before anything
 // runs, so a typo costs nothing: a bad option or value prints one clear line
-// and main() exits with status 2.
+// and main() exits with status 2. Layer names must be UTF-8: they go into
+// the JSON as they are.
 #include <omp.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -35,8 +37,9 @@ const char kUsage[] =
     "  --threads N        threads for every algorithm and peer (default: all cores)\n"
     "  --reps N           timed runs; the median and min are reported (default 5)\n"
     "  --warmup N         extra untimed runs after the checked run (default 0)\n"
-    "  --check MODE       auto|ref|direct|none: what outputs are compared with (default\n"
-    "                     auto: the double reference up to 2 GFLOP per layer, else direct)\n"
+    "  --check MODE       auto|ref|sampled|direct|none: what outputs are compared with\n"
+    "                     (default auto: the double reference, on the whole output up to\n"
+    "                     2 GFLOP per layer, else at a few thousand sampled points)\n"
     "  --packed           weights go to set_weights() once, run() gets null (default)\n"
     "  --unpacked         weights are passed to every run() instead\n"
     "  --gemm ENGINE      fast (default: packed micro-kernels) or blas (CBLAS, the paper's\n"
@@ -47,6 +50,7 @@ const char kUsage[] =
     "                     each one's reps back to back); see docs/mecbench.md\n"
     "  --json FILE        also write all records as a JSON array to FILE\n"
     "  --help             this text\n"
+    "  --version          the version of mecbench and of the libmec it runs\n"
     "Shape strings, JSON keys and checking: docs/mecbench.md\n";
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -108,6 +112,21 @@ bool add_shapes(const std::string& arg, Options* options, std::string* error) {
   return true;
 }
 
+// The name with every byte outside printable ASCII as \xNN, for messages.
+std::string shown(const std::string& name) {
+  std::string out;
+  for (unsigned char ch : name) {
+    if (ch >= 0x20 && ch < 0x7f) {
+      out += char(ch);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", ch);
+      out += hex;
+    }
+  }
+  return out;
+}
+
 bool set_algos(const std::string& arg, Options* options, std::string* error) {
   options->algos.clear();
   if (arg == "none") return true;
@@ -167,6 +186,7 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       name = name.substr(0, eq);
     }
     if (name == "--help" || name == "-h") return 1;
+    if (name == "--version") return 3;
     if (name == "--packed" || name == "--unpacked") {
       options->packed = name == "--packed";
       continue;
@@ -237,6 +257,7 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
         Check check;
       } kChecks[] = {{"auto", Check::kAuto},
                      {"ref", Check::kRef},
+                     {"sampled", Check::kSampled},
                      {"direct", Check::kDirect},
                      {"none", Check::kNone}};
       ok = false;
@@ -246,7 +267,7 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
           ok = true;
         }
       }
-      if (!ok) *error = "--check must be auto, ref, direct or none, got '" + value + "'";
+      if (!ok) *error = "--check must be auto, ref, sampled, direct or none, got '" + value + "'";
     } else if (name == "--json") {
       options->json_path = value;
       ok = !value.empty();
@@ -276,6 +297,12 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
   if (options->layers.empty()) {
     *error = "no layers to run";
     return 2;
+  }
+  for (const mec::NamedShape& layer : options->layers) {
+    if (!valid_utf8(layer.name)) {
+      *error = "layer name '" + shown(layer.name) + "' is not valid UTF-8";
+      return 2;
+    }
   }
   if (options->algos.empty() && options->peers.empty()) {
     *error = "nothing to run: --algo none and no --peer";

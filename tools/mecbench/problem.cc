@@ -1,12 +1,17 @@
 // One layer's data and the common timing loop (see bench.h). The truth is
 // computed on every core whatever --threads says: it is not timed, and the
-// double reference is slow.
+// double reference is slow. Large layers are checked against the double
+// reference at sampled points (sampled_check.h), never against another
+// float algorithm, whose summation order may be the one under test.
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <new>
 #include <random>
 
 #include "bench.h"
@@ -25,6 +30,29 @@ class AllCores {
   int saved_;
 };
 
+// A bad_alloc that says what could not be had, for main()'s one-line error.
+class OutOfMemory : public std::bad_alloc {
+ public:
+  explicit OutOfMemory(std::string what) : what_(std::move(what)) {}
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  std::string what_;
+};
+
+// v->resize(count), refused (OutOfMemory) above the machine's memory.
+template <typename T>
+void allocate(const char* what, int64_t count, std::vector<T>* v) {
+  const double bytes = double(count) * sizeof(T);
+  if (bytes > physical_memory_bytes()) {
+    char text[160];
+    std::snprintf(text, sizeof(text), "%s needs %.4g GiB, more than this machine's %.4g GiB", what,
+                  bytes / (1 << 30), physical_memory_bytes() / (1 << 30));
+    throw OutOfMemory(text);
+  }
+  v->resize(size_t(count));
+}
+
 void fill_uniform(std::mt19937* rng, std::vector<float>* v) {
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (float& x : *v) x = uniform(*rng);
@@ -34,7 +62,9 @@ bool truth_from_direct(Problem* p, std::string* error) {
   std::unique_ptr<mec::Conv2dPlan> plan;
   mec::Status st =
       mec::Conv2dPlan::create(p->desc, mec::Algorithm::kDirect, mec::Context::cpu(), &plan);
-  std::vector<float> out(p->desc.dst_elems(), std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> out;
+  allocate("direct's output", p->desc.dst_elems(), &out);
+  std::fill(out.begin(), out.end(), std::numeric_limits<float>::quiet_NaN());
   if (st == mec::Status::kSuccess) {
     st = plan->run(p->src.data(), p->weights.data(), p->bias.data(), out.data(), nullptr, 0);
   }
@@ -48,10 +78,15 @@ bool truth_from_direct(Problem* p, std::string* error) {
 
 }  // namespace
 
+double physical_memory_bytes() {
+  static const double bytes = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+  return bytes > 0 ? bytes : std::numeric_limits<double>::infinity();
+}
+
 void AlignedBuffer::reset(size_t bytes) {
   data_.reset();
   bytes_ = 0;
-  if (bytes == 0) return;
+  if (bytes == 0 || double(bytes) > physical_memory_bytes()) return;
   const size_t rounded = (bytes + 63) / 64 * 64;
   data_.reset(std::aligned_alloc(64, rounded));
   if (data_) bytes_ = bytes;
@@ -63,13 +98,13 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
   p->desc = layer.desc;
   if (options.batch > 0) p->desc.n = options.batch;
   if (mec::validate(p->desc) != mec::Status::kSuccess) {
-    *error = layer.name + ": " + mec::last_error();
+    *error = mec::last_error();
     return false;
   }
   p->desc.filter_layout = mec::FilterLayout::kHWIO;
   std::mt19937 rng(20170306);
-  p->src.resize(p->desc.src_elems());
-  p->weights.resize(p->desc.weight_elems());
+  allocate("src", p->desc.src_elems(), &p->src);
+  allocate("the weights", p->desc.weight_elems(), &p->weights);
   const bool cuda = options.device == "cuda";
   p->bias.resize(cuda ? 0 : p->desc.k);
   fill_uniform(&rng, &p->src);
@@ -78,6 +113,7 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
 
   AllCores all_cores;
   p->truth.clear();
+  p->points.clear();
   if (cuda) {
     // The double reference on image 0 (every image runs the same code; the
     // unit tests check whole batches).
@@ -88,20 +124,35 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
     }
     mec::Conv2dDesc one = p->desc;
     one.n = 1;
-    p->truth.resize(one.dst_elems());
+    allocate("the truth", one.dst_elems(), &p->truth);
     mec::reference::conv2d(one, p->src.data(), p->weights.data(), nullptr, p->truth.data());
     p->checked_against = "reference_image0";
     return true;
   }
   Check check = options.check;
   if (check == Check::kAuto)
-    check = p->desc.flops() <= kRefFlopLimit ? Check::kRef : Check::kDirect;
+    check = p->desc.flops() <= kRefFlopLimit ? Check::kRef : Check::kSampled;
+  if (check == Check::kSampled) {
+    p->points = sample_points(p->desc);
+    // A sample of a quarter of the output or more costs at most 4x less
+    // than the whole reference, and covers less: take the whole.
+    if (int64_t(p->points.size()) * 4 >= p->desc.dst_elems()) {
+      p->points.clear();
+      check = Check::kRef;
+    }
+  }
   switch (check) {
     case Check::kRef:
       p->checked_against = "reference";
-      p->truth.resize(p->desc.dst_elems());
+      allocate("the truth", p->desc.dst_elems(), &p->truth);
       mec::reference::conv2d(p->desc, p->src.data(), p->weights.data(), p->bias.data(),
                              p->truth.data());
+      return true;
+    case Check::kSampled:
+      p->checked_against = "reference_sampled";
+      allocate("the truth", int64_t(p->points.size()), &p->truth);
+      mec::reference::conv2d_at(p->desc, p->src.data(), p->weights.data(), p->bias.data(),
+                                p->points.data(), int64_t(p->points.size()), p->truth.data());
       return true;
     case Check::kDirect:
       p->checked_against = "direct";
@@ -110,6 +161,12 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
       p->checked_against = "none";
       return true;
   }
+}
+
+double output_error(const Problem& p, const float* dst) {
+  if (p.truth.empty()) return std::numeric_limits<double>::quiet_NaN();
+  if (!p.points.empty()) return sampled_rel_error(p.desc, dst, p.points, p.truth);
+  return mec::reference::max_rel_error(dst, p.truth.data(), p.desc.dst_elems());
 }
 
 Record new_record(const Problem& p, const std::string& algo, const Options& options) {
@@ -134,7 +191,12 @@ void time_layer(const Problem& p, const Options& options, std::vector<Runner>* r
     Runner& r = (*runners)[i];
     if (!r.run) return;
     const Clock::time_point start = Clock::now();
-    const std::string error = r.run();
+    std::string error;
+    try {
+      error = r.run();
+    } catch (const std::exception& e) {  // a peer's, e.g. std::bad_alloc
+      error = std::string("exception: ") + e.what();
+    }
     const double elapsed = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (!error.empty()) {
       r.record.status = "error";
@@ -150,9 +212,7 @@ void time_layer(const Problem& p, const Options& options, std::vector<Runner>* r
     std::fill(r.dst, r.dst + count, std::numeric_limits<float>::quiet_NaN());
     run_once(i, false);
     if (!r.run) continue;
-    r.record.max_rel_err = p.truth.empty()
-                               ? std::numeric_limits<double>::quiet_NaN()
-                               : mec::reference::max_rel_error(r.dst, p.truth.data(), count);
+    r.record.max_rel_err = output_error(p, r.dst);
     for (int w = 0; w < options.warmup; ++w) run_once(i, false);
   }
   if (options.interleave) {

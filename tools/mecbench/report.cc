@@ -4,8 +4,10 @@
 // re-derived here, so the tables show what the library really asks for.
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "bench.h"
@@ -38,16 +40,56 @@ std::string algo_label(const Record& r) {
   return label;
 }
 
+// Length of the well-formed UTF-8 sequence at s[i] (1 to 4), or 0 when
+// the bytes there are not one (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF).
+size_t utf8_length(const std::string& s, size_t i) {
+  const unsigned char b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;  // overlong
+    if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t j = 1; j < n; ++j) {
+    const unsigned char b = static_cast<unsigned char>(s[i + j]);
+    if (b < (j == 1 ? lo : 0x80) || b > (j == 1 ? hi : 0xBF)) return 0;
+  }
+  return n;
+}
+
+// A JSON string: well-formed UTF-8 as is, control characters escaped, and
+// any other byte (a peer's message, say) as U+FFFD, so the file is always
+// valid JSON.
 void json_string(FILE* f, const std::string& s) {
   std::fputc('"', f);
-  for (unsigned char ch : s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char ch = static_cast<unsigned char>(s[i]);
+    const size_t n = utf8_length(s, i);
+    if (n == 0) {
+      std::fputs("\\ufffd", f);
+      ++i;
+      continue;
+    }
     if (ch == '"' || ch == '\\') {
       std::fprintf(f, "\\%c", ch);
     } else if (ch < 0x20) {
       std::fprintf(f, "\\u%04x", ch);
     } else {
-      std::fputc(ch, f);
+      std::fwrite(s.data() + i, 1, n, f);
     }
+    i += n;
   }
   std::fputc('"', f);
 }
@@ -61,6 +103,15 @@ void json_number(FILE* f, double v) {
 }
 
 }  // namespace
+
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
 
 void print_table(const std::vector<Record>& records) {
   std::map<std::string, int64_t> im2col_bytes;  // by shape
@@ -99,7 +150,9 @@ void print_table(const std::vector<Record>& records) {
     } else if (!std::isnan(r.max_rel_err)) {
       std::snprintf(err, sizeof(err), "%.2e", r.max_rel_err);
     }
-    const char* against = r.checked_against == "reference" ? "ref" : r.checked_against.c_str();
+    const char* against = r.checked_against == "reference"           ? "ref"
+                          : r.checked_against == "reference_sampled" ? "sampled"
+                                                                     : r.checked_against.c_str();
     std::printf("%10.3f %9.1f %9.2f %9s %11s %-6s\n", r.median_ms, r.gflops,
                 r.workspace_bytes / kMiB, ratio, err, against);
   }
@@ -236,7 +289,7 @@ void print_ratio_table(const std::vector<Record>& records, const Options& option
 bool write_json(const std::string& path, const std::vector<Record>& records, std::string* error) {
   FILE* f = std::fopen(path.c_str(), "w");
   if (!f) {
-    *error = "cannot write " + path;
+    *error = "cannot write " + path + ": " + std::strerror(errno);
     return false;
   }
   std::fputs("[\n", f);
@@ -282,8 +335,9 @@ bool write_json(const std::string& path, const std::vector<Record>& records, std
     std::fputs(i + 1 < records.size() ? "},\n" : "}\n", f);
   }
   std::fputs("]\n", f);
-  if (std::fclose(f) != 0) {
-    *error = "error writing " + path;
+  const bool written = !std::ferror(f);
+  if (std::fclose(f) != 0 || !written) {
+    *error = "error writing " + path + ": " + std::strerror(errno);
     return false;
   }
   return true;

@@ -27,6 +27,7 @@ Runner prepare_ours(const Problem& p, const std::string& algo, const Options& op
   mec::Context context = mec::Context::cpu(options.threads);
   context.set_gemm_engine(options.gemm);
   context.set_mec_band_rows(options.mec_band_rows);
+  r.threads = context.threads();  // what runs: the library clamps the count
   r.mec_band_rows = options.mec_band_rows;
   const mec::Status st = mec::Conv2dPlan::create(p.desc, algorithm, context, &state->plan);
   if (st != mec::Status::kSuccess) {
@@ -49,7 +50,8 @@ Runner prepare_ours(const Problem& p, const std::string& algo, const Options& op
   state->dst.reset(p.desc.dst_elems() * sizeof(float));
   if (!state->workspace.ok() || !state->dst.ok()) {
     r.status = "error";
-    r.note = "cannot allocate " + std::to_string(r.workspace_bytes) + " bytes of workspace";
+    r.note = "cannot allocate " + std::to_string(r.workspace_bytes) + " bytes of workspace and " +
+             std::to_string(p.desc.dst_elems() * 4) + " of dst";
     return runner;
   }
   const float* weights = options.packed ? nullptr : p.weights.data();

@@ -1,0 +1,116 @@
+# ctest driver (cmake -P) for the installed library, as a newcomer uses it:
+#   -DMODE=install: `cmake --install BUILD --prefix PREFIX` (fresh prefix);
+#     checks the SONAME carries the version and that libmec exports only the
+#     public mec:: API.
+#   -DMODE=cmake: builds EXAMPLE with tests/install (find_package(mec CONFIG)).
+#   -DMODE=pkgconfig: builds EXAMPLE with `pkg-config --cflags --libs mec`.
+#   Both run the program, check its output, and check with ldd that it loads
+#   no CUDA library (the backend is loaded only by Context::cuda()).
+#   -DMODE=readme: README.md shows EXAMPLE verbatim and links only to files
+#     of the repository.
+# Inputs: BUILD, PREFIX, WORK (scratch folder), EXAMPLE, SOURCE_DIR, CXX,
+# VERSION, CUDA_BACKEND (ON when the build has one).
+cmake_minimum_required(VERSION 3.20)
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    string(REPLACE ";" " " cmd "${ARGN}")
+    message(FATAL_ERROR "${cmd} exited ${rc}\n${out}\n${err}")
+  endif()
+  set(run_out "${out}" PARENT_SCOPE)
+endfunction()
+
+# The program's output and what it loads.
+function(check_program exe)
+  run(${exe})
+  if(NOT run_out MATCHES "^mec ${VERSION}: success, corner 2\\.56, interior 5\\.76")
+    message(FATAL_ERROR "${exe} printed: ${run_out}")
+  endif()
+  run(ldd ${exe})
+  if(run_out MATCHES "libcuda|libcublas|libcufft|libnvrtc|libmec_cuda")
+    message(FATAL_ERROR "${exe} loads CUDA libraries:\n${run_out}")
+  endif()
+  if(NOT run_out MATCHES "libmec\\.so\\.[0-9]+\\.[0-9]+ => ${PREFIX}/")
+    message(FATAL_ERROR "${exe} does not load the installed libmec:\n${run_out}")
+  endif()
+endfunction()
+
+file(GLOB libdir LIST_DIRECTORIES true "${PREFIX}/lib*")
+if(MODE STREQUAL "install")
+  file(REMOVE_RECURSE ${PREFIX})
+  run(${CMAKE_COMMAND} --install ${BUILD} --prefix ${PREFIX})
+  file(GLOB libdir LIST_DIRECTORIES true "${PREFIX}/lib*")
+  string(REGEX MATCH "^[0-9]+\\.[0-9]+" major_minor "${VERSION}")
+  foreach(f include/mec/mec.h include/mec/version.h bin/mecbench)
+    if(NOT EXISTS ${PREFIX}/${f} AND NOT (f STREQUAL "bin/mecbench" AND NOT HAVE_BENCH))
+      message(FATAL_ERROR "not installed: ${f}")
+    endif()
+  endforeach()
+  set(lib ${libdir}/libmec.so.${major_minor})
+  foreach(f ${lib} ${libdir}/cmake/mec/mecConfig.cmake ${libdir}/cmake/mec/mecConfigVersion.cmake
+          ${libdir}/pkgconfig/mec.pc)
+    if(NOT EXISTS ${f})
+      message(FATAL_ERROR "not installed: ${f}")
+    endif()
+  endforeach()
+  if(CUDA_BACKEND AND NOT EXISTS ${libdir}/libmec_cuda.so.${major_minor})
+    message(FATAL_ERROR "the CUDA backend was built but not installed")
+  endif()
+  run(readelf -d ${lib})
+  if(NOT run_out MATCHES "SONAME[^\n]*\\[libmec\\.so\\.${major_minor}\\]")
+    message(FATAL_ERROR "SONAME of ${lib}:\n${run_out}")
+  endif()
+  # Exported code symbols: the public API only (plus the C++ library's
+  # template instances, which are not ours to hide).
+  run(nm -D --defined-only -C ${lib})
+  string(REGEX MATCHALL "[^\n]* [TW] mec::[^\n]*" exported "${run_out}")
+  list(LENGTH exported count)
+  if(count LESS 10)
+    message(FATAL_ERROR "libmec exports too little:\n${run_out}")
+  endif()
+  foreach(sym ${exported})
+    if(sym MATCHES " [TW] mec::(detail|cpu|cuda)::" OR sym MATCHES " [TW] mec::fail\\(")
+      message(FATAL_ERROR "libmec exports an internal symbol: ${sym}")
+    endif()
+  endforeach()
+elseif(MODE STREQUAL "cmake")
+  file(REMOVE_RECURSE ${WORK})
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install -B ${WORK} -DCMAKE_PREFIX_PATH=${PREFIX}
+      -DEXAMPLE_SOURCE=${EXAMPLE} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release)
+  run(${CMAKE_COMMAND} --build ${WORK})
+  check_program(${WORK}/readme_example)
+elseif(MODE STREQUAL "pkgconfig")
+  file(REMOVE_RECURSE ${WORK})
+  file(MAKE_DIRECTORY ${WORK})
+  set(ENV{PKG_CONFIG_PATH} ${libdir}/pkgconfig)
+  run(pkg-config --modversion mec)
+  string(STRIP "${run_out}" pc_version)
+  if(NOT pc_version STREQUAL VERSION)
+    message(FATAL_ERROR "pkg-config says mec ${pc_version}, the build is ${VERSION}")
+  endif()
+  run(pkg-config --cflags --libs mec)
+  string(STRIP "${run_out}" flags)
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  run(${CXX} -std=c++17 ${EXAMPLE} -o ${WORK}/readme_example ${flags})
+  set(ENV{LD_LIBRARY_PATH} ${libdir})
+  check_program(${WORK}/readme_example)
+elseif(MODE STREQUAL "readme")
+  file(READ ${SOURCE_DIR}/README.md readme)
+  file(READ ${EXAMPLE} example)
+  string(FIND "${readme}" "${example}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "README.md does not show ${EXAMPLE} verbatim")
+  endif()
+  # Every link points at a file of the repository.
+  string(REGEX MATCHALL "\\]\\([^)]+\\)" links "${readme}")
+  foreach(link ${links})
+    string(REGEX REPLACE "^\\]\\(([^)#]*).*" "\\1" target "${link}")
+    if(target MATCHES "^[a-z]+:" OR target MATCHES "^/" OR target MATCHES "\\.\\./"
+       OR NOT EXISTS ${SOURCE_DIR}/${target})
+      message(FATAL_ERROR "README.md links to ${target}, which is not a file of the repository")
+    endif()
+  endforeach()
+else()
+  message(FATAL_ERROR "unknown MODE ${MODE}")
+endif()
