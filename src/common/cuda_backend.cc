@@ -50,14 +50,15 @@ Loaded load() {
   out.why = "this build of libmec has no CUDA backend (it was configured without a CUDA compiler)";
   return out;
 #else
-  // Beside libmec first (build tree and installed tree alike), then where
-  // `cmake --install` puts it, then the dynamic loader's own search path.
-  std::vector<std::string> candidates = {
-      own_directory() + kBackendFile, std::string(MEC_CUDA_BACKEND_INSTALL_DIR "/") + kBackendFile,
-      kBackendFile};
+  // Beside libmec first (build tree and installed tree alike), then the
+  // dynamic loader's search path, then where `cmake --install` puts it.
+  std::vector<std::string> candidates;
+  const std::string own = own_directory();
+  if (!own.empty()) candidates.push_back(own + kBackendFile);
+  candidates.push_back(kBackendFile);
+  candidates.push_back(std::string(MEC_CUDA_BACKEND_INSTALL_DIR "/") + kBackendFile);
   std::string errors;
   for (const std::string& path : candidates) {
-    if (path.front() != '/' && &path != &candidates.back()) continue;  // unknown directory
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* e = dlerror();
