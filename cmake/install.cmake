@@ -19,6 +19,8 @@ if(TARGET mecbench)
   set_target_properties(mecbench PROPERTIES INSTALL_RPATH "$ORIGIN/${mec_bin_to_lib}"
                                             INSTALL_RPATH_USE_LINK_PATH ON)
   install(TARGETS mecbench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  # Its --suite files; mecbench looks for them at ../share/mec/shapes.
+  install(DIRECTORY bench/shapes DESTINATION ${CMAKE_INSTALL_DATADIR}/mec)
 endif()
 install(FILES LICENSE CHANGELOG.md README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 

@@ -3,6 +3,7 @@
 // and main() exits with status 2. Layer names must be UTF-8: they go into
 // the JSON as they are.
 #include <omp.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -77,11 +78,25 @@ bool parse_int(const std::string& name, const std::string& text, int64_t min, in
   return true;
 }
 
+// Where a named suite's file is: beside an installed mecbench
+// (PREFIX/share/mec/shapes, as `cmake --install` puts it), else in the
+// source tree it was built from.
+std::string suite_path(const std::string& name) {
+  char exe[4096];
+  const ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (len > 0) {
+    std::string dir(exe, size_t(len));
+    dir = dir.substr(0, dir.rfind('/'));
+    const std::string installed = dir + "/../share/mec/shapes/" + name + ".txt";
+    if (std::ifstream(installed)) return installed;
+  }
+  return std::string(MEC_SOURCE_DIR) + "/bench/shapes/" + name + ".txt";
+}
+
 bool add_suite(const std::string& arg, Options* options, std::string* error) {
   const bool is_path = arg.find('/') != std::string::npos ||
                        (arg.size() > 4 && arg.compare(arg.size() - 4, 4, ".txt") == 0);
-  const std::string path =
-      is_path ? arg : std::string(MEC_SOURCE_DIR) + "/bench/shapes/" + arg + ".txt";
+  const std::string path = is_path ? arg : suite_path(arg);
   if (!is_path && !std::ifstream(path)) {
     *error = "unknown suite '" + arg +
              "' (known: paper, alexnet, vgg16, resnet50, mobilenet_v1, or a path to a shape file)";
