@@ -107,10 +107,10 @@ struct RowSource {
 // MEC lowering, L[g][n][x][yy][j][ci] = padded src. A block fills a span
 // of kLowerSpan units (of V floats) of one row (g, n, x) of L, each thread
 // every kGridThreads-th unit, stepping (yy, jc) instead of dividing the
-// flat index per unit: with c = 3 five divisions per float made the old
-// flat kernel instruction-bound, ~100 us on cv1 and cv7 at batch 32
+// flat index per unit: with c = 3 five divisions per float make a flat
+// kernel instruction-bound, ~100 us on cv1 and cv7 at batch 32 on an H100
 // against ~25 us of traffic; this kernel, its loads issued before its
-// stores, takes 29 (docs/cuda.md, run 13).
+// stores, takes 29.
 constexpr int kLowerSteps = 8, kLowerSpan = kGridThreads * kLowerSteps;
 
 template <typename I, int V, bool kContiguous>
@@ -146,7 +146,7 @@ __global__ void __launch_bounds__(kGridThreads)
 }
 
 // im2col lowering over the flattened index: rows too short or too few
-// for the walk below to pay (run 13: 1x1 layers, 3x3 over RGB, batch-1
+// for the walk below to pay (1x1 layers, 3x3 over RGB, batch-1
 // layers of a few hundred pixels).
 template <typename I, int V>
 __global__ void im2col_flat_kernel(Geometry g, const float* __restrict__ src,
@@ -181,8 +181,8 @@ __global__ void im2col_flat_kernel(Geometry g, const float* __restrict__ src,
 // im2col lowering: per group, one row of r*s*cg floats (i, j, ci) per
 // output pixel (n, y, x). Its rows are short (147 floats on cv3), so a
 // warp fills a row, each lane every 32nd unit, stepping (i, jc) as above,
-// 4 loads before their stores (run 13: the flat kernel's five divisions
-// per float made most of im2col's time on the c = 3 layers).
+// 4 loads before their stores (on the c = 3 layers the flat kernel's five
+// divisions per float take most of im2col's time).
 template <typename I, int V, bool kContiguous>
 __global__ void __launch_bounds__(kGridThreads)
     im2col_walk_kernel(Geometry g, const float* __restrict__ src, float* __restrict__ lowered,
@@ -346,8 +346,8 @@ struct MecLower {
   }
 };
 // The walk where rows are at least kWalkUnits long and at least kWalkRows
-// of them (run 13, against the flat kernel: cv3 0.69 -> 0.38 ms, cv8 1.69
-// -> 1.55 at batch 32; 5-48% slower on 1x1 layers, 3x3 over RGB and
+// of them (on an H100 against the flat kernel: cv3 0.38 ms instead of 0.69,
+// cv8 1.55 instead of 1.69 at batch 32; 5-48% slower on 1x1 layers, 3x3 over RGB and
 // batch-1 layers of under ~1000 pixels).
 constexpr int64_t kWalkUnits = 64, kWalkRows = 2048;
 

@@ -25,8 +25,8 @@ Geometry geometry(const Conv2dDesc& d);
 // rows of zeros where that makes every window of L start on a 16-byte
 // boundary - where stride_h*s*cg is a multiple of 4 but the row length is
 // not (cv1: 11x11 over RGB at stride 4, 227 -> 228 rows, L 0.4% larger).
-// The MEC GEMM kernel then copies A 16 bytes at a time (docs/cuda.md, run
-// 12). The extra rows are never read by a window.
+// The MEC GEMM kernel then copies A 16 bytes at a time (docs/cuda.md).
+// The extra rows are never read by a window.
 int64_t lowered_height(const Conv2dDesc& d);
 
 // Whether every window of L starts on a 16-byte boundary (relative to L).

@@ -8,14 +8,14 @@
 // zero-filled past the ends). The lanes of a warp are 4 rows x 8 column
 // runs: a thread's rows are 4 apart and its columns runs of 4, 32 apart, so
 // the multiply reads 2 consecutive k of a row (A, 8 bytes) and 4 columns
-// (B, 16 bytes) per load, each one shared-memory wavefront (run 11,
-// docs/cuda.md: a third fewer wavefronts than the older 16 x 16 lanes, but
-// about the same speed - the kernel is bound by issue, not by them). The only non-GEMM part is the
+// (B, 16 bytes) per load, each one shared-memory wavefront: a third fewer
+// wavefronts than lanes of 16 x 16, for about the same speed - the kernel
+// is bound by issue, not by them. The only non-GEMM part is the
 // A addressing: thread row m = (n, y, x) reads from L + (n*q + x)*ld + y*stride_h*s*c, its K-run
 // contiguous. Small grids split K over blocks and add into a zeroed dst with atomicAdd (fp32 sums
 // in another order). With TF32 allowed the same tiles multiply on tensor cores instead (Mma
-// below, run 15); everything else is shared. mec_gemm_src's instances
-// (kSrc, runs 16-17) find each row's K-run in src instead of L.
+// below); everything else is shared. mec_gemm_src's instances
+// (kSrc) find each row's K-run in src instead of L.
 #include <algorithm>
 #include <type_traits>
 
@@ -65,9 +65,9 @@ using ArgsOf =
     std::conditional_t<kSrc != kFromL, SrcArgs, std::conditional_t<kGrouped, GroupedArgs, Args>>;
 
 // Each thread's rows x columns for a block of bm x bn: 8 x 8 in the
-// 128-row tiles (8 x 12 in 128 x 96, run 12: for k = 96, 192, ... that
+// 128-row tiles (8 x 12 in 128 x 96: for k = 96, 192, ... that
 // 128-column tiles would leave a quarter empty), 4 x 4 and 2 x 4 in the
-// batch-1 tiles (256 threads, run 6).
+// batch-1 tiles (256 threads).
 constexpr int thread_rows(int bm) { return bm == 128 ? 8 : bm == 64 ? 4 : 2; }
 constexpr int thread_cols(int bm, int bn) { return bm == 128 ? (bn == 96 ? 12 : 8) : 4; }
 constexpr int tile_threads(int bm, int bn) {
@@ -75,8 +75,8 @@ constexpr int tile_threads(int bm, int bn) {
 }
 // Blocks per multiprocessor the launch bounds ask for: two of 256 threads
 // (128 registers each), three of 128 (168 registers: the 8 x 8 thread tile
-// then keeps its next fragments in registers; run 11: 4-7% faster on the
-// 128 x 64 layers than four blocks at 128 registers, which spill).
+// then keeps its next fragments in registers: on an H100, 4-7% faster on
+// the 128 x 64 layers than four blocks at 128 registers, which spill).
 constexpr int min_blocks(int bm, int bn) { return tile_threads(bm, bn) == 128 ? 3 : 2; }
 // Floats per A copy where the windows are aligned for it: 4, or 2 where a
 // thread copies only 2 per step (32-row tiles).
@@ -163,7 +163,7 @@ __device__ __forceinline__ void store_run(float* out, int c0, int n, const float
   }
 }
 
-// TF32 tensor cores (Context::set_allow_tf32; run 15): warps 2 along M x
+// TF32 tensor cores (Context::set_allow_tf32): warps 2 along M x
 // the rest along N, each a kWm x kWn block of m16n8k8 mma tiles with fp32
 // accumulators - the thread's kTm x kTn accumulators of the FFMA tile,
 // numbered [i][j][e] here. A's fragments come from its [m][k] rows by
@@ -327,13 +327,13 @@ __device__ __forceinline__ void src_cursor_step(const SrcWindows& a, RunCursor* 
 // A kBm x kBn block of dst. kVa / kVb: floats per A / B copy (Tile::kAvec
 // or 4 when the rows are aligned for it, else 1). kGrouped: the weights'
 // and dst's rows are a.ld floats long, not a.n (one group's columns) -
-// instances of their own, so that one group's code stays as it was
-// measured (run 14: reading the strides from a.ld moved cv8 at batch 1 by
-// 20% and the 128 x 128 layers by 3%). kTf32: the multiply and the
-// epilogue are Mma's, the rest is shared (run 15: the FFMA instances are
-// the code measured before, the TF32 parts only in `if constexpr`).
+// instances of their own, so that the one-group instances do not read
+// their strides from a.ld (on an H100 that makes cv8 at batch 1 20% slower
+// and the 128 x 128 layers 3%). kTf32: the multiply and the epilogue are
+// Mma's, the rest is shared (the TF32 parts only in `if constexpr`, so
+// that the FFMA instances' code does not change with them).
 // kSrc: where A's copies find each window of L (kFromL, or in src:
-// kFromPixels, run 16, and kFromRuns, run 17).
+// kFromPixels or kFromRuns).
 template <int kBm, int kBn, int kVa, int kVb, bool kGrouped, bool kTf32, int kSrc>
 __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMinBlocks)
     mec_gemm_kernel(ArgsOf<kGrouped, kSrc> a) {
@@ -354,8 +354,8 @@ __global__ void __launch_bounds__(Tile<kBm, kBn>::kThreads, Tile<kBm, kBn>::kMin
   const int steps = (kend - kbeg + kBk - 1) / kBk;
 
   // The copiers keep where their next step's floats come from and how
-  // many are left, stepping them by kBk per step (run 14: recomputing them
-  // from the step index cost a tenth of the kernel's instructions, and
+  // many are left, stepping them by kBk per step (recomputing them from
+  // the step index costs a tenth of the kernel's instructions, and
   // spills, at 128 registers).
   // A: row ar of the tile, kAseg consecutive k from ak.
   const int ar = tid / (kBk / T::kAseg), ak = (tid % (kBk / T::kAseg)) * T::kAseg;
@@ -619,17 +619,17 @@ int resident_blocks(int block_m, int block_n) {
 }
 
 // The split of K for a tile shape (force_splits > 0: that many, as far as
-// the depth allows), from a model of the launch fitted to run 12's sweep
-// (docs/cuda.md; within 1% of the best split at batch 32 and 3% at batch
+// the depth allows), from a model of the launch fitted to a sweep of splits
+// on an H100 (within 1% of the best split at batch 32 and 3% at batch
 // 1, geomeans over 17 layers): a multiprocessor runs `side` blocks side by
 // side at full speed - those it holds, but no more than keep about 8192
-// accumulators busy (a 128 x 128 block alone does: two side by side took
+// accumulators busy (a 128 x 128 block alone does: two side by side take
 // as long as one after the other; and ResNet-50's 1x1 layers at batch 1
-// ran 10% slower with three 64 x 64 blocks per multiprocessor than with
+// run 10% slower with three 64 x 64 blocks per multiprocessor than with
 // two) - so the blocks run in waves of sms * side, each as long as one
-// split's K steps plus about one step of prologue and epilogue. The old
-// rule - about two blocks per multiprocessor, rounded up - left a second,
-// nearly empty wave on cv11, cv12 and ResNet-50's res4/res5 3x3 layers
+// split's K steps plus about one step of prologue and epilogue. A fixed
+// rule - about two blocks per multiprocessor, rounded up - would leave a
+// second, nearly empty wave on cv11, cv12 and ResNet-50's res4/res5 3x3 layers
 // (20-30% slower). Each split is at least 64 deep; on a tie the fewer
 // splits win (fewer atomic adds).
 MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, bool tf32, int sms,
@@ -719,16 +719,15 @@ MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, int sms, int force_m
   const bool has_tile = (force_m == 128 && (force_n == 128 || force_n == 96)) ||
                         ((force_m == 32 || force_m == 64 || force_m == 128) && force_n == 64);
   if (has_tile) return split_for(g, force_m, force_n, tf32, sms, force_splits);
-  // Run 6 (docs/cuda.md): at batch 1 the 64 x 64 tile was the fastest or
-  // within 10% of it on every paper layer, 32 x 64 where a 64-row tile is
-  // mostly empty; the 128-row tiles stay where the product is large (run 4's
-  // batch-32 numbers).
-  // Run 11: the 128 x 64 tile (128 threads, 16 floats of A copied per
+  // On an H100 at batch 1 the 64 x 64 tile is the fastest or within 10% of
+  // it on every paper layer, 32 x 64 where a 64-row tile is mostly empty;
+  // the 128-row tiles stay where the product is large (batch 32).
+  // The 128 x 64 tile (128 threads, 16 floats of A copied per
   // thread and step) also needs windows aligned for 16-byte copies and a
-  // block per multiprocessor: at batch 1 cv3 (c = 3, 4-byte copies) lost
-  // 30% and res2a_1 (25 blocks) 20% against 64 x 64 tiles.
+  // block per multiprocessor: at batch 1 cv3 (c = 3, 4-byte copies) is 30%
+  // slower and res2a_1 (25 blocks) 20% slower on it than on 64 x 64 tiles.
   const int64_t rows = g.n * g.p * g.q;
-  // Run 12: 128 x 96 where that leaves no column of the tiles empty and
+  // 128 x 96 where that leaves no column of the tiles empty and
   // 128 x 128 would.
   // Groups: one group's columns (kg; each group is a launch of its own).
   if (rows >= kSmallRows && g.kg > 64 && g.kg % 96 == 0 && g.kg % 128 != 0) {

@@ -6,10 +6,10 @@
 // (n, y) boundaries (no small-M GEMMs), writes NHWC dst directly and adds
 // the bias in its epilogue. Strict fp32 FFMA arithmetic, or with TF32
 // allowed the same tiles on TF32 tensor cores (mma.sync m16n8k8, fp32
-// accumulation; run 15).
+// accumulation).
 // Used for dilation_h == 1 and HWIO weights. With groups, each group is
 // its own product over its part of L (L[g]), its kg columns of the weights
-// and of dst, a launch per group (run 14).
+// and of dst, a launch per group.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -31,25 +31,26 @@ struct MecGemmConfig {
 };
 
 // Products with fewer rows (n*p*q) than this are "small": our kernel runs
-// them with 64- or 32-row tiles (run 6).
+// them with 64- or 32-row tiles (on an H100 at batch 1, 64 x 64 is the
+// fastest or within 10% of it on every paper layer).
 constexpr int64_t kSmallRows = 2048;
 
 // Output widths up to this also run our kernel where the windows of L
-// allow 16-byte copies (windows_aligned()). Run 8 (docs/cuda.md): the pipelined kernel beat
+// allow 16-byte copies (windows_aligned()). On an H100 the kernel beats
 // cuBLAS's batched GEMMs of q rows at q = 26 and 54 at batch 32 and at q = 54, 55, 56 at batch 1,
 // but not on the c = 3 layers at batch 32 (4-byte copies), nor from q ~ 110 on.
 constexpr int64_t kKernelMaxQ = 64;
 
-// Products with fewer rows than this run our kernel at any q (run 12: with
-// the K split of the launch model it beat cuBLAS's batched GEMMs of q rows
+// Products with fewer rows than this run our kernel at any q (with the
+// K split of the launch model it beats cuBLAS's batched GEMMs of q rows
 // at batch 1 on the 112- and 224-wide layers; at batch 32 those have
 // 100k+ rows and cuBLAS stays).
 constexpr int64_t kKernelAnyQRows = 65536;
 
 // With TF32 allowed, products of at least this many columns per group run
-// our kernel (its mma path) at q <= kKernelMaxQ whatever their rows (run
-// 15: VGG-16's conv3/conv4 at batch 32 1.3-2.2x faster than cuBLAS's TF32
-// GEMMs of q rows; the 64- and 128-column layers were slower).
+// our kernel (its mma path) at q <= kKernelMaxQ whatever their rows
+// (VGG-16's conv3/conv4 at batch 32 1.3-2.2x faster than cuBLAS's TF32
+// GEMMs of q rows; on the 64- and 128-column layers it is slower).
 constexpr int64_t kKernelTf32MinCols = 256;
 
 // The tile shape, from the columns of one group (kg = k with one group):
@@ -57,8 +58,8 @@ constexpr int64_t kKernelTf32MinCols = 256;
 // kg > 64, 128 x 64 for kg <= 64 with 16-byte-aligned windows and a block
 // per multiprocessor; 64 x 64, or 32 x 64 for at most 32 rows, below
 // kSmallRows or else) and the K split that a model of the launch on `sms`
-// multiprocessors finds fastest (split_for() in mec_gemm.cu, fitted in run
-// 12); a force_m x force_n the kernel has (128x128, 128x96, 128x64, 64x64,
+// multiprocessors finds fastest (split_for() in mec_gemm.cu, fitted on an
+// H100); a force_m x force_n the kernel has (128x128, 128x96, 128x64, 64x64,
 // 32x64) is taken instead, split force_splits ways if > 0
 // (MEC_CUDA_TILE=MxN or MxNxS at plan creation, for benchmarks and tests).
 MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, int sms, int force_m = 0,
@@ -81,7 +82,7 @@ inline Windows windows(const Geometry& g, const float* lowered) {
 }
 
 // How a kernel finds row m = (n, y, x)'s window in src instead (the
-// lowering in its copies, run 16): kernel row i, column j of it is pixel
+// lowering in its copies): kernel row i, column j of it is pixel
 // (y*stride_h - pad_top + i*dilation_h, x*stride_w - pad_left +
 // j*dilation_w) of image n (zero outside the image), c channels each.
 struct SrcWindows {
@@ -111,14 +112,14 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& config, const float
                      const float* weights, const float* bias, float* dst, cudaStream_t stream,
                      bool dst_zeroed = false);
 
-// The lowering in the copies (run 16): the same product with each window
+// The lowering in the copies: the same product with each window
 // of L read straight from src (NHWC) - L is never written, and no lowering
 // kernel runs before this one, which at batch 1 is a quarter of a layer's
 // time. For one group whose windows' K steps the copies can follow: c a
 // multiple of 16 (a step of a row then stays in one input pixel, or in
 // the padding; any dilation), or dilation_w == 1 and s*c >= 16 (each
 // kernel row of a window is then s*c contiguous floats of src, and a step
-// crosses at most one kernel row: the RGB layers, run 17); any padding and
+// crosses at most one kernel row: the RGB layers); any padding and
 // stride. dst must not overlap src. With a split K, dst is zeroed by a
 // kernel that the GEMM overlaps.
 bool from_src_fits(const Geometry& g);

@@ -5,7 +5,7 @@
 // multiplied, then into the other shared-memory buffer: one barrier per
 // tile. Thread t multiplies for the output channel pair t % pairs and the
 // windows t / pairs, t / pairs + slots, ..., two at a time. With the
-// lowering in the copies (kFromSrc, run 17) a lane finds its value of a
+// lowering in the copies (kFromSrc) a lane finds its value of a
 // window in src instead: a fixed offset from the window's first pixel, or
 // zero where that falls in the padding.
 #include <algorithm>
@@ -23,7 +23,7 @@ namespace {
 constexpr int kThreads = 256, kWarps = kThreads / 32;
 constexpr int kBlocksPerSm = 2;
 constexpr int kRows =
-    4;  // windows a thread multiplies at once (run 11: 2 left it waiting on its sums)
+    4;  // windows a thread multiplies at once (with 2 it waits on its sums)
 
 struct ShallowArgs {
   Windows win;    // the windows of L (kFromSrc: only m, depth, q, pq)
@@ -74,7 +74,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(Sha
   // Copies window lane of rows warp + kWarps*i of tile `tile` into v. Lane
   // i < kRowsPerWarp finds row i's window in L (-1: past the last row) and
   // the warp shares the offsets, so the kRowsPerWarp loads are independent
-  // (run 13: stepping one row's address from the last made a chain of
+  // (stepping one row's address from the last would make a chain of
   // dependent instructions per tile).
   // kFromSrc: the lanes share the window's first pixel (y0, x0) and its
   // offset in src (y0 far outside: past the last row).

@@ -2,14 +2,14 @@
 // layer of most networks (3x3 over RGB: K = 27) - as one kernel. There the
 // product's depth is too small for a GEMM tile (mec_gemm.cu's K steps of 16
 // run two steps between prologue and epilogue, cuBLAS's batched GEMMs of q
-// rows ran at 11 TFLOP/s on cv7) and the time goes to writing dst: k floats
+// rows run at 11 TFLOP/s on cv7) and the time goes to writing dst: k floats
 // per output pixel from 27 multiply-adds each. Here each thread keeps the
 // weights of two output channels in registers for the whole run, blocks
 // stage 128 (or 64) windows of L at a time in shared memory (one warp load per
 // window), and every window becomes k outputs written as consecutive
 // 8-byte stores. Strict fp32 FFMA; groups == 1, dilation_h == 1, HWIO
 // weights (the MEC GEMM kernel's conditions), any padding and stride.
-// mec_shallow_src reads the windows from src instead of L (run 17: no
+// mec_shallow_src reads the windows from src instead of L (no
 // lowering kernel, no L).
 #pragma once
 
@@ -34,9 +34,9 @@ inline bool shallow_fits(const Geometry& g) {
 
 // The tile rows (64 or 128) that pay for g on sms multiprocessors: 64
 // where 128-row tiles would leave most multiprocessors idle or the second
-// round of blocks part-empty (run 18: cv7 and VGG-16's conv1_1 at batch 1
-// 0.88x the time of 128-row tiles, 3136 rows 0.82x; 1.04-1.10x where 128
-// rows filled one round, 1.05-1.24x at batch 32), for k >= 32 (k = 16:
+// round of blocks part-empty (on an H100, cv7 and VGG-16's conv1_1 at
+// batch 1 take 0.88x the time of 128-row tiles, 3136 rows 0.82x; 1.04-1.10x
+// where 128 rows fill one round, 1.05-1.24x at batch 32), for k >= 32 (k = 16:
 // 1.09x).
 int shallow_tile_rows(const Geometry& g, int sms);
 
