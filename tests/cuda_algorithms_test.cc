@@ -820,6 +820,53 @@ TEST_F(CudaAlgorithms, WinogradChoice) {
   EXPECT_EQ(plan->algorithm(), Algorithm::kWinogradF4);
 }
 
+// Conv2dPlan::variant() names the path a CUDA plan runs: every algorithm's
+// string starts with its concrete name and ends with its GEMMs' math; MEC's
+// paths - the shallow kernel over L and from src, the grouped kernel, our
+// GEMM kernel with a forced tile and split, cuBLAS's batched B for OHWI
+// weights, cuBLAS's A with its reordering - each by name.
+TEST_F(CudaAlgorithms, Variants) {
+  Context ctx;
+  ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+  auto variant = [&](const Conv2dDesc& d, Algorithm a) {
+    std::unique_ptr<Conv2dPlan> plan;
+    EXPECT_EQ(Conv2dPlan::create(d, a, ctx, &plan), Status::kSuccess) << last_error();
+    return plan ? std::string(plan->variant()) : std::string();
+  };
+  auto starts = [](const std::string& v, const std::string& prefix) {
+    return v.compare(0, prefix.size(), prefix) == 0;
+  };
+  const Conv2dDesc basic = ConvTester().batch(2).input(12, 12).channels(8, 16).kernel(3, 3).desc();
+  for (bool tf32 : {false, true}) {
+    ctx.set_allow_tf32(tf32);
+    for (Algorithm a : {Algorithm::kDirect, Algorithm::kIm2col, Algorithm::kMec, Algorithm::kMecA,
+                        Algorithm::kMecB, Algorithm::kFft, Algorithm::kWinograd}) {
+      std::unique_ptr<Conv2dPlan> plan;
+      ASSERT_EQ(Conv2dPlan::create(basic, a, ctx, &plan), Status::kSuccess) << last_error();
+      const std::string v = plan->variant(), name = algorithm_name(plan->algorithm());
+      EXPECT_TRUE(starts(v, name + "/")) << v;
+      const bool fp32_end = v.size() > 5 && v.compare(v.size() - 5, 5, "/fp32") == 0;
+      const bool tf32_end = v.size() > 5 && v.compare(v.size() - 5, 5, "/tf32") == 0;
+      EXPECT_TRUE(fp32_end || (tf32 && tf32_end)) << v;
+    }
+  }
+  ctx.set_allow_tf32(false);
+  const Conv2dDesc rgb = ConvTester().input(23, 21).channels(3, 64).kernel(3, 3).pad(1).desc();
+  EXPECT_TRUE(starts(variant(rgb, Algorithm::kMec), "mec_b/shallow-src/rows"))
+      << variant(rgb, Algorithm::kMec);
+  EXPECT_TRUE(starts(variant(rgb, Algorithm::kMecB), "mec_b/shallow-l/rows"));
+  const Conv2dDesc dw =
+      ConvTester().batch(2).input(14, 15).channels(24, 24).kernel(3, 3).groups(24).desc();
+  EXPECT_EQ(variant(dw, Algorithm::kMecB), "mec_b/grouped/fp32");
+  const ConvTester deep = ConvTester().input(9, 11).channels(36, 130).kernel(3, 3).pad(1);
+  ASSERT_EQ(setenv("MEC_CUDA_TILE", "64x64x3", 1), 0);
+  EXPECT_EQ(variant(deep.desc(), Algorithm::kMecB), "mec_b/kernel-l/64x64/split3/fp32");
+  unsetenv("MEC_CUDA_TILE");
+  EXPECT_EQ(variant(ConvTester(deep).layout(FilterLayout::kOHWI).desc(), Algorithm::kMecB),
+            "mec_b/cublas-b/fp32");
+  EXPECT_EQ(variant(basic, Algorithm::kMecA), "mec_a/cublas-a/reorder-l/fp32");
+}
+
 // Workspace sizes are the documented formulas (docs/cuda.md).
 TEST_F(CudaAlgorithms, WorkspaceFormulas) {
   Conv2dDesc d;

@@ -15,6 +15,9 @@
 #   utf8: a layer name that is not UTF-8 exits 2; UTF-8 names round-trip.
 #   sampled: a layer above 2 GFLOP is checked against the double reference
 #     at sampled points (never against direct: errors are not 0).
+#   dry_run: --dry-run plans every algorithm (one layer needs 64 GiB of
+#     inputs: none are made) and records each plan's variant, named after
+#     the algorithm it runs, with its workspace and null timings.
 # Inputs: MECBENCH (the binary), OUT (a scratch JSON path), PEERS (comma list).
 cmake_minimum_required(VERSION 3.20)
 
@@ -102,7 +105,7 @@ elseif(MODE STREQUAL "bad_options")
   # quoted element would split it into several cases).
   set(cases "--frobnicate" "--reps|0" "--reps|x" "--threads|-1" "--batch" "--algo|nope"
             "--peer|nope" "--check|maybe" "--suite|no_such_suite" "--shape|h5w5c1k1r7s7"
-            "--shape|h5q5")
+            "--shape|h5q5" "--dry-run|--peer|onednn")
   foreach(case IN LISTS cases)
     string(REPLACE "|" ";" case "${case}")
     string(REPLACE ";" " " shown "${case}")
@@ -268,6 +271,58 @@ elseif(MODE STREQUAL "sampled")
     endforeach()
     message(STATUS "${case}: checked against ${against}")
   endforeach()
+elseif(MODE STREQUAL "dry_run")
+  set(algos direct im2col mec_a mec_b mec auto fft winograd winograd_f2 winograd_f4)
+  string(REPLACE ";" "," algo_list "${algos}")
+  set(args --shape a=n2h9w11c6k8r3s3pt1pb0pl2pr1u2g2,b=n3h12w12c8k16r3s3p1
+      --shape big=n1h1048576w1024c16k16r3s3p1 --algo ${algo_list} --threads 2 --dry-run
+      --json ${OUT})
+  file(REMOVE ${OUT})
+  execute_process(COMMAND ${MECBENCH} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err TIMEOUT 30)
+  expect_exit(0 ${args})
+  if(NOT out MATCHES "\nlayer +shape +algo +variant +workspace_bytes\n")
+    message(FATAL_ERROR "no plan table on stdout:\n${out}")
+  endif()
+  read_records()
+  list(LENGTH algos n_algos)
+  math(EXPR expected "3 * ${n_algos}")
+  if(NOT n EQUAL expected)
+    message(FATAL_ERROR "expected ${expected} records, got ${n}:\n${json}")
+  endif()
+  math(EXPR last "${n} - 1")
+  set(planned 0)
+  foreach(i RANGE ${last})
+    string(JSON algo GET "${json}" ${i} algo)
+    string(JSON status GET "${json}" ${i} status)
+    string(JSON variant GET "${json}" ${i} variant)
+    string(JSON median TYPE "${json}" ${i} median_ms)
+    string(JSON error TYPE "${json}" ${i} max_rel_err)
+    string(JSON ws TYPE "${json}" ${i} workspace_bytes)
+    string(JSON checked GET "${json}" ${i} checked_against)
+    if(NOT median STREQUAL "NULL" OR NOT error STREQUAL "NULL" OR NOT ws STREQUAL "NUMBER"
+       OR NOT checked STREQUAL "none")
+      message(FATAL_ERROR "record ${i} (${algo}): timed, checked or without a workspace:\n${json}")
+    endif()
+    if(status STREQUAL "unsupported")
+      continue()
+    elseif(NOT status STREQUAL "ok")
+      message(FATAL_ERROR "record ${i} (${algo}) has status ${status}:\n${json}")
+    endif()
+    # The variant starts with the concrete algorithm: kMec and kAuto resolve
+    # to mec_a or mec_b, kWinograd to winograd_f2 or winograd_f4.
+    set(name "${algo}")
+    if(algo STREQUAL "mec" OR algo STREQUAL "auto")
+      set(name "mec_[ab]")
+    elseif(algo STREQUAL "winograd")
+      set(name "winograd_f[24]")
+    endif()
+    if(NOT variant MATCHES "^${name}(/[a-z0-9_-]+)*$")
+      message(FATAL_ERROR "record ${i} (${algo}): variant '${variant}'")
+    endif()
+    math(EXPR planned "${planned} + 1")
+  endforeach()
+  message(STATUS "--dry-run: ${planned} of ${n} plans made and named, nothing run")
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")
 endif()

@@ -144,6 +144,46 @@ class MEC_API Conv2dPlan {
 
   const Conv2dDesc& desc() const;
   Algorithm algorithm() const;  // concrete: never kAuto or kMec
+  // What the plan runs: lowercase tokens joined by '/', the first being
+  // algorithm_name(algorithm()), the rest every choice made at plan creation
+  // that changes the code that executes. Two plans of one descriptor with
+  // equal strings run the same code path. Fixed at creation (set_weights()
+  // does not change it) and valid for the plan's lifetime. Per algorithm:
+  //   CPU   direct
+  //         im2col/blas
+  //         mec_a|mec_b/fast/ISA/SCHEDULE[/nt]       the fast GEMM engine:
+  //           ISA       avx512, avx2 or generic (this CPU, capped by MEC_CPU_ISA)
+  //           SCHEDULE  bandsR: Context row bands of R output rows;
+  //                     imagesM: a task lowers and multiplies M whole images;
+  //                     images1/rowsB: one image a task, lowered B output rows
+  //                     at a time; whole/splitRxC: L lowered whole, then the
+  //                     GEMM split into R row by C column chunks
+  //           nt        non-temporal stores of dst (run() keeps them to
+  //                     64-byte aligned rows)
+  //         mec_a|mec_b/blas/ISA[/reorder-l|/reorder-temp]   CBLAS (ISA: the
+  //           lowering's copies); Solution A with n > 1 reorders its result
+  //           through L's memory or a temporary of its own
+  //         fft/NHxNW/blockT/shared|private   FFT size, tiles per block,
+  //           blocks shared by all threads or one per thread
+  //         winograd_f2|winograd_f4/blockT/shared|private
+  //   CUDA  (MATH: fp32 or tf32, the arithmetic of the GEMMs)
+  //         direct/fp32
+  //         im2col/cublas/MATH
+  //         mec_a/cublas-a[/reorder-l|/reorder-temp]/MATH
+  //         mec_b/cublas-b/MATH   (tf32 where the shape allows it; run() falls
+  //           back to fp32 when a pointer is not 16-byte aligned)
+  //         mec_b/kernel-l/BMxBN/splitS/MATH             our GEMM kernel over L
+  //         mec_b/kernel-src/pixels|runs/BMxBN/splitS/MATH   the same from src
+  //         mec_b/shallow-l|shallow-src/rowsR/fp32       the shallow kernel
+  //         mec_b/grouped/fp32                           the grouped kernel
+  //         fft/NHxNW/polyUHxUW/blockT/MATH
+  //         winograd_f2|winograd_f4/cublas/blockT/MATH
+  // Not named: what run() decides from its arguments (copy and store
+  // widths from pointer alignment; weights packed by set_weights() or raw),
+  // which compiled clone of the direct and Winograd loops the loader picked
+  // for this CPU, and the kernels CBLAS, FFTW, cuBLAS and cuFFT pick inside.
+  const char* variant() const;
+
   // Optional: transforms `weights` once into plan-owned memory, in the form
   // the algorithm reads fastest (a copy, a layout repack, packed GEMM panels,
   // transformed kernels). The memory is allocated here, never in run(), and

@@ -87,7 +87,9 @@ Loaded load() {
 class BackendPlan final : public PlanImpl {
  public:
   explicit BackendPlan(std::unique_ptr<PlanImpl> inner)
-      : PlanImpl(inner->desc(), inner->algorithm()), inner_(std::move(inner)) {}
+      : PlanImpl(inner->desc(), inner->algorithm()), inner_(std::move(inner)) {
+    set_variant(inner_->variant());
+  }
   size_t workspace_bytes() const override { return inner_->workspace_bytes(); }
   Status run(const float* src, const float* weights, const float* bias, float* dst,
              void* workspace) const override {

@@ -23,8 +23,9 @@
 namespace mec {
 namespace detail {
 
-// Raised whenever a member is added, removed or changes meaning.
-constexpr int kCudaBackendRevision = 1;
+// Raised whenever a member is added, removed or changes meaning, or a type
+// that crosses the seam (PlanImpl) changes its layout.
+constexpr int kCudaBackendRevision = 2;
 
 struct CudaBackend {
   int revision;           // kCudaBackendRevision of the backend's build

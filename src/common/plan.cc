@@ -51,6 +51,7 @@ Status Conv2dPlan::create(const Conv2dDesc& desc, Algorithm algorithm, const Con
 
 const Conv2dDesc& Conv2dPlan::desc() const { return impl_->desc(); }
 Algorithm Conv2dPlan::algorithm() const { return impl_->algorithm(); }
+const char* Conv2dPlan::variant() const { return impl_->variant().c_str(); }
 size_t Conv2dPlan::workspace_bytes() const { return impl_->workspace_bytes(); }
 size_t Conv2dPlan::persistent_bytes() const { return impl_->persistent_bytes(); }
 

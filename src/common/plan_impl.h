@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "common/status_detail.h"
@@ -15,7 +17,8 @@ namespace detail {
 
 class PlanImpl {
  public:
-  PlanImpl(const Conv2dDesc& desc, Algorithm algorithm) : desc_(desc), algorithm_(algorithm) {}
+  PlanImpl(const Conv2dDesc& desc, Algorithm algorithm)
+      : desc_(desc), algorithm_(algorithm), variant_(algorithm_name(algorithm)) {}
   virtual ~PlanImpl() = default;
   // Scratch bytes run() needs; must account for has_packed_weights().
   virtual size_t workspace_bytes() const = 0;
@@ -46,14 +49,32 @@ class PlanImpl {
 
   const Conv2dDesc& desc() const { return desc_; }
   Algorithm algorithm() const { return algorithm_; }
+  // Conv2dPlan::variant(): the algorithm's name until the implementation,
+  // once its choices are made, says what it runs (set_variant).
+  const std::string& variant() const { return variant_; }
 
  protected:
+  void set_variant(std::string variant) { variant_ = std::move(variant); }
+
   std::vector<float> packed_;
 
  private:
   const Conv2dDesc desc_;
   const Algorithm algorithm_;
+  std::string variant_;
 };
+
+// A variant string (Conv2dPlan::variant()): the tokens joined by '/',
+// empty ones (optional tokens left out) skipped.
+inline std::string join_variant(std::initializer_list<std::string> tokens) {
+  std::string out;
+  for (const std::string& token : tokens) {
+    if (token.empty()) continue;
+    if (!out.empty()) out += '/';
+    out += token;
+  }
+  return out;
+}
 
 }  // namespace detail
 }  // namespace mec

@@ -68,7 +68,11 @@ class FftPlan : public detail::PlanImpl {
         threads_(threads),
         t_(tiling),
         block_(block),
-        slots_(slots) {}
+        slots_(slots) {
+    set_variant(detail::join_variant({"fft", std::to_string(t_.nh) + "x" + std::to_string(t_.nw),
+                                      "block" + std::to_string(block_),
+                                      slots_ > 1 ? "private" : "shared"}));
+  }
 
   ~FftPlan() override {
     std::lock_guard<std::mutex> lock(fftw_planner_mutex());

@@ -18,7 +18,9 @@ namespace {
 class Im2colPlan : public detail::PlanImpl {
  public:
   Im2colPlan(const Conv2dDesc& desc, int threads, int64_t lowered_floats)
-      : PlanImpl(desc, Algorithm::kIm2col), threads_(threads), lowered_floats_(lowered_floats) {}
+      : PlanImpl(desc, Algorithm::kIm2col), threads_(threads), lowered_floats_(lowered_floats) {
+    set_variant("im2col/blas");  // its GEMMs are CBLAS's whatever the context's engine
+  }
 
   void pack_weights(const float* weights) override { pack_weights_hwio(desc(), weights, &packed_); }
 

@@ -28,49 +28,19 @@
 
 #include <algorithm>
 #include <cstring>
-#include <numeric>
 
 #include "common/checked.h"
 #include "common/status_detail.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_fast.h"
+#include "cpu/mec_schedule.h"
 #include "cpu/parallel.h"
 #include "cpu/weights.h"
 
 namespace mec {
 namespace cpu {
 namespace {
-
-// Output pixels per task of the fast engine, at least: small images are
-// grouped, large ones lowered in bands of about this many pixels.
-constexpr int64_t kTaskPixels = 256;
-
-// With at least as many images as threads, the fast engine hands out runs
-// of this many images (about kTaskPixels output pixels, at least four runs
-// per thread); each thread lowers its run into its own slot of L.
-int64_t images_per_task(const Conv2dDesc& d, int threads) {
-  return std::max<int64_t>(1, std::min(ceil_div(kTaskPixels, d.p() * d.q()), d.n / (4 * threads)));
-}
-
-// Padded input rows [0, rows_read(y1)) are what output rows [0, y1) read;
-// a band of y1 output rows reads as many.
-int64_t rows_read(const Conv2dDesc& d, int64_t y1) {
-  return (y1 - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1;
-}
-
-// Row bands of `rows` output rows (0 < rows < p): the floats of one row of
-// a band's L (the padded input rows the band reads, s*cg each), of one
-// thread's slot (every group and column x), and the number of slots.
-int64_t band_row_floats(const Conv2dDesc& d, int64_t rows) {
-  return rows_read(d, rows) * d.s * (d.c / d.groups);
-}
-int64_t band_slot_floats(const Conv2dDesc& d, int64_t rows) {
-  return d.groups * d.q() * band_row_floats(d, rows);
-}
-int64_t band_slots(const Conv2dDesc& d, int64_t rows, int threads) {
-  return std::min<int64_t>(threads, d.n * ceil_div(d.p(), rows));
-}
 
 class MecPlan : public detail::PlanImpl {
  public:
@@ -81,7 +51,16 @@ class MecPlan : public detail::PlanImpl {
         lowered_floats_(lowered_floats),
         kernels_(kernels),
         fast_(fast),
-        band_rows_(band_rows) {}
+        band_rows_(band_rows),
+        schedule_(mec_schedule(desc, threads, band_rows, kernels.nr)) {
+    // CBLAS's Solution A with n > 1 reorders its result through L or a temporary.
+    const bool reorders = !fast && algorithm == Algorithm::kMecA && desc.n > 1;
+    set_variant(detail::join_variant({algorithm_name(algorithm), fast ? "fast" : "blas",
+                                      kernels.name, fast ? schedule_.tokens() : "",
+                                      !reorders           ? ""
+                                      : temp_floats() > 0 ? "reorder-temp"
+                                                          : "reorder-l"}));
+  }
 
   // Floats of the separate (y, n, x)-ordered temporary of Solution A.
   int64_t temp_floats() const {
@@ -260,19 +239,7 @@ class MecPlan : public detail::PlanImpl {
   // threads), L is lowered by all threads first; then the GEMM is split
   // over output pixels, and over column panels too when a group's weights
   // outweigh its part of L (deep layers: each thread streams half of them).
-  //
-  // Images whose L exceeds kBandedBytes are lowered in bands of at least
-  // kBandInputRows input rows and kTaskPixels output pixels (fewer rows
-  // cost more in per-row setup than they save in cache misses: cv7).
-  static constexpr int64_t kBandInputRows = 8;
-  static constexpr int64_t kBandedBytes = int64_t(4) << 20;
-  // An image whose output is at least this large is written with
-  // non-temporal stores (where dst is 64-byte aligned): its lines leave the
-  // caches before anyone reads them, and write-allocating them doubles the
-  // traffic. cv7 (12.6 MB per image, depth 27): -15% at batch 32 on 2
-  // threads; 1x1 layers with 3 MB per image were not helped (docs/cpu_engine.md).
-  static constexpr int64_t kStreamImageBytes = int64_t(8) << 20;
-
+  // Which of these, and the thresholds that decide it: schedule_.
   void run_fast(const float* src, const float* weights, const float* bias, float* dst,
                 float* workspace) const {
     const Conv2dDesc& d = desc();
@@ -307,11 +274,11 @@ class MecPlan : public detail::PlanImpl {
     gm.c = dst;
     gm.ldc = d.k;
     gm.bias = bias;
-    gm.stream_c = pixels * d.k * int64_t(sizeof(float)) >= kStreamImageBytes;
+    gm.stream_c = schedule_.stream_c;
     // Bands that hold whole images are the schedule below.
-    if (band_rows_ > 0 && band_rows_ < p) return run_banded(src, gm, workspace);
+    if (schedule_.kind == MecSchedule::Kind::kBands) return run_banded(src, gm, workspace);
     const int threads = threads_;
-    if (d.n >= threads) {
+    if (schedule_.kind == MecSchedule::Kind::kImages) {
       // Runs of images of about kTaskPixels output pixels each, at least
       // four runs per thread, handed out dynamically: a thread slowed by
       // another process (2 shared cores) then takes fewer images. Each
@@ -319,11 +286,9 @@ class MecPlan : public detail::PlanImpl {
       // same memory is reused while it is in cache instead of streaming all
       // of |L| through DRAM; an image whose L is large is lowered in bands
       // of output rows just ahead of the GEMM.
-      const int64_t per_task = images_per_task(d, threads);
+      const int64_t per_task = schedule_.per_task;
       const int64_t tasks = (d.n + per_task - 1) / per_task;
       const int64_t image_floats = d.groups * q * ld;
-      const bool banded = per_task == 1 && image_floats * int64_t(sizeof(float)) > kBandedBytes;
-      const int64_t band = std::max(ceil_div(kTaskPixels, q), ceil_div(kBandInputRows, d.stride_h));
 #pragma omp parallel num_threads(threads)
       {
         float* slot = lowered + omp_get_thread_num() * per_task * image_floats;
@@ -334,7 +299,7 @@ class MecPlan : public detail::PlanImpl {
           local.rows.a = slot;
           local.rows.group_stride = (i1 - i0) * q * ld;
           local.c = dst + i0 * pixels * d.k;
-          const int64_t y_step = banded ? band : p;
+          const int64_t y_step = schedule_.image_rows > 0 ? schedule_.image_rows : p;
           int64_t done = 0;  // padded input rows lowered so far
           for (int64_t y0 = 0; y0 < p; y0 += y_step) {
             const int64_t y1 = std::min(p, y0 + y_step);
@@ -352,9 +317,7 @@ class MecPlan : public detail::PlanImpl {
       return;
     }
     lower(src, lowered);
-    const int64_t b_floats = gm.segments * gm.segment_depth * kg, l_floats = d.n * q * ld;
-    const int64_t col_chunks = panels >= threads && b_floats > l_floats ? threads : 1;
-    const int64_t row_chunks = threads / std::gcd<int64_t>(d.groups * col_chunks, threads);
+    const int64_t col_chunks = schedule_.col_chunks, row_chunks = schedule_.row_chunks;
     const int64_t tasks = d.groups * row_chunks * col_chunks, rows = d.n * pixels;
     const int64_t mr = ks.mr;
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -460,9 +423,10 @@ class MecPlan : public detail::PlanImpl {
 
   const int threads_;
   const int64_t lowered_floats_;
-  const KernelSet& kernels_;  // micro-kernels and copy_rows for this CPU
-  const bool fast_;           // the fast engine, else CBLAS
-  const int64_t band_rows_;   // Context::mec_band_rows(), at most p; 0: whole images
+  const KernelSet& kernels_;    // micro-kernels and copy_rows for this CPU
+  const bool fast_;             // the fast engine, else CBLAS
+  const int64_t band_rows_;     // Context::mec_band_rows(), at most p; 0: whole images
+  const MecSchedule schedule_;  // the fast engine's division of the work
 };
 
 }  // namespace

@@ -138,7 +138,11 @@ class WinogradPlan : public detail::PlanImpl {
 
  public:
   WinogradPlan(const Conv2dDesc& desc, Algorithm algorithm, int threads, const Tiling& tiling)
-      : PlanImpl(desc, algorithm), threads_(threads), tiling_(tiling) {}
+      : PlanImpl(desc, algorithm), threads_(threads), tiling_(tiling) {
+    set_variant(
+        detail::join_variant({algorithm_name(algorithm), "block" + std::to_string(tiling.block),
+                              tiling.slots > 1 ? "private" : "shared"}));
+  }
 
   // V and M of one block of tiles.
   int64_t slot_floats() const {

@@ -52,6 +52,8 @@ class CudaPlan : public detail::PlanImpl {
   int device() const { return resources_->device; }
   cublasHandle_t cublas() const { return resources_->cublas; }
   bool tf32() const { return tf32_; }
+  // The GEMMs' arithmetic as a variant token (Conv2dPlan::variant()).
+  const char* math() const { return tf32_ ? "tf32" : "fp32"; }
   const Geometry& geom() const { return geom_; }
 
  private:

@@ -13,7 +13,9 @@ namespace {
 class DirectPlan : public CudaPlan {
  public:
   DirectPlan(const Conv2dDesc& desc, const Context& context)
-      : CudaPlan(desc, Algorithm::kDirect, context) {}
+      : CudaPlan(desc, Algorithm::kDirect, context) {
+    set_variant("direct/fp32");  // FFMA whatever the context allows
+  }
 
   size_t workspace_bytes() const override { return size_t(repack_floats()) * sizeof(float); }
 

@@ -87,7 +87,11 @@ struct FftHandle {
 class FftPlan : public CudaPlan {
  public:
   FftPlan(const Conv2dDesc& desc, const Context& context, const FftBlock& b)
-      : CudaPlan(desc, Algorithm::kFft, context), b_(b) {}
+      : CudaPlan(desc, Algorithm::kFft, context), b_(b) {
+    auto by = [](int64_t a, int64_t b) { return std::to_string(a) + "x" + std::to_string(b); };
+    set_variant(detail::join_variant({"fft", by(b.nh, b.nw), "poly" + by(b.uh, b.uw),
+                                      "block" + std::to_string(b.batch), math()}));
+  }
 
   ~FftPlan() override {
     if (w_ != nullptr) {

@@ -15,7 +15,9 @@ namespace {
 class Im2colPlan : public CudaPlan {
  public:
   Im2colPlan(const Conv2dDesc& desc, const Context& context, int64_t lowered_floats)
-      : CudaPlan(desc, Algorithm::kIm2col, context), lowered_floats_(lowered_floats) {}
+      : CudaPlan(desc, Algorithm::kIm2col, context), lowered_floats_(lowered_floats) {
+    set_variant(detail::join_variant({"im2col", "cublas", math()}));
+  }
 
   size_t workspace_bytes() const override {
     const int64_t repack = repack_floats();

@@ -119,19 +119,8 @@ class MecPlan : public CudaPlan {
         grouped_(grouped),
         shallow_(fused && shallow_fits(geom())),
         sms_(fused ? context.cuda_resources()->multiprocessors : 0) {
-    if (!fused_) return;
-    if (shallow_) {
-      // MEC_CUDA_TILE=64xN or 128xN forces the shallow kernel's tile rows.
-      const PlannedTile tile = planned_tile(geom(), false, sms_);
-      shallow_rows_ = !tile.forced                ? shallow_tile_rows(geom(), sms_)
-                      : tile.config.block_m == 64 ? 64
-                                                  : 128;
-    } else {
-      configure(from_src);
-    }
-    from_src_ = from_src == FromSrc::kWhereverItFits ||
-                (from_src == FromSrc::kWherePays && (shallow_ || src_pays_on(config_, geom())));
-    if (from_src_) lowered_floats_ = 0;
+    if (fused_) configure_kernels(from_src);
+    set_variant(path());
   }
 
   size_t workspace_bytes() const override { return size_t(layout().total); }
@@ -174,6 +163,23 @@ class MecPlan : public CudaPlan {
 
  private:
   int64_t rows() const { return geom().n * geom().p * geom().q; }
+
+  // Our kernels' tile rows (shallow) or tile and K split (config_), and
+  // whether they read src.
+  void configure_kernels(FromSrc from_src) {
+    if (shallow_) {
+      // MEC_CUDA_TILE=64xN or 128xN forces the shallow kernel's tile rows.
+      const PlannedTile tile = planned_tile(geom(), false, sms_);
+      shallow_rows_ = !tile.forced                ? shallow_tile_rows(geom(), sms_)
+                      : tile.config.block_m == 64 ? 64
+                                                  : 128;
+    } else {
+      configure(from_src);
+    }
+    from_src_ = from_src == FromSrc::kWhereverItFits ||
+                (from_src == FromSrc::kWherePays && (shallow_ || src_pays_on(config_, geom())));
+    if (from_src_) lowered_floats_ = 0;
+  }
 
   // The GEMM kernel's tile and K split (config_).
   void configure(FromSrc from_src) {
@@ -284,6 +290,45 @@ class MecPlan : public CudaPlan {
                       "MEC Solution A reordering kernel");
   }
 
+  // The shape's part of the 16-byte alignment that cuBLAS's batched TF32
+  // GEMMs need (solution_b): leading dimensions and pointer steps, known at
+  // plan creation; run() adds the pointers themselves.
+  bool batched_tf32_fits(bool ohwi) const {
+    const Geometry& g = geom();
+    const int64_t row_depth = g.s * g.cg, ldw = ohwi ? g.r * g.s * g.cg : g.k;
+    return windows_aligned(g) && g.k % 4 == 0 && ldw % 4 == 0 && (g.groups == 1 || g.kg % 4 == 0) &&
+           (kernel_row_steps() == 1 ||
+            ((g.dilation_h * row_depth) % 4 == 0 && (!ohwi || row_depth % 4 == 0)));
+  }
+
+  // Conv2dPlan::variant(): the path run_on_device() takes. The weights it
+  // reads are OHWI exactly when the descriptor's are (prepare_weights()).
+  std::string path() const {
+    const bool ohwi = desc().filter_layout == FilterLayout::kOHWI;
+    const std::string name = algorithm_name(algorithm()),
+                      rows = "rows" + std::to_string(shallow_rows_);
+    const std::string tile = std::to_string(config_.block_m) + "x" +
+                             std::to_string(config_.block_n) + "/split" +
+                             std::to_string(config_.splits);
+    const char* kernel_math = config_.tf32 ? "tf32" : "fp32";
+    if (from_src_ && shallow_) return detail::join_variant({name, "shallow-src", rows, "fp32"});
+    if (from_src_) {
+      return detail::join_variant(
+          {name, "kernel-src", from_src_by_runs(geom()) ? "runs" : "pixels", tile, kernel_math});
+    }
+    if (grouped_) return detail::join_variant({name, "grouped", "fp32"});
+    if (algorithm() == Algorithm::kMecA) {
+      const char* reorder = geom().n == 1             ? ""
+                            : layout().temp_bytes > 0 ? "reorder-temp"
+                                                      : "reorder-l";
+      return detail::join_variant({name, "cublas-a", reorder, math()});
+    }
+    if (fused_ && !ohwi && shallow_) return detail::join_variant({name, "shallow-l", rows, "fp32"});
+    if (fused_ && !ohwi) return detail::join_variant({name, "kernel-l", tile, kernel_math});
+    return detail::join_variant(
+        {name, "cublas-b", tf32() && batched_tf32_fits(ohwi) ? "tf32" : "fp32"});
+  }
+
   Status solution_b(const float* lowered, const DeviceWeights& w, const float* bias, float* dst,
                     char* pointer_space, bool dst_zeroed) const {
     const Geometry& g = geom();
@@ -308,13 +353,9 @@ class MecPlan : public CudaPlan {
     // L's row, k and the weights' (run 18: until then s*cg % 4 == 0 was
     // asked for, which cv1's and cv2's 11 x 3 windows are not, although
     // their windows of L are aligned - 1.5x their TF32 time at batch 32).
-    const int64_t row_depth = g.s * g.cg;
-    bool aligned = reinterpret_cast<uintptr_t>(lowered) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(w.data) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(dst) % 16 == 0 && windows_aligned(g) &&
-                   g.k % 4 == 0 && sh.ldw % 4 == 0 && (g.groups == 1 || g.kg % 4 == 0) &&
-                   (kernel_row_steps() == 1 ||
-                    ((g.dilation_h * row_depth) % 4 == 0 && (!w.ohwi || row_depth % 4 == 0)));
+    const bool aligned = reinterpret_cast<uintptr_t>(lowered) % 16 == 0 &&
+                         reinterpret_cast<uintptr_t>(w.data) % 16 == 0 &&
+                         reinterpret_cast<uintptr_t>(dst) % 16 == 0 && batched_tf32_fits(w.ohwi);
     for (int64_t i = 0; i < kernel_row_steps(); ++i) {
       // Stream order makes reusing the arrays for the next i safe.
       MEC_TRY(cuda_check(mec_b_pointers(g, i, lowered, w.data, w.ohwi, dst, a, b, c, stream()),

@@ -46,7 +46,10 @@ class WinogradPlan : public CudaPlan {
         a_(m + 2),
         tiles_h_(tiles_h),
         tiles_w_(tiles_w),
-        block_(block) {}
+        block_(block) {
+    set_variant(detail::join_variant(
+        {algorithm_name(algorithm), "cublas", "block" + std::to_string(block), math()}));
+  }
 
   ~WinogradPlan() override {
     if (u_ != nullptr) {

@@ -42,6 +42,7 @@ struct Options {
   bool interleave = false;  // rounds of one run per runner (default: reps back to back)
   mec::GemmEngine gemm = mec::GemmEngine::kFast;  // --gemm fast|blas
   int64_t mec_band_rows = 0;                      // --mec-bands: Context::set_mec_band_rows
+  bool dry_run = false;  // --dry-run: plans made and described, nothing run (dry_run.cc)
   std::string json_path;
 };
 
@@ -106,7 +107,8 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
 double output_error(const Problem& problem, const float* dst);
 
 struct Record {
-  std::string layer, shape, algo, variant;
+  std::string layer, shape, algo;
+  std::string variant;  // ours: Conv2dPlan::variant(); a peer's implementation
   std::string device = "cpu", math = "fp32";
   std::string status = "ok";  // "ok", "unsupported" or "error"
   std::string note;           // why, for a status other than ok; or extra facts
@@ -118,6 +120,7 @@ struct Record {
   int64_t indirection_bytes = -1;  // XNNPACK only: measured, see peer_xnnpack.cc
   int64_t mec_band_rows = 0;       // ours on cpu: Context::set_mec_band_rows
   std::string checked_against;
+  bool timed = true;  // false under --dry-run: timings and error are null
 };
 
 // A record for `problem` with the identifying fields filled in.
@@ -146,6 +149,8 @@ struct Runner {
   std::function<void()> release;
 };
 
+// The CPU context our plans are made with: --threads, --gemm, --mec-bands.
+mec::Context cpu_context(const Options& options);
 // Prepares our algorithm (run_ours.cc) or a peer (peers.cc).
 Runner prepare_ours(const Problem& problem, const std::string& algo, const Options& options);
 // A peer gives one runner, or (cudnn) one per algorithm and layout.
@@ -168,6 +173,11 @@ void time_layer_cuda(const Problem& problem, const Options& options, std::vector
 // threads of one runtime still spinning slow down the next: see
 // docs/mecbench.md). Fills median_ms, min_ms, gflops and max_rel_err.
 void time_layer(const Problem& problem, const Options& options, std::vector<Runner>* runners);
+
+// --dry-run (dry_run.cc): every layer's plan of every algorithm made and
+// recorded (variant, workspace), a table on stdout and --json; nothing runs.
+// Returns the exit status: 1 when a plan failed with an error.
+int dry_run(const Options& options);
 
 // Output (report.cc).
 void print_table(const std::vector<Record>& records);

@@ -100,9 +100,7 @@ Runner prepare_ours_cuda(const Problem& p, const std::string& algo, const Option
     return runner;
   }
   mec::Conv2dPlan& plan = *state->plan;
-  if (algorithm == mec::Algorithm::kMec || algorithm == mec::Algorithm::kAuto) {
-    r.variant = mec::algorithm_name(plan.algorithm());
-  }
+  r.variant = plan.variant();
   if (options.packed && plan.set_weights(p.device->weights) != mec::Status::kSuccess) {
     r.status = "error";
     r.note = std::string("set_weights: ") + mec::last_error();

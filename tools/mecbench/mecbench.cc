@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
   // Everything timed runs on exactly --threads threads: our plans take it
   // from the Context, oneDNN and OpenBLAS's OpenMP build from OpenMP.
   omp_set_num_threads(options.threads);
+  if (options.dry_run) return mecbench::dry_run(options);
   std::printf(
       "# mecbench: %zu layers, device %s, math %s, threads %d, batch %s, median of %d reps, "
       "weights %s, checked against %s\n",

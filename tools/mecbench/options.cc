@@ -47,6 +47,8 @@ const char kUsage[] =
     "                     setting): the GEMM engine under our mec algorithms\n"
     "  --mec-bands ROWS   cpu: MEC lowers ROWS output rows at a time per thread, not whole\n"
     "                     images (Context::set_mec_band_rows; default 0: the paper's |L|)\n"
+    "  --dry-run          make every plan and record its variant (what it runs) and\n"
+    "                     workspace; no inputs, no timing, no check, no peers\n"
     "  --interleave       time in rounds of one run of every algorithm and peer (default:\n"
     "                     each one's reps back to back); see docs/mecbench.md\n"
     "  --json FILE        also write all records as a JSON array to FILE\n"
@@ -210,6 +212,10 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       options->interleave = true;
       continue;
     }
+    if (name == "--dry-run") {
+      options->dry_run = true;
+      continue;
+    }
     static const char* const kValued[] = {"--suite",     "--shape",   "--algo",     "--peer",
                                           "--batch",     "--threads", "--reps",     "--warmup",
                                           "--check",     "--json",    "--device",   "--math",
@@ -306,6 +312,14 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
   }
   if (options->mec_band_rows > 0 && options->device != "cpu") {
     *error = "--mec-bands is for --device cpu";
+    return 2;
+  }
+  if (options->dry_run && !options->peers.empty()) {
+    *error = "--dry-run makes only our plans: drop --peer";
+    return 2;
+  }
+  if (options->dry_run && options->algos.empty()) {
+    *error = "nothing to plan: --dry-run with --algo none";
     return 2;
   }
   if (!check_peers(options, error)) return 2;

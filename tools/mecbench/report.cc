@@ -17,9 +17,10 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// Workspace of a plan for `desc` on `device`, or -1 when it cannot be created.
+// Workspace of a plan for `desc` on `device`, or -1 when it cannot be created;
+// *solution: the concrete algorithm it runs.
 int64_t plan_workspace(const mec::Conv2dDesc& desc, mec::Algorithm algorithm, int threads,
-                       const std::string& device, std::string* variant = nullptr,
+                       const std::string& device, std::string* solution = nullptr,
                        int64_t mec_band_rows = 0) {
   mec::Context context = mec::Context::cpu(threads);
   context.set_mec_band_rows(mec_band_rows);
@@ -30,7 +31,7 @@ int64_t plan_workspace(const mec::Conv2dDesc& desc, mec::Algorithm algorithm, in
   if (mec::Conv2dPlan::create(desc, algorithm, context, &plan) != mec::Status::kSuccess) {
     return -1;
   }
-  if (variant) *variant = mec::algorithm_name(plan->algorithm());
+  if (solution) *solution = mec::algorithm_name(plan->algorithm());
   return int64_t(plan->workspace_bytes());
 }
 
@@ -169,11 +170,11 @@ void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const O
   std::printf("%-*s %-*s %12s %12s %-8s %10s\n", wl, "layer", ws, "shape", "im2col_MiB", "mec_MiB",
               "solution", "reduction");
   for (const mec::NamedShape& layer : layers) {
-    std::string variant = "-";
+    std::string solution = "-";
     const int64_t im2col =
         plan_workspace(layer.desc, mec::Algorithm::kIm2col, options.threads, options.device);
     const int64_t mec = plan_workspace(layer.desc, mec::Algorithm::kMec, options.threads,
-                                       options.device, &variant, options.mec_band_rows);
+                                       options.device, &solution, options.mec_band_rows);
     std::printf("%-*s %-*s ", wl, layer.name.c_str(), ws, mec::format_shape(layer.desc).c_str());
     if (im2col < 0 || mec < 0) {
       std::printf("(no plan)\n");
@@ -181,7 +182,8 @@ void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const O
     }
     char reduction[32] = "-";
     if (mec > 0) std::snprintf(reduction, sizeof(reduction), "%.2fx", double(im2col) / mec);
-    std::printf("%12.2f %12.2f %-8s %10s\n", im2col / kMiB, mec / kMiB, variant.c_str(), reduction);
+    std::printf("%12.2f %12.2f %-8s %10s\n", im2col / kMiB, mec / kMiB, solution.c_str(),
+                reduction);
   }
 }
 
@@ -295,7 +297,7 @@ bool write_json(const std::string& path, const std::vector<Record>& records, std
   std::fputs("[\n", f);
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
-    const bool ok = r.status == "ok";
+    const bool ok = r.status == "ok" && r.timed;
     const double nan = std::nan("");
     std::fputs("  {\"layer\": ", f);
     json_string(f, r.layer);

@@ -16,6 +16,13 @@ struct OursState {
 
 }  // namespace
 
+mec::Context cpu_context(const Options& options) {
+  mec::Context context = mec::Context::cpu(options.threads);
+  context.set_gemm_engine(options.gemm);
+  context.set_mec_band_rows(options.mec_band_rows);
+  return context;
+}
+
 Runner prepare_ours(const Problem& p, const std::string& algo, const Options& options) {
   if (options.device == "cuda") return prepare_ours_cuda(p, algo, options);
   Runner runner;
@@ -24,9 +31,7 @@ Runner prepare_ours(const Problem& p, const std::string& algo, const Options& op
   mec::Algorithm algorithm;
   mec::parse_algorithm(algo.c_str(), &algorithm);  // names were checked by parse_options
   auto state = std::make_shared<OursState>();
-  mec::Context context = mec::Context::cpu(options.threads);
-  context.set_gemm_engine(options.gemm);
-  context.set_mec_band_rows(options.mec_band_rows);
+  const mec::Context context = cpu_context(options);
   r.threads = context.threads();  // what runs: the library clamps the count
   r.mec_band_rows = options.mec_band_rows;
   const mec::Status st = mec::Conv2dPlan::create(p.desc, algorithm, context, &state->plan);
@@ -36,9 +41,7 @@ Runner prepare_ours(const Problem& p, const std::string& algo, const Options& op
     return runner;
   }
   mec::Conv2dPlan& plan = *state->plan;
-  if (algorithm == mec::Algorithm::kMec || algorithm == mec::Algorithm::kAuto) {
-    r.variant = mec::algorithm_name(plan.algorithm());
-  }
+  r.variant = plan.variant();
   if (options.packed && plan.set_weights(p.weights.data()) != mec::Status::kSuccess) {
     r.status = "error";
     r.note = std::string("set_weights: ") + mec::last_error();

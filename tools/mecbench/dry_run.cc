@@ -1,0 +1,119 @@
+// mecbench --dry-run: makes the plan of every layer and algorithm and
+// records what it would run (Conv2dPlan::variant()) and the workspace it
+// asks for, without inputs, timing or checking. It takes seconds for a whole
+// suite, so the variants of every layer can be recorded before a change to
+// the library's choices and compared after it (scripts/variants.sh).
+#include <algorithm>
+#include <cstdio>
+
+#include "bench.h"
+
+namespace mecbench {
+namespace {
+
+// The context a plan of ours is made with: CPU as prepare_ours() makes it;
+// CUDA device 0 opened once (every plan shares its stream and handles), then
+// --math and --threshold. False, with *error, when no CUDA context can be had.
+bool plan_context(const Options& options, mec::Context* context, std::string* error) {
+  if (options.device != "cuda") {
+    *context = cpu_context(options);
+    return true;
+  }
+  static mec::Context cuda;
+  static std::string why;
+  static const mec::Status opened = [] {
+    const mec::Status st = mec::Context::cuda(&cuda, nullptr, 0);
+    if (st != mec::Status::kSuccess) why = mec::last_error();
+    return st;
+  }();
+  if (opened != mec::Status::kSuccess) {
+    *error = why;
+    return false;
+  }
+  *context = cuda;
+  context->set_allow_tf32(options.math == "tf32");
+  if (options.threshold >= 0) context->set_mec_threshold(options.threshold);
+  return true;
+}
+
+// The plan of `algo` for `layer` at the run's batch, described.
+Record plan_record(const mec::NamedShape& layer, const std::string& algo, const Options& options) {
+  Problem p;  // only what new_record() reads: no inputs
+  p.layer = layer.name;
+  p.desc = layer.desc;
+  if (options.batch > 0) p.desc.n = options.batch;
+  p.desc.filter_layout = mec::FilterLayout::kHWIO;  // as make_problem() has it
+  p.checked_against = "none";
+  Record r = new_record(p, algo, options);
+  r.timed = false;
+  if (options.device == "cpu") r.mec_band_rows = options.mec_band_rows;
+  mec::Algorithm algorithm;
+  mec::parse_algorithm(algo.c_str(), &algorithm);  // names were checked by parse_options
+  mec::Context context;
+  std::unique_ptr<mec::Conv2dPlan> plan;
+  mec::Status st = mec::Status::kUnsupported;
+  if (plan_context(options, &context, &r.note)) {
+    st = mec::Conv2dPlan::create(p.desc, algorithm, context, &plan);
+    if (st != mec::Status::kSuccess) r.note = mec::last_error();
+  }
+  if (st != mec::Status::kSuccess) {
+    r.status = st == mec::Status::kUnsupported ? "unsupported" : "error";
+    return r;
+  }
+  r.variant = plan->variant();
+  r.workspace_bytes = int64_t(plan->workspace_bytes());
+  return r;
+}
+
+// One row per record: layer, shape, algo, variant (or the status) and
+// workspace bytes, space-separated and aligned; a status's note last.
+void print_plan_table(const std::vector<Record>& records) {
+  int wl = 5, ws = 5, wa = 4, wv = 7;
+  for (const Record& r : records) {
+    wl = std::max(wl, int(r.layer.size()));
+    ws = std::max(ws, int(r.shape.size()));
+    wa = std::max(wa, int(r.algo.size()));
+    wv = std::max(wv, int(r.variant.size()));
+  }
+  std::printf("%-*s %-*s %-*s %-*s %s\n", wl, "layer", ws, "shape", wa, "algo", wv, "variant",
+              "workspace_bytes");
+  for (const Record& r : records) {
+    std::printf("%-*s %-*s %-*s ", wl, r.layer.c_str(), ws, r.shape.c_str(), wa, r.algo.c_str());
+    if (r.status == "ok") {
+      std::printf("%-*s %lld\n", wv, r.variant.c_str(), (long long)r.workspace_bytes);
+    } else {
+      std::printf("%-*s - %s\n", wv, r.status.c_str(), r.note.c_str());
+    }
+  }
+}
+
+}  // namespace
+
+int dry_run(const Options& options) {
+  std::printf("# mecbench --dry-run: %zu layers, device %s, math %s, threads %d, batch %s\n",
+              options.layers.size(), options.device.c_str(), options.math.c_str(),
+              options.device == "cuda" ? 0 : options.threads,
+              options.batch ? std::to_string(options.batch).c_str() : "per shape");
+  std::vector<Record> records;
+  bool failed = false;
+  std::string error;
+  for (const mec::NamedShape& layer : options.layers) {
+    for (const std::string& algo : options.algos) {
+      records.push_back(plan_record(layer, algo, options));
+      failed = failed || records.back().status == "error";
+    }
+    if (!options.json_path.empty() && !write_json(options.json_path, records, &error)) {
+      std::fprintf(stderr, "mecbench: %s\n", error.c_str());
+      failed = true;
+    }
+  }
+  print_plan_table(records);
+  std::fflush(stdout);
+  if (!options.json_path.empty()) {
+    std::fprintf(stderr, "mecbench: wrote %zu records to %s\n", records.size(),
+                 options.json_path.c_str());
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace mecbench
