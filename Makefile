@@ -9,15 +9,27 @@
 #   make tsan              tests under ThreadSanitizer, Clang + libomp + Archer (build-tsan)
 #   make fuzz FUZZ_TIME=s  the descriptor fuzzer for s seconds (default 600; build-fuzz);
 #                          FUZZ_SEED=n fixes libFuzzer's seed (default 0: a new one each run)
+# A fresh machine (scripts/fresh-check.sh; root, uses debootstrap and chroot):
+#   make fresh-check       a clean clone of HEAD runs `make test` in a new minimal
+#                          Debian 12 root that has only what the README names
+# Each target installs only its own packages (scripts/install-deps.sh PROFILE:
+# test for test and asan, bench for bench, san for tsan and fuzz). Nothing
+# here runs gcc or another installed tool before those packages are in.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test bench clean asan tsan fuzz
+.PHONY: all deps deps-bench deps-san configure build test bench clean asan tsan fuzz fresh-check
 
 all: build
 
 deps:
-	@bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh test
+
+deps-bench:
+	@bash scripts/install-deps.sh bench
+
+deps-san:
+	@bash scripts/install-deps.sh san
 
 configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release > /dev/null
@@ -28,7 +40,7 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
-bench: build
+bench: deps-bench build
 ifeq ($(strip $(ARGS)),)
 	@BUILD=$(BUILD) bash scripts/bench-report.sh
 else
@@ -38,10 +50,15 @@ endif
 clean:
 	@rm -rf $(BUILD) build-asan build-tsan build-fuzz
 
+fresh-check:
+	@bash scripts/fresh-check.sh
+
 # Sanitizer builds link the pthread OpenBLAS with one BLAS thread under
-# Clang (its libomp must not meet the OpenMP OpenBLAS's libgomp).
-MULTIARCH := $(shell gcc -print-multiarch)
-CLANG_BLAS := -DMEC_BLAS_LIBRARY=/usr/lib/$(MULTIARCH)/openblas-pthread/libopenblas.so \
+# Clang (its libomp must not meet the OpenMP OpenBLAS's libgomp). Recursive
+# (=) variables: MULTIARCH is computed only when a recipe that names it is
+# expanded, after its deps-san prerequisite has installed dpkg-dev.
+MULTIARCH = $(shell dpkg-architecture -qDEB_HOST_MULTIARCH)
+CLANG_BLAS = -DMEC_BLAS_LIBRARY=/usr/lib/$(MULTIARCH)/openblas-pthread/libopenblas.so \
 	-DMEC_CBLAS_INCLUDE=/usr/include/$(MULTIARCH)/openblas-pthread
 SAN_ENV := OPENBLAS_NUM_THREADS=1 KMP_BLOCKTIME=0 \
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
@@ -56,7 +73,7 @@ asan: deps
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) -LE slow
 
-tsan: deps
+tsan: deps-san
 	@CXX=clang++-14 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DMEC_BUILD_BENCH=OFF -DMEC_ENABLE_CUDA=OFF -DMEC_SANITIZE=thread $(CLANG_BLAS) > /dev/null
 	@cmake --build build-tsan -j $(JOBS)
@@ -64,7 +81,7 @@ tsan: deps
 		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
 		LD_LIBRARY_PATH=/usr/lib/llvm-14/lib ctest --output-on-failure -j $(JOBS) $(TSAN_CTEST)
 
-fuzz: deps
+fuzz: deps-san
 	@CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DMEC_BUILD_BENCH=OFF -DMEC_ENABLE_CUDA=OFF -DMEC_BUILD_TESTS=OFF -DMEC_BUILD_FUZZ=ON \
 		-DMEC_SANITIZE=address,undefined $(CLANG_BLAS) > /dev/null
