@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/algorithm_registry.h"
 #include "common/checked.h"
 #include "common/status_detail.h"
 #include "mec/conv.h"
@@ -23,23 +24,6 @@ int64_t out_size(int64_t in, int64_t pad0, int64_t pad1, int64_t k, int64_t stri
                  int64_t dilation) {
   return (in + pad0 + pad1 - (k - 1) * dilation - 1) / stride + 1;
 }
-
-struct NamedAlgorithm {
-  Algorithm algorithm;
-  const char* name;
-};
-constexpr NamedAlgorithm kAlgorithmNames[] = {
-    {Algorithm::kAuto, "auto"},
-    {Algorithm::kDirect, "direct"},
-    {Algorithm::kIm2col, "im2col"},
-    {Algorithm::kMec, "mec"},
-    {Algorithm::kMecA, "mec_a"},
-    {Algorithm::kMecB, "mec_b"},
-    {Algorithm::kFft, "fft"},
-    {Algorithm::kWinograd, "winograd"},
-    {Algorithm::kWinogradF2, "winograd_f2"},
-    {Algorithm::kWinogradF4, "winograd_f4"},
-};
 
 // Checks one spatial axis: input size, pads, kernel, stride, dilation.
 Status validate_axis(const char* axis, int64_t in, int64_t pad0, const char* pad0_name,
@@ -124,14 +108,14 @@ Status validate(const Conv2dDesc& d) {
 }
 
 const char* algorithm_name(Algorithm algorithm) {
-  for (const auto& a : kAlgorithmNames) {
+  for (const detail::AlgorithmRow& a : detail::kAlgorithms) {
     if (a.algorithm == algorithm) return a.name;
   }
   return "unknown";
 }
 
 bool parse_algorithm(const char* name, Algorithm* algorithm) {
-  for (const auto& a : kAlgorithmNames) {
+  for (const detail::AlgorithmRow& a : detail::kAlgorithms) {
     if (std::strcmp(a.name, name) == 0) {
       *algorithm = a.algorithm;
       return true;

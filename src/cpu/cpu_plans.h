@@ -1,5 +1,6 @@
-// Internal: the CPU algorithms' factories. create_plan() resolves kAuto and
-// kMec and hands the descriptor to one of them.
+// Internal: the CPU algorithms' factories. create_plan() finds the
+// algorithm's in the registry's CPU column; kAuto and kMec are resolved by
+// their factories.
 #pragma once
 
 #include <memory>
@@ -12,9 +13,13 @@ namespace cpu {
 Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                    std::unique_ptr<detail::PlanImpl>* impl);
 
-Status create_direct(const Conv2dDesc& desc, const Context& context,
+// Every factory has the registry's signature (common/algorithm_registry.h);
+// `algorithm` is one of the values its row serves.
+Status create_auto(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+                   std::unique_ptr<detail::PlanImpl>* impl);
+Status create_direct(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl);
-Status create_im2col(const Conv2dDesc& desc, const Context& context,
+Status create_im2col(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl);
 // algorithm is kMec, kMecA or kMecB.
 Status create_mec(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
@@ -22,7 +27,7 @@ Status create_mec(const Conv2dDesc& desc, Algorithm algorithm, const Context& co
 
 // FFT over FFTW3: any kernel, padding, dilation, groups; stride > 1 by
 // subsampling the stride-1 result.
-Status create_fft(const Conv2dDesc& desc, const Context& context,
+Status create_fft(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                   std::unique_ptr<detail::PlanImpl>* impl);
 // algorithm is kWinograd (resolved to F2 or F4 here), kWinogradF2 or
 // kWinogradF4; 3x3 stride-1 dilation-1 only, else kUnsupported.

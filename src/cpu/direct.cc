@@ -290,7 +290,7 @@ class DirectPlan : public detail::PlanImpl {
 
 }  // namespace
 
-Status create_direct(const Conv2dDesc& desc, const Context& context,
+Status create_direct(const Conv2dDesc& desc, Algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl) {
   impl->reset(new DirectPlan(desc, context.threads()));
   return Status::kSuccess;

@@ -297,7 +297,7 @@ class FftPlan : public detail::PlanImpl {
 
 }  // namespace
 
-Status create_fft(const Conv2dDesc& d, const Context& context,
+Status create_fft(const Conv2dDesc& d, Algorithm, const Context& context,
                   std::unique_ptr<detail::PlanImpl>* impl) {
   const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
   const int64_t extent_h = (d.r - 1) * d.dilation_h + 1, extent_w = (d.s - 1) * d.dilation_w + 1;

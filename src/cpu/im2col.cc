@@ -78,7 +78,7 @@ class Im2colPlan : public detail::PlanImpl {
 
 }  // namespace
 
-Status create_im2col(const Conv2dDesc& d, const Context& context,
+Status create_im2col(const Conv2dDesc& d, Algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl) {
   const int64_t depth = d.r * d.s * (d.c / d.groups);
   int64_t floats, bytes;

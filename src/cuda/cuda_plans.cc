@@ -1,6 +1,8 @@
-// CudaPlan's shared parts (device weights, run) and the CUDA dispatch.
+// CudaPlan's shared parts (device weights, run) and the CUDA column of the
+// algorithm registry (common/algorithm_registry.h).
 #include "cuda/cuda_plans.h"
 
+#include "common/algorithm_registry.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_plan.h"
 
@@ -70,30 +72,20 @@ Status CudaPlan::run(const float* src, const float* weights, const float* bias, 
   return run_on_device(src, weights, bias, dst, static_cast<char*>(workspace));
 }
 
+Status create_auto(const Conv2dDesc& desc, Algorithm, const Context& context,
+                   std::unique_ptr<detail::PlanImpl>* impl) {
+  return create_mec(desc, Algorithm::kMec, context, impl);
+}
+
 Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                    std::unique_ptr<detail::PlanImpl>* impl) {
   if (!context.cuda_resources()) {
     return fail(Status::kInvalidArgument, "CUDA context has no resources: use Context::cuda()");
   }
-  switch (algorithm) {
-    case Algorithm::kDirect:
-      return create_direct(desc, context, impl);
-    case Algorithm::kIm2col:
-      return create_im2col(desc, context, impl);
-    case Algorithm::kAuto:
-    case Algorithm::kMec:
-    case Algorithm::kMecA:
-    case Algorithm::kMecB:
-      return create_mec(desc, algorithm == Algorithm::kAuto ? Algorithm::kMec : algorithm, context,
-                        impl);
-    case Algorithm::kFft:
-      return create_fft(desc, context, impl);
-    case Algorithm::kWinograd:
-    case Algorithm::kWinogradF2:
-    case Algorithm::kWinogradF4:
-      return create_winograd(desc, algorithm, context, impl);
-  }
-  return fail(Status::kInvalidArgument, "algorithm is not an Algorithm value");
+#define MEC_CUDA_FACTORY(value, name, passes, cpu, cuda) cuda,
+  static constexpr detail::PlanFactory kFactories[] = {MEC_ALGORITHM_ROWS(MEC_CUDA_FACTORY)};
+#undef MEC_CUDA_FACTORY
+  return detail::create_from(kFactories, "CUDA", desc, algorithm, context, impl);
 }
 
 }  // namespace cuda

@@ -13,9 +13,13 @@ namespace cuda {
 Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                    std::unique_ptr<detail::PlanImpl>* impl);
 
-Status create_direct(const Conv2dDesc& desc, const Context& context,
+// Every factory has the registry's signature (common/algorithm_registry.h);
+// `algorithm` is one of the values its row serves.
+Status create_auto(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+                   std::unique_ptr<detail::PlanImpl>* impl);
+Status create_direct(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl);
-Status create_im2col(const Conv2dDesc& desc, const Context& context,
+Status create_im2col(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl);
 // algorithm is kMec, kMecA or kMecB.
 Status create_mec(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
@@ -23,7 +27,7 @@ Status create_mec(const Conv2dDesc& desc, Algorithm algorithm, const Context& co
 // algorithm is kWinograd, kWinogradF2 or kWinogradF4.
 Status create_winograd(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                        std::unique_ptr<detail::PlanImpl>* impl);
-Status create_fft(const Conv2dDesc& desc, const Context& context,
+Status create_fft(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                   std::unique_ptr<detail::PlanImpl>* impl);
 
 }  // namespace cuda

@@ -31,7 +31,7 @@ class DirectPlan : public CudaPlan {
 
 }  // namespace
 
-Status create_direct(const Conv2dDesc& desc, const Context& context,
+Status create_direct(const Conv2dDesc& desc, Algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl) {
   impl->reset(new DirectPlan(desc, context));
   return Status::kSuccess;

@@ -236,7 +236,7 @@ class FftPlan : public CudaPlan {
 
 }  // namespace
 
-Status create_fft(const Conv2dDesc& d, const Context& context,
+Status create_fft(const Conv2dDesc& d, Algorithm, const Context& context,
                   std::unique_ptr<detail::PlanImpl>* impl) {
   const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
   if (d.stride_h > kMaxStrideProduct || d.stride_w > kMaxStrideProduct ||

@@ -52,7 +52,7 @@ class Im2colPlan : public CudaPlan {
 
 }  // namespace
 
-Status create_im2col(const Conv2dDesc& d, const Context& context,
+Status create_im2col(const Conv2dDesc& d, Algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl) {
   int64_t floats, bytes;
   if (!checked_product({d.n, d.p(), d.q(), d.r, d.s, d.c}, &floats) ||
