@@ -50,6 +50,7 @@ add_library(mec_cuda SHARED
   src/cuda/kernels.cu
   src/cuda/mec.cc
   src/cuda/mec_gemm.cu
+  src/cuda/mec_gemm_policy.cc
   src/cuda/mec_grouped.cu
   src/cuda/mec_shallow.cu
   src/cuda/winograd.cc

@@ -1,6 +1,6 @@
 // Internal: MEC Solution B for shallow windows - r*s*c <= 32, the first
 // layer of most networks (3x3 over RGB: K = 27) - as one kernel. There the
-// product's depth is too small for a GEMM tile (mec_gemm.cu's K steps of 16
+// product's depth is too small for a GEMM tile (mec_gemm_tile.h's K steps of 16
 // run two steps between prologue and epilogue, cuBLAS's batched GEMMs of q
 // rows run at 11 TFLOP/s on cv7) and the time goes to writing dst: k floats
 // per output pixel from 27 multiply-adds each. Here each thread keeps the
