@@ -102,6 +102,11 @@ struct Problem {
     Context ctx = Context::cpu(threads);
     ctx.set_gemm_engine(engine);
     ctx.set_mec_band_rows(mec_band_rows);
+    return check(algorithm, ctx, packed);
+  }
+
+  // The same on a context of the caller's (its tuning overrides included).
+  double check(Algorithm algorithm, const Context& ctx, bool packed) const {
     std::unique_ptr<Conv2dPlan> plan;
     Status st = Conv2dPlan::create(desc, algorithm, ctx, &plan);
     EXPECT_EQ(st, Status::kSuccess)

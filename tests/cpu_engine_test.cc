@@ -1,13 +1,14 @@
 // The fast GEMM engine under MEC, per ISA: every micro-kernel set this CPU
-// runs (forced through MEC_CPU_ISA) against the double-precision reference
-// on shapes that hit its edges - M and N remainders, k not a multiple of
-// the vector width, padding, stride, dilation (dilation_h > 1 splits the
-// depth), groups incl. depthwise, all filter layouts, raw and packed
-// weights, 1 and 2 threads - plus the CBLAS engine on the same shapes, and
-// the workspace (exactly |L| for HWIO) and persistent sizes.
+// runs (forced through Context::set_cpu_isa) against the double-precision
+// reference on shapes that hit its edges - M and N remainders, k not a
+// multiple of the vector width, padding, stride, dilation (dilation_h > 1
+// splits the depth), groups incl. depthwise, all filter layouts, raw and
+// packed weights, 1 and 2 threads - plus the CBLAS engine on the same
+// shapes, and the workspace (exactly |L| for HWIO) and persistent sizes.
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <ostream>
 #include <random>
 #include <string>
 
@@ -18,17 +19,26 @@ namespace mec {
 namespace testing {
 namespace {
 
-// Sets MEC_CPU_ISA for the lifetime of the object (plans read it at create).
-class ScopedIsa {
- public:
-  explicit ScopedIsa(const char* isa) { setenv("MEC_CPU_ISA", isa, 1); }
-  ~ScopedIsa() { unsetenv("MEC_CPU_ISA"); }
+// The micro-kernel sets by the name the plans' variants give them.
+struct Isa {
+  CpuIsa cap;
+  const char* name;
 };
 
-bool cpu_has(const std::string& isa) {
-  if (isa == "avx512") return __builtin_cpu_supports("avx512f");
-  if (isa == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+// For GoogleTest's messages and test listing.
+void PrintTo(const Isa& isa, std::ostream* os) { *os << isa.name; }
+
+bool cpu_has(CpuIsa isa) {
+  if (isa == CpuIsa::kAvx512) return __builtin_cpu_supports("avx512f");
+  if (isa == CpuIsa::kAvx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return true;
+}
+
+Context engine_context(int threads, GemmEngine engine, CpuIsa isa) {
+  Context ctx = Context::cpu(threads);
+  ctx.set_gemm_engine(engine);
+  ctx.set_cpu_isa(isa);
+  return ctx;
 }
 
 std::vector<ConvTester> edge_shapes() {
@@ -58,33 +68,40 @@ std::vector<ConvTester> edge_shapes() {
   };
 }
 
-void check_engine_on_edges(GemmEngine engine) {
+void check_engine_on_edges(GemmEngine engine, CpuIsa isa = CpuIsa::kAuto) {
   for (const ConvTester& tester : edge_shapes()) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOHWI, FilterLayout::kOIHW}) {
       const Problem problem(ConvTester(tester).layout(layout).desc(), true, 5);
       SCOPED_TRACE(describe(problem.desc));
       for (Algorithm a : {Algorithm::kMec, Algorithm::kMecA, Algorithm::kMecB}) {
         for (int threads : {1, 2}) {
-          problem.check(a, threads, /*packed=*/false, engine);
-          problem.check(a, threads, /*packed=*/true, engine);
+          problem.check(a, engine_context(threads, engine, isa), /*packed=*/false);
+          problem.check(a, engine_context(threads, engine, isa), /*packed=*/true);
         }
       }
     }
   }
 }
 
-class FastEngineIsa : public ::testing::TestWithParam<const char*> {};
+class FastEngineIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(FastEngineIsa, EdgeShapesAgainstReference) {
-  if (!cpu_has(GetParam())) GTEST_SKIP() << "CPU lacks " << GetParam();
-  ScopedIsa isa(GetParam());
-  ASSERT_STREQ(cpu::select_kernels().name, GetParam());
-  check_engine_on_edges(GemmEngine::kFast);
+  const Isa isa = GetParam();
+  if (!cpu_has(isa.cap)) GTEST_SKIP() << "CPU lacks " << isa.name;
+  ASSERT_STREQ(cpu::select_kernels(isa.cap).name, isa.name);
+  // The context's cap reaches the plan: its variant names the set.
+  std::unique_ptr<Conv2dPlan> plan;
+  ASSERT_EQ(Conv2dPlan::create(edge_shapes()[0].desc(), Algorithm::kMecB,
+                               engine_context(1, GemmEngine::kFast, isa.cap), &plan),
+            Status::kSuccess);
+  EXPECT_EQ(std::string(plan->variant()).rfind(std::string("mec_b/fast/") + isa.name + "/", 0), 0u)
+      << plan->variant();
+  check_engine_on_edges(GemmEngine::kFast, isa.cap);
 }
 
 TEST_P(FastEngineIsa, RandomSweep) {
-  if (!cpu_has(GetParam())) GTEST_SKIP() << "CPU lacks " << GetParam();
-  ScopedIsa isa(GetParam());
+  const Isa isa = GetParam();
+  if (!cpu_has(isa.cap)) GTEST_SKIP() << "CPU lacks " << isa.name;
   std::mt19937 rng(77);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int i = 0; i < 60; ++i) {
@@ -108,12 +125,16 @@ TEST_P(FastEngineIsa, RandomSweep) {
       d.dilation_w = pick(1, 2);
       d.filter_layout = static_cast<FilterLayout>(pick(0, 2));
     } while (validate(d) != Status::kSuccess);
-    Problem(d, i % 2 == 0, 300 + i).check(Algorithm::kMec, 1 + i % 2, i % 3 == 0);
+    Problem(d, i % 2 == 0, 300 + i)
+        .check(Algorithm::kMec, engine_context(1 + i % 2, GemmEngine::kFast, isa.cap), i % 3 == 0);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, FastEngineIsa, ::testing::Values("avx512", "avx2", "generic"),
-                         [](const auto& info) { return std::string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Isa, FastEngineIsa,
+                         ::testing::Values(Isa{CpuIsa::kAvx512, "avx512"},
+                                           Isa{CpuIsa::kAvx2, "avx2"},
+                                           Isa{CpuIsa::kGeneric, "generic"}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 // The batch path's scheduling: runs of several small images per task
 // (n >= 8 per thread), and large images (|L| > 4 MiB) lowered in bands of

@@ -11,8 +11,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <random>
+#include <string>
 
 #include "common/shape_string.h"
 #include "conv_tester.h"
@@ -63,7 +63,18 @@ struct CheckOptions {
   bool tf32 = false;
   size_t misalign_floats = 0;  // offsets src and dst: exercises the scalar kernels
   int64_t mec_threshold = -1;  // -1: the context's default
+  // The tuning overrides (automatic here, whatever the environment says).
+  CudaTile tile = {};
+  CudaFromSrc from_src = CudaFromSrc::kAuto;
+  CudaGemm gemm = CudaGemm::kAuto;
 };
+
+// "MxN" or "MxNxS" ("auto" for the plan's choice), for messages.
+std::string tile_name(CudaTile t) {
+  if (t.m == 0) return "auto";
+  std::string name = std::to_string(t.m) + "x" + std::to_string(t.n);
+  return t.splits > 0 ? name + "x" + std::to_string(t.splits) : name;
+}
 
 bool transforms_weights(Algorithm a) {
   return a == Algorithm::kFft || a == Algorithm::kWinograd || a == Algorithm::kWinogradF2 ||
@@ -84,6 +95,9 @@ double check_cuda(const Problem& pr, Algorithm algorithm, cudaStream_t stream,
   EXPECT_EQ(Context::cuda(&ctx, stream, 0), Status::kSuccess) << last_error();
   ctx.set_allow_tf32(opt.tf32);
   if (opt.mec_threshold >= 0) ctx.set_mec_threshold(opt.mec_threshold);
+  ctx.set_cuda_tile(opt.tile);
+  ctx.set_cuda_from_src(opt.from_src);
+  ctx.set_cuda_gemm(opt.gemm);
   std::unique_ptr<Conv2dPlan> plan;
   Status st = Conv2dPlan::create(d, algorithm, ctx, &plan);
   EXPECT_EQ(st, Status::kSuccess) << algorithm_name(algorithm) << ": " << last_error() << " on "
@@ -215,8 +229,8 @@ TEST_F(CudaAlgorithms, AwkwardShapes) {
   }
 }
 
-// Every tile shape of our MEC GEMM kernel (forced with MEC_CUDA_TILE at
-// plan creation), with the split of K the plan chooses and with forced
+// Every tile shape of our MEC GEMM kernel (forced with Context::set_cuda_tile),
+// with the split of K the plan chooses and with forced
 // odd splits (the last one shorter; more than the depth's K steps on the
 // first case), vector (c % 4 == 0) and scalar A loads, K not a multiple
 // of the tile's K step, bias, packed, groups; in strict fp32 (FFMA) and
@@ -236,26 +250,24 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
       ConvTester().input(12, 11).channels(24, 192).kernel(3, 2).groups(3).pad(0, 1, 1, 0),
       ConvTester().batch(2).input(13, 9).channels(10, 128).kernel(3, 3).groups(2).stride(2, 1),
   };
-  const char* tiles[] = {"128x128",   "128x96",   "128x64",   "64x64",    "32x64",
-                         "128x128x7", "128x96x5", "128x64x3", "64x64x13", "32x64x5"};
+  const CudaTile tiles[] = {{128, 128},    {128, 96},    {128, 64},    {64, 64},     {32, 64},
+                            {128, 128, 7}, {128, 96, 5}, {128, 64, 3}, {64, 64, 13}, {32, 64, 5}};
   for (const ConvTester& tester : cases) {
     Problem problem(tester.desc(), true, 17);
-    for (const char* tile : tiles) {
+    for (const CudaTile& tile : tiles) {
       for (bool tf32 : {false, true}) {
-        ASSERT_EQ(setenv("MEC_CUDA_TILE", tile, 1), 0);
-        const double err =
-            check_cuda(problem, Algorithm::kMecB, stream_, {.tf32 = tf32, .mec_threshold = 100000});
+        const double err = check_cuda(problem, Algorithm::kMecB, stream_,
+                                      {.tf32 = tf32, .mec_threshold = 100000, .tile = tile});
         const double packed_err =
             check_cuda(problem, Algorithm::kMecB, stream_,
-                       {.packed = true, .tf32 = tf32, .mec_threshold = 100000});
-        unsetenv("MEC_CUDA_TILE");
+                       {.packed = true, .tf32 = tf32, .mec_threshold = 100000, .tile = tile});
         const double worst = std::max(err, packed_err);
         EXPECT_LE(worst, tolerance(Algorithm::kMecB, tf32))
-            << tile << (tf32 ? " tf32" : "") << " on " << describe(problem.desc);
+            << tile_name(tile) << (tf32 ? " tf32" : "") << " on " << describe(problem.desc);
         // TF32's 10-bit operands leave errors far above fp32's: below them,
         // the tensor-core path did not run.
         if (tf32) {
-          EXPECT_GT(worst, tolerance(Algorithm::kMecB, false)) << tile;
+          EXPECT_GT(worst, tolerance(Algorithm::kMecB, false)) << tile_name(tile);
         }
       }
     }
@@ -269,7 +281,7 @@ TEST_F(CudaAlgorithms, MecGemmTiles) {
 // every tile and forced split, fp32 and TF32, with asymmetric padding,
 // stride, dilation_w, a deep K, odd k (scalar B), every filter layout,
 // misaligned src/dst (4-byte copies); shapes neither cursor follows keep L;
-// MEC_CUDA_FROM_SRC=0 gives L back. dst overlapping src is refused. (With
+// CudaFromSrc::kNever gives L back. dst overlapping src is refused. (With
 // OHWI weights and TF32 this also runs Solution B's batched cuBLAS GEMMs on
 // a misaligned dst: fp32 ones there, since TF32 faulted.)
 TEST_F(CudaAlgorithms, MecLoweringInCopies) {
@@ -305,8 +317,8 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
       {ConvTester().input(11, 12).channels(3, 24).kernel(5, 5).pad(2), false},  // s*c = 15
       {ConvTester().input(11, 12).channels(3, 24).kernel(3, 6).dilation(1, 2), false},
   };
-  const char* tiles[] = {"",      "128x128",   "128x96",  "128x64", "64x64",
-                         "32x64", "128x128x3", "64x64x5", "32x64x2"};
+  const CudaTile tiles[] = {{},       {128, 128},    {128, 96},   {128, 64},  {64, 64},
+                            {32, 64}, {128, 128, 3}, {64, 64, 5}, {32, 64, 2}};
   Context ctx;
   ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
   for (const Case& c : cases) {
@@ -316,23 +328,22 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
     ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
     const size_t repack = d.filter_layout == FilterLayout::kOIHW ? d.weight_elems() * 4 : 0;
     EXPECT_EQ(plan->workspace_bytes() == repack, c.from_src) << describe(d);
-    // Every tile reading src (=1: also the FFMA 128 x 128 and 128 x 96
-    // tiles, which kMec's rule keeps on L).
-    ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", "1", 1), 0);
-    for (const char* tile : tiles) {
+    // Every tile reading src (kWhereverItFits: also the FFMA 128 x 128 and
+    // 128 x 96 tiles, which kMec's rule keeps on L).
+    const CudaFromSrc all = CudaFromSrc::kWhereverItFits;
+    for (const CudaTile& tile : tiles) {
       for (bool tf32 : {false, true}) {
-        ASSERT_EQ(setenv("MEC_CUDA_TILE", tile, 1), 0);
         for (bool packed : {false, true}) {
-          check_cuda(problem, Algorithm::kMec, stream_, {.packed = packed, .tf32 = tf32});
+          check_cuda(problem, Algorithm::kMec, stream_,
+                     {.packed = packed, .tf32 = tf32, .tile = tile, .from_src = all});
         }
-        check_cuda(problem, Algorithm::kMec, stream_, {.tf32 = tf32, .misalign_floats = 1});
-        unsetenv("MEC_CUDA_TILE");
+        check_cuda(problem, Algorithm::kMec, stream_,
+                   {.tf32 = tf32, .misalign_floats = 1, .tile = tile, .from_src = all});
       }
     }
-    unsetenv("MEC_CUDA_FROM_SRC");
-    ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", "0", 1), 0);
+    ctx.set_cuda_from_src(CudaFromSrc::kNever);
     ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
-    unsetenv("MEC_CUDA_FROM_SRC");
+    ctx.set_cuda_from_src(CudaFromSrc::kAuto);
     EXPECT_GT(plan->workspace_bytes(), repack) << describe(d);
     check_cuda(problem, Algorithm::kMec, stream_);
   }
@@ -353,7 +364,7 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
   // Products of a batch (>= 65536 rows, run 18), here with outputs wider
   // than the kernel's q <= 64 over L: the kernel from src for k <= 128
   // (the 128 x 128 tile that spills; 128 x 64 for the RGB kernel rows), L
-  // and cuBLAS for wider ones and with MEC_CUDA_FROM_SRC=0; with TF32 L and
+  // and cuBLAS for wider ones and with CudaFromSrc::kNever; with TF32 L and
   // cuBLAS, but the kernel from src for the RGB layers.
   const Conv2dDesc batch64 =
       ConvTester().batch(4).input(128, 128).channels(16, 128).kernel(3, 3).pad(1).desc();
@@ -371,10 +382,10 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
         EXPECT_EQ(plan->workspace_bytes() == 0, tf32 ? rgb : k <= 128) << describe(wide) << tf32;
       }
       ctx.set_allow_tf32(false);
-      ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", "0", 1), 0);
+      ctx.set_cuda_from_src(CudaFromSrc::kNever);
       std::unique_ptr<Conv2dPlan> plan;
       ASSERT_EQ(Conv2dPlan::create(wide, Algorithm::kMec, ctx, &plan), Status::kSuccess);
-      unsetenv("MEC_CUDA_FROM_SRC");
+      ctx.set_cuda_from_src(CudaFromSrc::kAuto);
       EXPECT_GT(plan->workspace_bytes(), 0u) << describe(wide);
     }
   }
@@ -390,7 +401,7 @@ TEST_F(CudaAlgorithms, MecLoweringInCopies) {
   EXPECT_NE(std::string(last_error()).find("overlap"), std::string::npos) << last_error();
 }
 
-// Solution B over cuBLAS's batched GEMMs (MEC_CUDA_GEMM=cublas) with TF32
+// Solution B over cuBLAS's batched GEMMs (CudaGemm::kCublas) with TF32
 // allowed: TF32 only where every pointer in the arrays and every leading
 // dimension is 16-byte aligned (cuBLAS cannot check the pointers) - as on
 // the RGB layers at stride 4, whose windows of L are aligned though s*c =
@@ -422,27 +433,27 @@ TEST_F(CudaAlgorithms, MecBatchedCublasTf32) {
            FilterLayout::kOHWI),
        Math::kFp32},
   };
-  ASSERT_EQ(setenv("MEC_CUDA_GEMM", "cublas", 1), 0);
   for (const Case& c : cases) {
     Problem problem(c.tester.desc(), true, 41);
-    const double err = check_cuda(problem, Algorithm::kMecB, stream_, {.tf32 = true});
+    const double err =
+        check_cuda(problem, Algorithm::kMecB, stream_, {.tf32 = true, .gemm = CudaGemm::kCublas});
     const bool fp32_error = err <= tolerance(Algorithm::kMecB, false);
     if (c.math != Math::kEither) {
       EXPECT_EQ(fp32_error, c.math == Math::kFp32) << describe(problem.desc);
     }
     const double misaligned =
-        check_cuda(problem, Algorithm::kMecB, stream_, {.tf32 = true, .misalign_floats = 1});
+        check_cuda(problem, Algorithm::kMecB, stream_,
+                   {.tf32 = true, .misalign_floats = 1, .gemm = CudaGemm::kCublas});
     EXPECT_LE(misaligned, tolerance(Algorithm::kMecB, false)) << describe(problem.desc);
   }
-  unsetenv("MEC_CUDA_GEMM");
 }
 
 // MEC's grouped kernel (mec_grouped.h: groups with cg * kg <= 4) on the
 // shapes it exists for - depthwise 3x3 with stride and asymmetric padding,
 // 3x5 with dilation (the run-time kernel size), 5x5 and 7x7, a channel
 // multiplier, 2 x 2 groups, a batch above 32 - in every weight layout,
-// packed and not, and the same problems through cuBLAS (MEC_CUDA_GEMM=
-// cublas), so both paths stay correct.
+// packed and not, and the same problems through cuBLAS (CudaGemm::kCublas),
+// so both paths stay correct.
 // The shallow-window kernel (r*s*c <= 32, mec_shallow.h) at every window
 // depth it unrolls (1..8 quads of 4), tiles of 128 and 64 windows (run
 // 18), odd and wide k, outputs narrower
@@ -467,27 +478,29 @@ TEST_F(CudaAlgorithms, MecShallowKernel) {
   for (const ConvTester& tester : cases) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOIHW}) {
       Problem problem(ConvTester(tester).layout(layout).desc(), true, 23);
-      for (const char* from_src : {"", "0", "1"}) {  // "": kMec's rule, src at any batch
-        ASSERT_EQ(setenv("MEC_CUDA_FROM_SRC", from_src, 1), 0);
-        // Tiles of 128 and 64 windows (MEC_CUDA_TILE's M), and the rule's.
-        for (const char* tile : {"", "128x128", "64x64"}) {
-          ASSERT_EQ(setenv("MEC_CUDA_TILE", tile, 1), 0);
+      // kAuto: kMec's rule, src at any batch.
+      for (CudaFromSrc from_src :
+           {CudaFromSrc::kAuto, CudaFromSrc::kNever, CudaFromSrc::kWhereverItFits}) {
+        // Tiles of 128 and 64 windows (CudaTile's m), and the rule's.
+        for (CudaTile tile : {CudaTile{}, CudaTile{128, 128}, CudaTile{64, 64}}) {
           for (Algorithm a : {Algorithm::kMec, Algorithm::kMecB}) {
-            const double err = check_cuda(problem, a, stream_);
-            const double packed_err = check_cuda(problem, a, stream_, {.packed = true});
+            const double err =
+                check_cuda(problem, a, stream_, {.tile = tile, .from_src = from_src});
+            const double packed_err = check_cuda(
+                problem, a, stream_, {.packed = true, .tile = tile, .from_src = from_src});
             EXPECT_LE(std::max(err, packed_err), tolerance(a, false))
-                << tile << " " << describe(problem.desc);
+                << tile_name(tile) << " " << describe(problem.desc);
           }
-          unsetenv("MEC_CUDA_TILE");
         }
         Context ctx;
         ASSERT_EQ(Context::cuda(&ctx, stream_), Status::kSuccess) << last_error();
+        ctx.set_cuda_from_src(from_src);
         std::unique_ptr<Conv2dPlan> plan;
         const Conv2dDesc& d = problem.desc;
         ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
         const size_t repack = layout == FilterLayout::kOIHW ? d.weight_elems() * 4 : 0;
-        EXPECT_EQ(plan->workspace_bytes() == repack, *from_src != '0') << describe(d);
-        unsetenv("MEC_CUDA_FROM_SRC");
+        EXPECT_EQ(plan->workspace_bytes() == repack, from_src != CudaFromSrc::kNever)
+            << describe(d);
       }
     }
   }
@@ -509,15 +522,11 @@ TEST_F(CudaAlgorithms, MecGroupedKernel) {
   for (const ConvTester& tester : cases) {
     for (FilterLayout layout : {FilterLayout::kHWIO, FilterLayout::kOHWI, FilterLayout::kOIHW}) {
       Problem problem(ConvTester(tester).layout(layout).desc(), layout != FilterLayout::kOHWI, 7);
-      for (bool cublas : {false, true}) {
-        if (cublas) {
-          ASSERT_EQ(setenv("MEC_CUDA_GEMM", "cublas", 1), 0);
-        }
+      for (CudaGemm gemm : {CudaGemm::kAuto, CudaGemm::kCublas}) {
         for (Algorithm a : {Algorithm::kMec, Algorithm::kMecB}) {
-          check_cuda(problem, a, stream_);
-          check_cuda(problem, a, stream_, {.packed = true});
+          check_cuda(problem, a, stream_, {.gemm = gemm});
+          check_cuda(problem, a, stream_, {.packed = true, .gemm = gemm});
         }
-        unsetenv("MEC_CUDA_GEMM");
       }
     }
   }
@@ -859,9 +868,9 @@ TEST_F(CudaAlgorithms, Variants) {
       ConvTester().batch(2).input(14, 15).channels(24, 24).kernel(3, 3).groups(24).desc();
   EXPECT_EQ(variant(dw, Algorithm::kMecB), "mec_b/grouped/fp32");
   const ConvTester deep = ConvTester().input(9, 11).channels(36, 130).kernel(3, 3).pad(1);
-  ASSERT_EQ(setenv("MEC_CUDA_TILE", "64x64x3", 1), 0);
+  ctx.set_cuda_tile({64, 64, 3});
   EXPECT_EQ(variant(deep.desc(), Algorithm::kMecB), "mec_b/kernel-l/64x64/split3/fp32");
-  unsetenv("MEC_CUDA_TILE");
+  ctx.set_cuda_tile({});
   EXPECT_EQ(variant(ConvTester(deep).layout(FilterLayout::kOHWI).desc(), Algorithm::kMecB),
             "mec_b/cublas-b/fp32");
   EXPECT_EQ(variant(basic, Algorithm::kMecA), "mec_a/cublas-a/reorder-l/fp32");

@@ -40,10 +40,48 @@ enum class FilterLayout { kHWIO, kOHWI, kOIHW };
 
 // The GEMM engine under im2col and MEC on CPU. kFast: weights packed into
 // panels, register-blocked micro-kernels that read MEC's L in place (AVX-512,
-// AVX2 or portable, picked at run time; the environment variable
-// MEC_CPU_ISA=avx512|avx2|generic caps the choice). kBlas: one CBLAS call
-// per GEMM, the paper's setting. im2col always uses CBLAS.
+// AVX2 or portable, picked at plan creation; Context::set_cpu_isa caps the
+// choice). kBlas: one CBLAS call per GEMM, the paper's setting. im2col
+// always uses CBLAS.
 enum class GemmEngine { kFast, kBlas };
+
+// Tuning overrides: choices the library makes by itself, forced for
+// benchmarking and tests (docs/design.md, "Tuning overrides", lists them
+// with their environment variables). Each Context starts with the value
+// its environment variable had when the process made its first Context
+// (automatic where unset or unparsable); the Context's setter wins over
+// the environment. Plans read them at creation.
+
+// The fast GEMM engine's micro-kernels (CPU), as a cap: the best set this
+// CPU runs that is not above it. kAuto: the best set this CPU runs.
+// Environment: MEC_CPU_ISA=avx512|avx2|generic.
+enum class CpuIsa { kAuto, kAvx512, kAvx2, kGeneric };
+
+// The GEMMs of CUDA MEC's Solution B (docs/cuda.md).
+// Environment: MEC_CUDA_GEMM=cublas|kernel.
+enum class CudaGemm {
+  kAuto,    // the rule picks MEC's own kernels or cuBLAS per shape
+  kCublas,  // none of MEC's GEMM, shallow or grouped kernels: A by T, else B over cuBLAS
+  kKernel,  // our GEMM kernel wherever it can run B (docs/cuda.md: fusable, not grouped)
+};
+
+// Whether CUDA kMec's kernels do the lowering in their copies, reading the
+// windows from src (no L in the workspace). Environment: MEC_CUDA_FROM_SRC=0|1.
+enum class CudaFromSrc {
+  kAuto,            // where it pays (docs/cuda.md)
+  kNever,           // L is always lowered, and the rule's from-src clauses are off (=0)
+  kWhereverItFits,  // every kMec plan of the kernels whose windows they can follow (=1)
+};
+
+// The tile (m x n windows by columns) and K split of CUDA MEC's GEMM kernel.
+// m == 0: the plan's choice. The kernel's shapes are 128x128, 128x96,
+// 128x64, 64x64 and 32x64; another is ignored. A forced tile is not
+// retiled; its m (64 or 128) also sets the shallow kernel's tile rows.
+// splits > 0: that many K splits, else the plan's. Environment:
+// MEC_CUDA_TILE=MxN or MxNxS.
+struct CudaTile {
+  int m = 0, n = 0, splits = 0;
+};
 
 struct MEC_API Conv2dDesc {
   int64_t n = 1, h = 1, w = 1, c = 1;  // src: n x h x w x c (NHWC)
@@ -83,8 +121,13 @@ struct CudaResources;  // src/cuda/cuda_context.h: stream, cuBLAS handle, ...
 // library handles, created once and shared by copies of the context. Plans
 // made from it take device pointers, and run() only enqueues work on the
 // stream: no allocation and no synchronisation.
+//
+// Every context, default-constructed ones included, starts with the tuning
+// overrides of the environment (above).
 class MEC_API Context {
  public:
+  // A context for Context::cuda() to fill in; use Context::cpu() for CPU work.
+  Context();
   static Context cpu(int threads = 0);
   // stream is a cudaStream_t (nullptr: the legacy default stream) on device
   // `device`. The first call loads the CUDA backend library (docs/design.md).
@@ -118,6 +161,24 @@ class MEC_API Context {
   // creation.
   bool allow_tf32() const { return allow_tf32_; }
   void set_allow_tf32(bool allow) { allow_tf32_ = allow; }
+
+  // Tuning overrides (above; automatic unless the environment or the
+  // setter says otherwise). CPU, fast GEMM engine: the micro-kernels' cap.
+  CpuIsa cpu_isa() const { return cpu_isa_; }
+  void set_cpu_isa(CpuIsa cap) { cpu_isa_ = cap; }
+  // CUDA MEC: Solution B's GEMMs, reading src, our GEMM kernel's tile.
+  CudaGemm cuda_gemm() const { return cuda_gemm_; }
+  void set_cuda_gemm(CudaGemm gemm) { cuda_gemm_ = gemm; }
+  CudaFromSrc cuda_from_src() const { return cuda_from_src_; }
+  void set_cuda_from_src(CudaFromSrc from_src) { cuda_from_src_ = from_src; }
+  CudaTile cuda_tile() const { return cuda_tile_; }
+  void set_cuda_tile(CudaTile tile) { cuda_tile_ = tile; }
+  // CUDA fft and winograd: MiB of tile buffers per block (their block size
+  // B). 0 (automatic): 256 MiB for fft, 128 for winograd; a value outside
+  // 1 to 2^20 - 1 is automatic too. Environment: MEC_CUDA_BLOCK_MIB=N.
+  int64_t cuda_block_mib() const { return cuda_block_mib_; }
+  void set_cuda_block_mib(int64_t mib) { cuda_block_mib_ = mib; }
+
   int device_index() const { return device_index_; }
   void* stream() const { return stream_; }
   const std::shared_ptr<detail::CudaResources>& cuda_resources() const { return cuda_; }
@@ -129,6 +190,11 @@ class MEC_API Context {
   int64_t mec_band_rows_ = 0;
   GemmEngine gemm_engine_ = GemmEngine::kFast;
   bool allow_tf32_ = false;
+  CpuIsa cpu_isa_ = CpuIsa::kAuto;
+  CudaGemm cuda_gemm_ = CudaGemm::kAuto;
+  CudaFromSrc cuda_from_src_ = CudaFromSrc::kAuto;
+  CudaTile cuda_tile_;
+  int64_t cuda_block_mib_ = 0;
   int device_index_ = 0;
   void* stream_ = nullptr;
   std::shared_ptr<detail::CudaResources> cuda_;
@@ -152,7 +218,7 @@ class MEC_API Conv2dPlan {
   //   CPU   direct
   //         im2col/blas
   //         mec_a|mec_b/fast/ISA/SCHEDULE[/nt]       the fast GEMM engine:
-  //           ISA       avx512, avx2 or generic (this CPU, capped by MEC_CPU_ISA)
+  //           ISA       avx512, avx2 or generic (this CPU, capped by cpu_isa())
   //           SCHEDULE  bandsR: Context row bands of R output rows;
   //                     imagesM: a task lowers and multiplies M whole images;
   //                     images1/rowsB: one image a task, lowered B output rows

@@ -25,7 +25,7 @@ namespace detail {
 
 // Raised whenever a member is added, removed or changes meaning, or a type
 // that crosses the seam (PlanImpl) changes its layout.
-constexpr int kCudaBackendRevision = 2;
+constexpr int kCudaBackendRevision = 3;
 
 struct CudaBackend {
   int revision;           // kCudaBackendRevision of the backend's build

@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 #endif
@@ -35,10 +33,9 @@ void store_fence() {
 
 }  // namespace
 
-const KernelSet& select_kernels() {
-  const char* cap = std::getenv("MEC_CPU_ISA");
-  const bool allow512 = cap == nullptr || std::strcmp(cap, "avx512") == 0;
-  const bool allow2 = allow512 || std::strcmp(cap, "avx2") == 0;
+const KernelSet& select_kernels(CpuIsa cap) {
+  const bool allow512 = cap == CpuIsa::kAuto || cap == CpuIsa::kAvx512;
+  const bool allow2 = allow512 || cap == CpuIsa::kAvx2;
   if (allow512 && __builtin_cpu_supports("avx512f")) return kAvx512;
   if (allow2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kAvx2;
   return kGeneric;

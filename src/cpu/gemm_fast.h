@@ -23,9 +23,9 @@ struct KernelSet {
   CopyRows copy_rows;
 };
 
-// The best set this CPU runs, capped by the environment variable
-// MEC_CPU_ISA (avx512, avx2 or generic), read on every call.
-const KernelSet& select_kernels();
+// The best set this CPU runs, capped by `cap` (Context::cpu_isa(), read at
+// plan creation; kAuto caps nothing).
+const KernelSet& select_kernels(CpuIsa cap);
 
 // Row m = (image * p + y) * q + x of A starts at
 // a + image * image_stride + x * x_stride + y * y_stride (+ g * group_stride).

@@ -472,7 +472,8 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     const bool use_a = d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
-  impl->reset(new MecPlan(d, algorithm, threads, lowered, select_kernels(), fast, band_rows));
+  impl->reset(new MecPlan(d, algorithm, threads, lowered, select_kernels(context.cpu_isa()), fast,
+                          band_rows));
   return Status::kSuccess;
 }
 

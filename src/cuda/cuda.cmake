@@ -38,6 +38,7 @@ message(STATUS "mec: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, "
 # so they never meet libmec's).
 add_library(mec_cuda SHARED
   src/common/desc.cc
+  src/common/overrides.cc
   src/common/status.cc
   src/common/version.cc
   src/cpu/fft_tiling.cc

@@ -9,7 +9,6 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#include <cstdlib>
 #include <memory>
 
 #include "common/plan_impl.h"
@@ -64,11 +63,10 @@ class CudaPlan : public detail::PlanImpl {
 };
 
 // Bytes of tile buffers per block for FFT and Winograd: `default_mib` MiB,
-// or MEC_CUDA_BLOCK_MIB from the environment at plan creation (a switch for
-// measuring the block size, like MEC_CUDA_GEMM).
-inline int64_t tile_block_bytes(int64_t default_mib) {
-  const char* e = std::getenv("MEC_CUDA_BLOCK_MIB");
-  const int64_t mib = e != nullptr ? std::atoll(e) : 0;
+// or Context::cuda_block_mib() where it is 1 to 2^20 - 1 (a switch for
+// measuring the block size, like Context::set_cuda_gemm).
+inline int64_t tile_block_bytes(const Context& context, int64_t default_mib) {
+  const int64_t mib = context.cuda_block_mib();
   return (mib > 0 && mib < (int64_t(1) << 20) ? mib : default_mib) << 20;
 }
 

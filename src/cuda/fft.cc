@@ -278,7 +278,7 @@ Status create_fft(const Conv2dDesc& d, Algorithm, const Context& context,
       !checked_product({8 * plane, d.k, cge}, &kernel_bytes)) {
     return fail(Status::kInvalidArgument, "fft tile count overflows");
   }
-  b.batch = std::min(b.total, std::max(kMinTiles, tile_block_bytes(kBlockMib) / per_tile));
+  b.batch = std::min(b.total, std::max(kMinTiles, tile_block_bytes(context, kBlockMib) / per_tile));
   const int64_t blocks = (b.total + b.batch - 1) / b.batch;
   b.batch = (b.total + blocks - 1) / blocks;
   if (!checked_product({b.batch, per_tile}, &bytes) ||

@@ -27,9 +27,9 @@
 // lowering was a quarter of a batch-1 layer's time; run 17: the RGB layers;
 // run 18: batch 32, where for products of at most 128 columns it also
 // replaces cuBLAS's GEMMs of wide output rows). The explicit kMecB keeps L.
-// (MEC_CUDA_GEMM=cublas in the environment at plan creation keeps cuBLAS,
-// =kernel takes our kernel wherever it can run B: switches for
-// benchmarking the two side by side.)
+// (Context::set_cuda_gemm - MEC_CUDA_GEMM in the environment - kCublas
+// keeps cuBLAS, kKernel takes our kernel wherever it can run B: switches
+// for benchmarking the two side by side.)
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
 // (Context::mec_threshold) or q <= kKernelMaxQ with aligned windows, or the
 // product is (n*p*q < kKernelAnyQRows: batch 1, runs 6 and 12); with TF32
@@ -44,9 +44,7 @@
 // applies, B (for q <= T it beat A at batch 32, and above T B over cuBLAS
 // beats A), except with TF32 on narrow outputs of a batch (A, run 15);
 // otherwise, with one group, A when q <= T and |O| <= |L|; else B.
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <string>
 
 #include "common/checked.h"
 #include "cuda/cuda_check.h"
@@ -83,21 +81,18 @@ constexpr int64_t kFromSrcBatchRows = kKernelAnyQRows;
 // 0.96x, the RGB cv3 and ResNet-50's conv1 0.97x; conv2_x 1.00-1.01x).
 constexpr int64_t kFromSrcMaxSpillingCols = 128;
 
-// The GEMM kernel's tile and K split for g: mec_gemm_config's, or one that
-// MEC_CUDA_TILE=MxN or MxNxS forces at plan creation (benchmarking,
-// tests; a shape the kernel does not have is ignored, forced stays false).
+// The GEMM kernel's tile and K split for g: mec_gemm_config's, or the one
+// Context::cuda_tile() forces (benchmarking, tests; a shape the kernel does
+// not have is ignored, forced stays false).
 struct PlannedTile {
   MecGemmConfig config;
   bool forced = false;
 };
 
-PlannedTile planned_tile(const Geometry& g, bool tf32, int sms) {
-  int m = 0, n = 0, splits = 0;
-  const char* tile = std::getenv("MEC_CUDA_TILE");
-  if (tile == nullptr || std::sscanf(tile, "%dx%dx%d", &m, &n, &splits) < 2) m = n = splits = 0;
+PlannedTile planned_tile(const Geometry& g, bool tf32, int sms, const CudaTile& force) {
   PlannedTile t;
-  t.config = mec_gemm_config(g, tf32, sms, m, n, splits);
-  t.forced = m != 0 && t.config.block_m == m && t.config.block_n == n;
+  t.config = mec_gemm_config(g, tf32, sms, force.m, force.n, force.splits);
+  t.forced = force.m != 0 && t.config.block_m == force.m && t.config.block_n == force.n;
   return t;
 }
 
@@ -118,7 +113,8 @@ class MecPlan : public CudaPlan {
         fused_(fused),
         grouped_(grouped),
         shallow_(fused && shallow_fits(geom())),
-        sms_(fused ? context.cuda_resources()->multiprocessors : 0) {
+        sms_(fused ? context.cuda_resources()->multiprocessors : 0),
+        forced_(context.cuda_tile()) {
     if (fused_) configure_kernels(from_src);
     set_variant(path());
   }
@@ -168,8 +164,8 @@ class MecPlan : public CudaPlan {
   // whether they read src.
   void configure_kernels(FromSrc from_src) {
     if (shallow_) {
-      // MEC_CUDA_TILE=64xN or 128xN forces the shallow kernel's tile rows.
-      const PlannedTile tile = planned_tile(geom(), false, sms_);
+      // A forced tile of 64 or 128 rows forces the shallow kernel's tile rows.
+      const PlannedTile tile = planned_tile(geom(), false, sms_, forced_);
       shallow_rows_ = !tile.forced                ? shallow_tile_rows(geom(), sms_)
                       : tile.config.block_m == 64 ? 64
                                                   : 128;
@@ -184,7 +180,7 @@ class MecPlan : public CudaPlan {
   // The GEMM kernel's tile and K split (config_).
   void configure(FromSrc from_src) {
     const Geometry& g = geom();
-    const PlannedTile tile = planned_tile(g, tf32(), sms_);
+    const PlannedTile tile = planned_tile(g, tf32(), sms_, forced_);
     config_ = tile.config;
     // The cursor of the from-src copies costs registers that the FFMA 128 x
     // 128 and 128 x 96 instances do not have to spare (they spill): from src
@@ -374,6 +370,7 @@ class MecPlan : public CudaPlan {
   const bool shallow_;      // Solution B by mec_shallow() (fused_ and a shallow window)
   int shallow_rows_ = 128;  // its tile rows (shallow_tile_rows())
   const int sms_;           // multiprocessors of the context's device
+  const CudaTile forced_;   // Context::cuda_tile() ({}: none)
   MecGemmConfig config_;
 };
 
@@ -404,9 +401,8 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   if (!gemm_fits(shape, d.groups * d.n * d.p())) {
     return fail(Status::kUnsupported, "MEC GEMM dimensions exceed cuBLAS's 32-bit limit");
   }
-  const char* gemm_env = std::getenv("MEC_CUDA_GEMM");
-  const bool keep_cublas = gemm_env != nullptr && std::strcmp(gemm_env, "cublas") == 0;
-  const bool force_kernel = gemm_env != nullptr && std::strcmp(gemm_env, "kernel") == 0;
+  const bool keep_cublas = context.cuda_gemm() == CudaGemm::kCublas;
+  const bool force_kernel = context.cuda_gemm() == CudaGemm::kKernel;
   const int64_t rows = d.n * d.p() * d.q();
   // Groups narrower than the kernel's 64-column tiles (ResNeXt's 4-32)
   // would leave most of every tile empty: they stay on cuBLAS.
@@ -435,14 +431,13 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   // 1, 0.92x at batch 32). Where the GEMM kernel would copy kernel rows of
   // src 4 bytes at a time and L's windows 16 bytes, L stays (run 17: cv1
   // and cv2, 11x11 at stride 4, took 1.2-1.3x as long from src at batch 1,
-  // 64 x 64 tiles as long as over L). MEC_CUDA_FROM_SRC=0 / 1 at plan
-  // creation: never (the plans of run 17 at batch 32, the layers of
+  // 64 x 64 tiles as long as over L). Context::cuda_from_src() kNever /
+  // kWhereverItFits: never (the plans of run 17 at batch 32, the layers of
   // kernel_pays' run-18 clauses on cuBLAS) / in every plan of the kernels
   // (benchmarking, tests).
-  const char* from_src_env = std::getenv("MEC_CUDA_FROM_SRC");
-  const bool from_src_forced = from_src_env != nullptr && *from_src_env != '\0';
-  const bool from_src_all = from_src_forced && std::strcmp(from_src_env, "1") == 0;
-  const bool from_src_off = from_src_forced && !from_src_all;
+  const bool from_src_forced = context.cuda_from_src() != CudaFromSrc::kAuto;
+  const bool from_src_all = context.cuda_from_src() == CudaFromSrc::kWhereverItFits;
+  const bool from_src_off = context.cuda_from_src() == CudaFromSrc::kNever;
   // Whether the kernels can follow g's windows in src, and whether kMec's
   // rule has them do it. (With TF32 the RGB layers read src however L's
   // windows lie: run 18, cv1 at batch 32 0.49x the time of cuBLAS's TF32
@@ -466,9 +461,10 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
            : d.q() <= context.mec_threshold() || rows < kKernelAnyQRows ||
                  (d.q() <= kKernelMaxQ && windows_aligned(g)) ||
                  (src_pays && !from_src_off &&
-                  src_pays_on(
-                      planned_tile(g, false, context.cuda_resources()->multiprocessors).config,
-                      g)));
+                  src_pays_on(planned_tile(g, false, context.cuda_resources()->multiprocessors,
+                                           context.cuda_tile())
+                                  .config,
+                              g)));
   const bool fused = fusable && !grouped && algorithm == Algorithm::kMecB && kernel_pays;
   FromSrc from_src = FromSrc::kNever;
   if (fused && src_fits) {

@@ -58,10 +58,11 @@ constexpr int64_t kKernelTf32MinCols = 256;
 // kg > 64, 128 x 64 for kg <= 64 with 16-byte-aligned windows and a block
 // per multiprocessor; 64 x 64, or 32 x 64 for at most 32 rows, below
 // kSmallRows or else) and the K split that a model of the launch on `sms`
-// multiprocessors finds fastest (split_for() in mec_gemm_policy.cc, fitted on an
-// H100); a force_m x force_n the kernel has (128x128, 128x96, 128x64, 64x64,
-// 32x64) is taken instead, split force_splits ways if > 0
-// (MEC_CUDA_TILE=MxN or MxNxS at plan creation, for benchmarks and tests).
+// multiprocessors finds fastest (split_for() in mec_gemm_policy.cc, fitted
+// on an H100); a force_m x force_n the kernel has (128x128, 128x96, 128x64,
+// 64x64, 32x64) is taken instead, split force_splits ways if > 0
+// (Context::cuda_tile(), or MEC_CUDA_TILE in the environment, at plan
+// creation, for benchmarks and tests).
 MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, int sms, int force_m = 0,
                               int force_n = 0, int force_splits = 0);
 

@@ -136,7 +136,7 @@ Status create_winograd(const Conv2dDesc& d, Algorithm algorithm, const Context& 
     return fail(Status::kInvalidArgument, "winograd tile or kernel count overflows");
   }
   const int64_t block =
-      std::min(total, std::max(kMinTiles, tile_block_bytes(kBlockMib) / per_tile));
+      std::min(total, std::max(kMinTiles, tile_block_bytes(context, kBlockMib) / per_tile));
   if (!checked_product({block, per_tile}, &bytes) || !checked_add(bytes, u_bytes + 1024, &bytes)) {
     return fail(Status::kInvalidArgument, "winograd workspace overflows 64-bit bytes");
   }
