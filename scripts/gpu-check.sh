@@ -7,8 +7,9 @@
 #       need that a GPU machine may lack (OpenBLAS, FFTW, oneDNN, XNNPACK)
 #       and the shape files into DIR/pack.tgz.
 #   bash scripts/gpu-check.sh run DIR OUT [tests] [memcheck] [bench]  (there)
-#       unpacks DIR/pack.tgz and runs the steps: the CUDA test suite; the
-#       suite under compute-sanitizer memcheck; mecbench over the paper
+#       unpacks DIR/pack.tgz and runs the steps: the CUDA test suites
+#       (tests/cuda_*_test); their sweeps and API tests under compute-sanitizer
+#       memcheck; mecbench over the paper
 #       layers against cuDNN at batch 1 and 32, fp32 and TF32 (SUITES and
 #       ALGOS override the suites and our algorithms). Logs and JSON go to
 #       OUT; a summary is printed.
@@ -19,8 +20,8 @@ if [ "$mode" = pack ]; then
   build=$2
   dir=$(realpath -m "$3")
   rm -rf "$dir/stage" && mkdir -p "$dir/stage/bin" "$dir/stage/lib" "$dir/stage/share/mec"
-  cp "$build/tests/cuda_algorithms_test" "$build/tests/backend_test" \
-    "$build/tools/mecbench/mecbench" "$dir/stage/bin/"
+  cp "$build"/tests/cuda_*_test "$build/tests/backend_test" "$build/tools/mecbench/mecbench" \
+    "$dir/stage/bin/"
   cp -P "$build"/lib/libmec*.so* "$dir/stage/lib/"
   ldd "$build/tools/mecbench/mecbench" "$build/tests/cuda_algorithms_test" |
     awk '/openblas|gfortran|quadmath|gomp|XNNPACK|pthreadpool|cpuinfo|dnnl|fftw/ {print $3}' |
@@ -47,17 +48,22 @@ for step in "$@"; do
     tests)
       timeout 420 bin/backend_test > "$out/backend_test.log" 2>&1
       echo "backend_test rc=$?" && grep -E "cuda\(\)" "$out/backend_test.log"
-      timeout 420 bin/cuda_algorithms_test > "$out/tests.log" 2>&1
-      rc=$?
-      echo "cuda_algorithms_test rc=$rc"
-      grep -E "^\[  (PASSED|FAILED) |Failure" "$out/tests.log" | head -20
-      [ $rc -eq 0 ] || status=1
+      for test in bin/cuda_*_test; do
+        name=$(basename "$test")
+        timeout 420 "$test" > "$out/$name.log" 2>&1
+        rc=$?
+        echo "$name rc=$rc"
+        grep -E "^\[  (PASSED|FAILED) |Failure" "$out/$name.log" | head -20
+        [ $rc -eq 0 ] || status=1
+      done
       ;;
     memcheck)
-      timeout 300 compute-sanitizer --tool memcheck bin/cuda_algorithms_test \
-        --gtest_filter="${MEMCHECK_FILTER:-*Awkward*:*Misaligned*:*WinogradSweep*:*Conv2d*:*Errors*}" \
-        > "$out/memcheck.log" 2>&1
-      echo "memcheck rc=$?" && tail -3 "$out/memcheck.log"
+      for test in bin/cuda_algorithms_test bin/cuda_api_test; do
+        timeout 300 compute-sanitizer --tool memcheck "$test" \
+          --gtest_filter="${MEMCHECK_FILTER:-*Awkward*:*Misaligned*:*WinogradSweep*:*Conv2d*:*Errors*}" \
+          > "$out/memcheck_$(basename "$test").log" 2>&1
+        echo "memcheck $(basename "$test") rc=$?" && tail -3 "$out/memcheck_$(basename "$test").log"
+      done
       ;;
     bench)
       for suite in ${SUITES:-paper}; do

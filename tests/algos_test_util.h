@@ -8,6 +8,7 @@
 
 #include "common/shape_string.h"
 #include "conv_tester.h"
+#include "random_desc.h"
 
 namespace mec {
 namespace testing {
@@ -19,33 +20,10 @@ inline std::string sci(double v) {
   return buf;
 }
 
-// A seeded random valid configuration; `winograd` restricts it to 3x3,
-// stride 1, dilation 1 (everything else stays random).
+// A seeded random valid configuration (random_desc.h); `winograd` restricts
+// it to 3x3, stride 1, dilation 1 (everything else stays random).
 inline Conv2dDesc random_config(std::mt19937& rng, bool winograd) {
-  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  for (;;) {
-    Conv2dDesc d;
-    d.n = pick(1, 3);
-    d.h = pick(1, 29);
-    d.w = pick(1, 29);
-    d.groups = pick(1, 3) == 1 ? pick(2, 4) : 1;
-    d.c = d.groups * pick(1, 12);
-    d.k = d.groups * pick(1, 12);
-    d.r = winograd ? 3 : pick(1, 7);
-    d.s = winograd ? 3 : pick(1, 7);
-    d.pad_top = pick(0, 3);
-    d.pad_bottom = pick(0, 3);
-    d.pad_left = pick(0, 3);
-    d.pad_right = pick(0, 3);
-    if (!winograd) {
-      d.stride_h = pick(1, 3);
-      d.stride_w = pick(1, 3);
-      d.dilation_h = pick(1, 4) == 1 ? pick(2, 3) : 1;
-      d.dilation_w = pick(1, 4) == 1 ? pick(2, 3) : 1;
-    }
-    d.filter_layout = static_cast<FilterLayout>(pick(0, 2));
-    if (validate(d) == Status::kSuccess) return d;
-  }
+  return random_desc(rng, algos_random_desc_limits(winograd));
 }
 
 // The paper's layers cvFIRST..cvLAST (1-based) at the given batch.

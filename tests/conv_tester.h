@@ -4,7 +4,9 @@
 //       .test(Algorithm::kMec);
 // Inputs are random (never constant); dst is poisoned with NaN and the
 // workspace with a byte pattern before every run. Tolerances per algorithm
-// live in tolerance() below and nowhere else.
+// live in tolerance() below and nowhere else. check_plan() is the checker
+// of both devices; CheckDevice is its device-specific half (CpuCheckDevice
+// here, CudaCheckDevice in cuda_test_util.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -95,8 +97,8 @@ struct Problem {
                       expected.data());
   }
 
-  // Runs `algorithm` and checks it; returns the measured error. With
-  // `packed`, the weights go through set_weights() and run() gets null.
+  // Runs `algorithm` on the CPU and checks it; returns the measured error.
+  // With `packed`, the weights go through set_weights() and run() gets null.
   double check(Algorithm algorithm, int threads = 0, bool packed = false,
                GemmEngine engine = GemmEngine::kFast, int64_t mec_band_rows = 0) const {
     Context ctx = Context::cpu(threads);
@@ -106,28 +108,80 @@ struct Problem {
   }
 
   // The same on a context of the caller's (its tuning overrides included).
-  double check(Algorithm algorithm, const Context& ctx, bool packed) const {
-    std::unique_ptr<Conv2dPlan> plan;
-    Status st = Conv2dPlan::create(desc, algorithm, ctx, &plan);
-    EXPECT_EQ(st, Status::kSuccess)
-        << algorithm_name(algorithm) << ": " << last_error() << " on " << describe(desc);
-    if (st != Status::kSuccess) return HUGE_VAL;
-    if (packed) {
-      EXPECT_EQ(plan->set_weights(weights.data()), Status::kSuccess) << last_error();
-    }
-    std::vector<unsigned char> workspace(plan->workspace_bytes(), 0xA5);
-    std::vector<float> dst(desc.dst_elems(), std::numeric_limits<float>::quiet_NaN());
-    st = plan->run(src.data(), packed ? nullptr : weights.data(),
-                   bias.empty() ? nullptr : bias.data(), dst.data(), workspace.data(),
-                   workspace.size());
-    EXPECT_EQ(st, Status::kSuccess) << last_error();
-    const double err = reference::max_rel_error(dst.data(), expected.data(), desc.dst_elems());
-    EXPECT_LE(err, tolerance(algorithm))
-        << algorithm_name(algorithm) << " (ran as " << algorithm_name(plan->algorithm()) << ") on "
-        << describe(desc);
-    return err;
-  }
+  double check(Algorithm algorithm, const Context& ctx, bool packed) const;
 };
+
+// The byte the workspace is filled with before every run.
+constexpr unsigned char kWorkspaceByte = 0xA5;
+
+// The device-specific half of a check (CPU here, CUDA in cuda_test_util.h):
+// where the tensors live, how dst and the workspace are poisoned, and how
+// the output comes back. check_plan() below is the other half - plan
+// creation, the status checks and the comparison with the reference - and
+// exists once for both devices.
+class CheckDevice {
+ public:
+  virtual ~CheckDevice() = default;
+  // The context plans are created on.
+  virtual const Context& context() const = 0;
+  // Runs `plan` on the problem's inputs with dst filled with NaN and the
+  // workspace with kWorkspaceByte (weights through set_weights() when the
+  // device's check is a packed one); returns run()'s status and sets *out
+  // to dst, on the host. Checks what only this device can (guard bytes).
+  virtual Status run(const Problem& pr, Conv2dPlan& plan, std::vector<float>* out) = 0;
+  // The error bound for `requested`, which ran as `ran` (tolerance()).
+  virtual double bound(Algorithm requested, Algorithm ran) const = 0;
+  // Words added to a failure message after the algorithm ran, as ", tf32".
+  virtual std::string label() const { return ""; }
+};
+
+// Creates a plan for `algorithm` on the device's context, runs it on `pr`
+// and compares dst with the double reference; returns the measured error
+// (infinite when no plan could be made).
+inline double check_plan(const Problem& pr, Algorithm algorithm, CheckDevice& device) {
+  const Conv2dDesc& d = pr.desc;
+  std::unique_ptr<Conv2dPlan> plan;
+  Status st = Conv2dPlan::create(d, algorithm, device.context(), &plan);
+  EXPECT_EQ(st, Status::kSuccess) << algorithm_name(algorithm) << ": " << last_error() << " on "
+                                  << describe(d);
+  if (st != Status::kSuccess) return HUGE_VAL;
+  std::vector<float> out;
+  st = device.run(pr, *plan, &out);
+  EXPECT_EQ(st, Status::kSuccess) << last_error();
+  const double err = reference::max_rel_error(out.data(), pr.expected.data(), d.dst_elems());
+  EXPECT_LE(err, device.bound(algorithm, plan->algorithm()))
+      << algorithm_name(algorithm) << " (ran as " << algorithm_name(plan->algorithm())
+      << device.label() << ") on " << describe(d);
+  return err;
+}
+
+// Host memory: tensors in vectors, the workspace exactly workspace_bytes().
+class CpuCheckDevice : public CheckDevice {
+ public:
+  CpuCheckDevice(const Context& ctx, bool packed) : ctx_(ctx), packed_(packed) {}
+  const Context& context() const override { return ctx_; }
+  Status run(const Problem& pr, Conv2dPlan& plan, std::vector<float>* out) override {
+    if (packed_) {
+      EXPECT_EQ(plan.set_weights(pr.weights.data()), Status::kSuccess) << last_error();
+    }
+    std::vector<unsigned char> workspace(plan.workspace_bytes(), kWorkspaceByte);
+    out->assign(pr.desc.dst_elems(), std::numeric_limits<float>::quiet_NaN());
+    return plan.run(pr.src.data(), packed_ ? nullptr : pr.weights.data(),
+                    pr.bias.empty() ? nullptr : pr.bias.data(), out->data(), workspace.data(),
+                    workspace.size());
+  }
+  // The requested algorithm's bound (kWinograd: F(4x4)'s, whichever ran).
+  double bound(Algorithm requested, Algorithm) const override { return tolerance(requested); }
+
+ private:
+  const Context& ctx_;
+  bool packed_;
+};
+
+inline double Problem::check(Algorithm algorithm, const Context& ctx, bool packed) const {
+  CpuCheckDevice device(ctx, packed);
+  return check_plan(*this, algorithm, device);
+}
 
 class ConvTester {
  public:

@@ -6,6 +6,7 @@
 
 #include "common/shape_string.h"
 #include "conv_tester.h"
+#include "random_desc.h"
 
 namespace mec {
 namespace testing {
@@ -29,32 +30,6 @@ TEST(CpuAlgorithms, AwkwardShapes) {
       Problem problem(ConvTester(tester).layout(layout).desc(), true, 99);
       for (Algorithm a : cpu_algorithms()) problem.check(a);
     }
-  }
-}
-
-// A seeded random configuration; redrawn until it is valid.
-Conv2dDesc random_desc(std::mt19937& rng) {
-  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  for (;;) {
-    Conv2dDesc d;
-    d.n = pick(1, 3);
-    d.h = pick(1, 23);
-    d.w = pick(1, 23);
-    d.groups = pick(1, 3) == 1 ? pick(2, 4) : 1;
-    d.c = d.groups * pick(1, 9);
-    d.k = d.groups * pick(1, 9);
-    d.r = pick(1, 5);
-    d.s = pick(1, 5);
-    d.pad_top = pick(0, 2);
-    d.pad_bottom = pick(0, 2);
-    d.pad_left = pick(0, 2);
-    d.pad_right = pick(0, 2);
-    d.stride_h = pick(1, 3);
-    d.stride_w = pick(1, 3);
-    d.dilation_h = pick(1, 4) == 1 ? pick(2, 3) : 1;
-    d.dilation_w = pick(1, 4) == 1 ? pick(2, 3) : 1;
-    d.filter_layout = static_cast<FilterLayout>(pick(0, 2));
-    if (validate(d) == Status::kSuccess) return d;
   }
 }
 
