@@ -23,26 +23,30 @@
 // copies instead where they can follow the windows in src (mec_gemm.h: c a
 // multiple of 16, or dilation_w == 1 and s*c >= 16 where - in fp32 - L's
 // windows are not 16-byte aligned; any shallow window): each window of L is read from
-// src, no lowering kernel runs and the workspace holds no L (run 16: the
-// lowering was a quarter of a batch-1 layer's time; run 17: the RGB layers;
-// run 18: batch 32, where for products of at most 128 columns it also
-// replaces cuBLAS's GEMMs of wide output rows). The explicit kMecB keeps L.
+// src, no lowering kernel runs and the workspace holds no L (on an H100 the
+// lowering is a quarter of a batch-1 layer's time; reading src also pays on
+// the RGB layers and at batch 32, where for products of at most 128 columns
+// it also replaces cuBLAS's GEMMs of wide output rows). The explicit kMecB
+// keeps L.
 // (Context::set_cuda_gemm - MEC_CUDA_GEMM in the environment - kCublas
 // keeps cuBLAS, kKernel takes our kernel wherever it can run B: switches
 // for benchmarking the two side by side.)
 // It is used where cuBLAS's per-row GEMMs are small, q <= T
 // (Context::mec_threshold) or q <= kKernelMaxQ with aligned windows, or the
-// product is (n*p*q < kKernelAnyQRows: batch 1, runs 6 and 12); with TF32
-// where q <= kKernelMaxQ and the product is small or wide (run 15); for
-// kMec also where it reads src at batch 32 in fp32, and on the RGB layers
-// with TF32 (run 18);
-// elsewhere cuBLAS's batched GEMM was faster on the H100 (docs/cuda.md). Shallow
-// windows (r*s*c <= 32: first layers over RGB) take a kernel of their own
-// at any q (mec_shallow.h; run 11: cv7 0.48 -> 0.35 ms at batch 32). Many small
-// groups (depthwise layers) take another kernel of our own for B
+// product is (n*p*q < kKernelAnyQRows: the 112- to 224-wide layers at batch
+// 1, where the kernel beats cuBLAS at any q); with TF32 where q <=
+// kKernelMaxQ and the product is small or wide (there the mma path beats
+// cuBLAS's TF32 GEMMs); for kMec also where it reads src at batch 32 in
+// fp32, and on the RGB layers with TF32 (0.49-0.52x at batch 32);
+// elsewhere cuBLAS's batched GEMM is faster on an H100 (docs/cuda.md, "How
+// kMec chooses"). Shallow windows (r*s*c <= 32: first layers over RGB)
+// take a kernel of their own at any q (mec_shallow.h; on an H100 cv7 at
+// batch 32 takes 0.35 ms with it, 0.48 ms without). Many small groups
+// (depthwise layers) take another kernel of our own for B
 // (mec_grouped.h), over L lowered as one group. kMec: where either kernel
-// applies, B (for q <= T it beat A at batch 32, and above T B over cuBLAS
-// beats A), except with TF32 on narrow outputs of a batch (A, run 15);
+// applies, B (for q <= T it beats A at batch 32, and above T B over cuBLAS
+// beats A), except with TF32 on narrow outputs of a batch (A: there
+// cuBLAS's TF32 GEMMs of n*q rows beat our mma path, kTf32MaxQForA);
 // otherwise, with one group, A when q <= T and |O| <= |L|; else B.
 #include <string>
 
@@ -61,23 +65,24 @@ namespace {
 
 // kMec with TF32 allowed picks Solution A for outputs at most this wide
 // when the product has at least this many rows n*p*q (and |O| <= |L|):
-// run 15 measured A 1.1-1.7x faster than our kernel's mma path on
+// on an H100 A is 1.1-1.7x faster than our kernel's mma path on
 // ResNet-50's 28- to 7-wide layers and VGG-16's conv4/conv5 at batch 32,
 // and slower on 56-wide 64- and 128-channel layers and at batch 1.
 constexpr int64_t kTf32MaxQForA = 28;
 constexpr int64_t kTf32MinRowsForA = 4096;
 
 // kMec's GEMM kernel with the lowering in its copies (mec_gemm_src) takes
-// the tiles of a batch (run 18: batch 32) for products of at least this
-// many rows n*p*q, those of batch 1 (runs 16-17) below it.
+// the tiles fastest at batch 32 for products of at least this many rows
+// n*p*q, those fastest at batch 1 below it (configure()).
 constexpr int64_t kFromSrcBatchRows = kKernelAnyQRows;
 
 // FFMA tiles whose from-src instance spills read src only where they are
 // 128 x 128 (not 128 x 96) and the product has at most this many columns
-// kg; others keep L (runs 16 and 18). At batch 1 those take 64-wide tiles
+// kg; others are slower from src than over L and keep it (configure()). At
+// batch 1 those take 64-wide tiles
 // instead (configure()); at batch 32, where output rows are wider than
 // kKernelMaxQ, the kernel from src replaces cuBLAS's batched GEMMs for
-// these products too (run 18: cv4 0.95x, VGG-16's conv1_2 0.93x, cv8
+// these products too (on an H100: cv4 0.95x, VGG-16's conv1_2 0.93x, cv8
 // 0.96x, the RGB cv3 and ResNet-50's conv1 0.97x; conv2_x 1.00-1.01x).
 constexpr int64_t kFromSrcMaxSpillingCols = 128;
 
@@ -184,14 +189,14 @@ class MecPlan : public CudaPlan {
     config_ = tile.config;
     // The cursor of the from-src copies costs registers that the FFMA 128 x
     // 128 and 128 x 96 instances do not have to spare (they spill): from src
-    // those ran cv8 and VGG-16's conv2_x 8-17% slower at batch 1 (run 16).
-    // There 128 x 64 tiles from src were the fastest for kg <= 128 (cv8
+    // those run cv8 and VGG-16's conv2_x 8-17% slower at batch 1 on an H100.
+    // There 128 x 64 tiles from src are the fastest for kg <= 128 (cv8
     // 0.91x, conv2_2 0.95x) - where they fill the GPU: with fewer tiles than
-    // multiprocessors 64 x 64 ones were (run 18: ResNet-50's res3a_1 0.87x
+    // multiprocessors 64 x 64 ones are (ResNet-50's res3a_1 0.87x
     // L's time, MobileNet's pw2 0.49x; 128 x 64 1.33x and 0.73x) - and slow
     // for wider layers (conv3_x 1.4x), which stay on L, as do 128 x 96 ones
-    // (run 18: 128 x 64 from src 1.86x, 64 x 64 1.06x at kg = 96). For
-    // products of at least kFromSrcBatchRows rows (run 18, batch 32) the
+    // (128 x 64 from src 1.86x, 64 x 64 1.06x at kg = 96). For
+    // products of at least kFromSrcBatchRows rows (batch 32) the
     // spilling 128 x 128 tiles from src beat L where kg <= 128 (ResNet-50's
     // res2 0.59-0.94x, cv8 0.96x; VGG-16's conv2_x level) and wider layers
     // stay on L there too (VGG-16's conv3-5 1.03-1.05x, res4a_1 1.14x).
@@ -199,10 +204,9 @@ class MecPlan : public CudaPlan {
     // on 128 x 128, 1.06x on 128 x 64; ResNet-50's res3b_1, 25088 rows:
     // 0.94x and 0.71x): those keep the batch-1 rule.
     // The kernel rows of the RGB layers are copied 4 bytes at a time: there
-    // 128-row tiles from src took 1.08-1.5x as long as 64 x 64 at batch 1
-    // (run 17, cv3 and ResNet-50's conv1, fp32), as 128 x 64 over L did in
-    // run 11; at batch 32 128 x 64 tiles took 0.83x the time of 64 x 64
-    // (run 18), in TF32 too (0.75x, run 18).
+    // 128-row tiles from src take 1.08-1.5x as long as 64 x 64 at batch 1
+    // (cv3 and ResNet-50's conv1, fp32), as 128 x 64 over L does; at batch
+    // 32 128 x 64 tiles take 0.83x the time of 64 x 64, in TF32 too (0.75x).
     if (from_src == FromSrc::kWherePays && !tile.forced) {
       const bool large = rows() >= kFromSrcBatchRows;
       if (from_src_by_runs(g)) {
@@ -342,13 +346,13 @@ class MecPlan : public CudaPlan {
     }
     const GemmShape sh = shape(g.q, w);
     // cuBLAS's batched TF32 GEMMs need every pointer in the arrays 16-byte
-    // aligned (it cannot check them; a misaligned dst ended in a misaligned-
-    // address fault): otherwise fp32 ones. The pointers (mec_b_pointers())
+    // aligned (it cannot check them; a misaligned dst faults with a
+    // misaligned address): otherwise fp32 ones. The pointers (mec_b_pointers())
     // step by L's windows, by k floats in dst, by kg between groups and by
     // kernel rows of s*cg with dilation_h > 1; the leading dimensions are
-    // L's row, k and the weights' (run 18: until then s*cg % 4 == 0 was
-    // asked for, which cv1's and cv2's 11 x 3 windows are not, although
-    // their windows of L are aligned - 1.5x their TF32 time at batch 32).
+    // L's row, k and the weights' (not s*cg % 4 == 0, which cv1's and
+    // cv2's 11 x 3 windows fail although their windows of L are aligned:
+    // asking for it costs them 1.5x their TF32 time at batch 32 on an H100).
     const bool aligned = reinterpret_cast<uintptr_t>(lowered) % 16 == 0 &&
                          reinterpret_cast<uintptr_t>(w.data) % 16 == 0 &&
                          reinterpret_cast<uintptr_t>(dst) % 16 == 0 && batched_tf32_fits(w.ohwi);
@@ -415,9 +419,10 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   const bool asked_mec = algorithm == Algorithm::kMec;
   if (algorithm == Algorithm::kMec) {
     // Grouped layers: A is one cuBLAS call per group, B one for all groups
-    // (run 10: B 2-13x faster with 32 groups, within 30% either way with 2).
-    // With TF32, A's GEMMs of n*q rows run on cuBLAS's tensor-core kernels
-    // and beat our kernel's mma path on the narrow layers of a batch (run 15).
+    // (on an H100 B is 2-13x faster with 32 groups, within 30% either way
+    // with 2). With TF32, A's GEMMs of n*q rows run on cuBLAS's tensor-core
+    // kernels and beat our kernel's mma path on the narrow layers of a batch
+    // (kTf32MaxQForA).
     const bool tf32_a = context.allow_tf32() && d.q() <= kTf32MaxQForA && rows >= kTf32MinRowsForA;
     const bool use_a = d.groups == 1 && d.dst_elems() <= lowered &&
                        (tf32_a || (!fusable && d.q() <= context.mec_threshold()));
@@ -426,33 +431,34 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
   const Geometry g = geometry(d);
   // kMec (not the explicit Solution B, whose L the paper's experiments
   // measure) does the lowering in the kernels' copies where they can follow
-  // the windows in src: the GEMM kernel at batch 1 (run 16) and batch 32
-  // (run 18), the shallow kernel at any batch (run 17: cv7 0.89x at batch
-  // 1, 0.92x at batch 32). Where the GEMM kernel would copy kernel rows of
-  // src 4 bytes at a time and L's windows 16 bytes, L stays (run 17: cv1
-  // and cv2, 11x11 at stride 4, took 1.2-1.3x as long from src at batch 1,
-  // 64 x 64 tiles as long as over L). Context::cuda_from_src() kNever /
-  // kWhereverItFits: never (the plans of run 17 at batch 32, the layers of
-  // kernel_pays' run-18 clauses on cuBLAS) / in every plan of the kernels
-  // (benchmarking, tests).
+  // the windows in src: the GEMM kernel at batch 1 and batch 32 (where its
+  // tile pays, src_pays_on()), the shallow kernel at any batch (on an H100
+  // from src: cv7 0.89x at batch 1, 0.92x at batch 32). Where the GEMM
+  // kernel would copy kernel rows of src 4 bytes at a time and L's windows
+  // 16 bytes, L stays (cv1 and cv2, 11x11 at stride 4, take 1.2-1.3x as
+  // long from src at batch 1, 64 x 64 tiles as long as over L).
+  // Context::cuda_from_src() kNever / kWhereverItFits: never (every plan
+  // keeps L, and the layers that kernel_pays' from-src clauses give the
+  // kernel stay on cuBLAS) / in every plan of the kernels (benchmarking,
+  // tests).
   const bool from_src_forced = context.cuda_from_src() != CudaFromSrc::kAuto;
   const bool from_src_all = context.cuda_from_src() == CudaFromSrc::kWhereverItFits;
   const bool from_src_off = context.cuda_from_src() == CudaFromSrc::kNever;
   // Whether the kernels can follow g's windows in src, and whether kMec's
   // rule has them do it. (With TF32 the RGB layers read src however L's
-  // windows lie: run 18, cv1 at batch 32 0.49x the time of cuBLAS's TF32
+  // windows lie: on an H100 cv1 at batch 32 takes 0.49x the time of cuBLAS's TF32
   // GEMMs, 0.61x over L.)
   const bool src_fits =
       asked_mec && d.filter_layout != FilterLayout::kOHWI && (shallow_fits(g) || from_src_fits(g));
   const bool src_pays = src_fits && (shallow_fits(g) || context.allow_tf32() ||
                                      !from_src_by_runs(g) || !windows_aligned(g));
-  // With TF32 (run 15) the kernel's mma path beat cuBLAS's TF32 GEMMs
+  // With TF32 on an H100 the kernel's mma path beats cuBLAS's TF32 GEMMs
   // where q <= 64 and the product is small (batch 1, the 7x7 and 14x14
   // layers at batch 32) or has >= 256 columns per group; elsewhere
-  // cuBLAS's (tensor-core) batched GEMMs of q rows were faster - except
-  // on the RGB layers from src (run 18: 0.49-0.52x at batch 32). In fp32
+  // cuBLAS's (tensor-core) batched GEMMs of q rows are faster - except
+  // on the RGB layers from src (0.49-0.52x at batch 32). In fp32
   // the kernel from src beats them on the tiles where it reads src
-  // (src_pays_on(), run 18).
+  // (src_pays_on()).
   const bool kernel_pays =
       force_kernel || shallow_fits(g) ||
       (context.allow_tf32()
