@@ -252,6 +252,23 @@ class ConvTester {
   uint32_t seed_ = 1234;
 };
 
+// kMec's rule where neither device has a special path: Solution A when
+// q <= T (Context::mec_threshold) and |O| <= |L|, else B. `d` must have
+// q > 1 and, with k = 400, |O| > |L|; `ctx` is the device's context.
+inline void expect_mec_threshold_rule(Conv2dDesc d, Context ctx) {
+  std::unique_ptr<Conv2dPlan> plan;
+  ctx.set_mec_threshold(d.q());
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess) << last_error();
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecA);
+  ctx.set_mec_threshold(d.q() - 1);
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess) << last_error();
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+  d.k = 400;
+  ctx.set_mec_threshold(1000);
+  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess) << last_error();
+  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+}
+
 // The CPU algorithms every shape is checked with.
 inline std::vector<Algorithm> cpu_algorithms() {
   return {Algorithm::kDirect, Algorithm::kIm2col, Algorithm::kMec, Algorithm::kMecA,

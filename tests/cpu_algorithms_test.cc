@@ -104,18 +104,8 @@ TEST(CpuAlgorithms, MecChoosesByThreshold) {
     std::string e;
     return parse_shape("n2h20w20c8k4r3s3", &d, &e);
   }());
-  Context ctx = Context::cpu(1);
-  std::unique_ptr<Conv2dPlan> plan;
-  ctx.set_mec_threshold(d.q());
-  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
-  EXPECT_EQ(plan->algorithm(), Algorithm::kMecA);
-  ctx.set_mec_threshold(d.q() - 1);
-  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
-  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
-  d.k = 400;  // |O| = 2*18*18*400 > |L| = 2*18*20*3*8
-  ctx.set_mec_threshold(1000);
-  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
-  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+  // With k = 400: |O| = 2*18*18*400 > |L| = 2*18*20*3*8.
+  expect_mec_threshold_rule(d, Context::cpu(1));
 }
 
 // Row-band MEC (Context::set_mec_band_rows) on random shapes, band sizes

@@ -350,16 +350,7 @@ TEST_F(CudaAlgorithms, MecChoosesByThreshold) {
   }
   ctx.set_allow_tf32(false);
   d.dilation_h = d.dilation_w = 2;  // q = 16; our kernel needs dilation_h == 1
-  ctx.set_mec_threshold(d.q());
-  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
-  EXPECT_EQ(plan->algorithm(), Algorithm::kMecA);
-  ctx.set_mec_threshold(d.q() - 1);
-  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
-  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
-  d.k = 400;
-  ctx.set_mec_threshold(1000);
-  ASSERT_EQ(Conv2dPlan::create(d, Algorithm::kMec, ctx, &plan), Status::kSuccess);
-  EXPECT_EQ(plan->algorithm(), Algorithm::kMecB);
+  expect_mec_threshold_rule(d, ctx);
   // Groups (here 2 of 4 x 2 channels, too big for the grouped kernel): B,
   // one batched cuBLAS call for all groups, whatever T says.
   d.k = 4;
