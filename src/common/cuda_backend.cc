@@ -9,8 +9,6 @@
 
 #include <dlfcn.h>
 
-#include <cstdio>
-#include <mutex>
 #include <string>
 #include <vector>
 

@@ -69,25 +69,20 @@ Status open_device(void* stream, int device, std::shared_ptr<detail::CudaResourc
   return Status::kSuccess;
 }
 
-const detail::CudaBackend kBackend = {detail::kCudaBackendRevision,
-                                      nullptr,
-                                      kCudaMecThreshold,
-                                      open_device,
-                                      create_plan,
-                                      device_allocate,
-                                      device_release,
-                                      last_error};
-
 }  // namespace
 }  // namespace cuda
 }  // namespace mec
 
 extern "C" __attribute__((visibility("default"))) const mec::detail::CudaBackend*
 mec_cuda_backend() {
-  static mec::detail::CudaBackend backend = [] {
-    mec::detail::CudaBackend b = mec::cuda::kBackend;
-    b.version = mec::version();
-    return b;
-  }();
+  namespace cuda = mec::cuda;
+  static const mec::detail::CudaBackend backend = {mec::detail::kCudaBackendRevision,
+                                                   mec::version(),
+                                                   cuda::kCudaMecThreshold,
+                                                   cuda::open_device,
+                                                   cuda::create_plan,
+                                                   cuda::device_allocate,
+                                                   cuda::device_release,
+                                                   mec::last_error};
   return &backend;
 }
