@@ -15,7 +15,8 @@
 // longer needed), permute it back into dst; that keeps the workspace at |L|
 // when |O| <= |L|. When |O| > |L| the temporary gets its own |O| floats.
 // Solution B: one GEMM per (group, image, output row), written in place.
-// kMec picks A when q <= T (Context::mec_threshold) and |O| <= |L|, else B.
+// kMec picks A when q <= T (Context::mec_threshold) and |O| <= |L|, else B
+// (L's layout and that rule: common/mec_lowering.h).
 //
 // Those are the CBLAS engine's schedules (GemmEngine::kBlas, the paper's
 // setting). The fast engine (the default) runs Solution A and B alike: one
@@ -30,6 +31,7 @@
 #include <cstring>
 
 #include "common/checked.h"
+#include "common/mec_lowering.h"
 #include "common/status_detail.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/gemm.h"
@@ -108,10 +110,12 @@ class MecPlan : public detail::PlanImpl {
   }
 
  private:
-  int64_t row_floats() const {
+  // L's layout (common/mec_lowering.h) over the zero-padded input.
+  detail::MecLowering lowering() const {
     const Conv2dDesc& d = desc();
-    return (d.h + d.pad_top + d.pad_bottom) * d.s * (d.c / d.groups);
+    return detail::mec_lowering(d, d.h + d.pad_top + d.pad_bottom);
   }
+  int64_t row_floats() const { return lowering().ld; }
 
   // The input rows [*iy0, *iy1) that padded rows [yy0, yy1) cover (empty
   // when the band lies in the padding).
@@ -363,13 +367,14 @@ class MecPlan : public detail::PlanImpl {
   void window_gemm(const float* a, int64_t rows, const WeightOperand& b, float* c,
                    int64_t ldc) const {
     const Conv2dDesc& d = desc();
-    const int64_t kg = d.k / d.groups, row_depth = d.s * (d.c / d.groups), ld = row_floats();
+    const detail::MecLowering l = lowering();
+    const int64_t kg = d.k / d.groups;
     if (d.dilation_h == 1) {
-      sgemm(rows, kg, d.r * row_depth, a, ld, b, 0.0f, c, ldc);
+      sgemm(rows, kg, l.window_depth, a, l.ld, b, 0.0f, c, ldc);
       return;
     }
     for (int64_t i = 0; i < d.r; ++i) {
-      sgemm(rows, kg, row_depth, a + i * d.dilation_h * row_depth, ld, b.from_row(i * row_depth),
+      sgemm(rows, kg, l.row_depth, a + l.kernel_row(i), l.ld, b.from_row(i * l.row_depth),
             i == 0 ? 0.0f : 1.0f, c, ldc);
     }
   }
@@ -377,12 +382,11 @@ class MecPlan : public detail::PlanImpl {
   void solution_b(const float* lowered, const float* prepared, const float* bias,
                   float* dst) const {
     const Conv2dDesc& d = desc();
-    const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, ld = row_floats();
-    // y * stride_h (< hp) first: stride_h * s * cg alone may overflow when p == 1.
-    const int64_t row_depth = d.s * (d.c / d.groups);
+    const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups;
+    const detail::MecLowering l = lowering();
     parallel_gemm_rows(d.groups * d.n * p, q, threads_, [&](int64_t t, int64_t m0, int64_t m1) {
       const int64_t g = t / (d.n * p), n = t / p % d.n, y = t % p;
-      const float* a = lowered + ((g * d.n + n) * q + m0) * ld + y * d.stride_h * row_depth;
+      const float* a = lowered + l.window(g, n, m0, y);
       float* c = dst + ((n * p + y) * q + m0) * d.k + g * kg;
       window_gemm(a, m1 - m0, weight_operand(d, prepared, g), c, d.k);
       if (bias) add_bias(c, m1 - m0, kg, d.k, bias + g * kg);
@@ -392,13 +396,14 @@ class MecPlan : public detail::PlanImpl {
   void solution_a(float* lowered, const float* prepared, const float* bias, float* dst,
                   float* temp) const {
     const Conv2dDesc& d = desc();
-    const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, ld = row_floats();
-    const int64_t row_depth = d.s * (d.c / d.groups), rows = d.n * q;
+    const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups;
+    const detail::MecLowering l = lowering();
+    const int64_t rows = l.group_rows;
     // With one image, (y, n, x) order is dst's order: no reordering.
     float* out = d.n == 1 ? dst : temp_floats() > 0 ? temp : dst;
     parallel_gemm_rows(d.groups * p, rows, threads_, [&](int64_t t, int64_t m0, int64_t m1) {
       const int64_t g = t / p, y = t % p;
-      const float* a = lowered + (g * rows + m0) * ld + y * d.stride_h * row_depth;
+      const float* a = lowered + l.window(g, 0, m0, y);
       float* c = out + (y * rows + m0) * d.k + g * kg;
       window_gemm(a, m1 - m0, weight_operand(d, prepared, g), c, d.k);
       if (bias) add_bias(c, m1 - m0, kg, d.k, bias + g * kg);
@@ -435,7 +440,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
                   std::unique_ptr<detail::PlanImpl>* impl) {
   const int64_t hp = d.h + d.pad_top + d.pad_bottom;
   int64_t lowered, row, bytes;
-  if (!checked_product({d.n, d.q(), hp, d.s, d.c}, &lowered) ||
+  if (!detail::mec_lowered_floats(d, hp, &lowered) ||
       !checked_product({hp, d.s, d.c / d.groups}, &row) ||
       !checked_add(lowered, weight_repack_floats(d, false), &bytes) ||
       !checked_add(bytes, d.dst_elems(), &bytes) ||
@@ -469,7 +474,7 @@ Status create_mec(const Conv2dDesc& d, Algorithm algorithm, const Context& conte
     return fail(Status::kUnsupported, "MEC GEMM dimensions exceed the BLAS 32-bit limit");
   }
   if (algorithm == Algorithm::kMec) {
-    const bool use_a = d.q() <= context.mec_threshold() && d.dst_elems() <= lowered;
+    const bool use_a = detail::mec_threshold_picks_a(d, context.mec_threshold(), lowered);
     algorithm = use_a ? Algorithm::kMecA : Algorithm::kMecB;
   }
   impl->reset(new MecPlan(d, algorithm, threads, lowered, select_kernels(context.cpu_isa()), fast,
