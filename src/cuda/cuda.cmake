@@ -46,12 +46,14 @@ add_library(mec_cuda SHARED
   src/cuda/cuda_plans.cc
   src/cuda/device_memory.cc
   src/cuda/direct.cc
+  src/cuda/geometry.cc
   src/cuda/gemm.cc
   src/cuda/im2col.cc
   src/cuda/kernels.cu
   src/cuda/mec.cc
   src/cuda/mec_gemm.cu
   src/cuda/mec_gemm_policy.cc
+  src/cuda/mec_policy.cc
   src/cuda/mec_grouped.cu
   src/cuda/mec_shallow.cu
   src/cuda/winograd.cc

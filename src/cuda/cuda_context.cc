@@ -7,6 +7,7 @@
 #include "common/cuda_backend.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_plans.h"
+#include "cuda/mec_gemm_tile.h"
 #include "mec/version.h"
 
 namespace mec {
@@ -54,8 +55,15 @@ Status open_device(void* stream, int device, std::shared_ptr<detail::CudaResourc
   res->stream = static_cast<cudaStream_t>(stream);
   MEC_TRY(cuda_check(cudaSetDevice(device), "cudaSetDevice"));
   MEC_TRY(cuda_check(
-      cudaDeviceGetAttribute(&res->multiprocessors, cudaDevAttrMultiProcessorCount, device),
+      cudaDeviceGetAttribute(&res->traits.multiprocessors, cudaDevAttrMultiProcessorCount, device),
       "cudaDeviceGetAttribute"));
+  for (int tf32 = 0; tf32 < 2; ++tf32) {
+    for (const auto& shape :
+         {std::pair<int, int>{128, 128}, {128, 96}, {128, 64}, {64, 64}, {32, 64}}) {
+      res->traits.resident_blocks[tf32][gemm_tile_index(shape.first, shape.second)] =
+          mec_gemm_resident_blocks(shape.first, shape.second, tf32 == 1);
+    }
+  }
   MEC_TRY(cublas_check(cublasCreate(&res->cublas), "cublasCreate"));
   MEC_TRY(cublas_check(cublasSetStream(res->cublas, res->stream), "cublasSetStream"));
   MEC_TRY(cublas_check(cublasSetMathMode(res->cublas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode"));

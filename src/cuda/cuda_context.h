@@ -9,6 +9,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include "cuda/mec_policy.h"
 #include "mec/conv.h"
 
 namespace mec {
@@ -20,7 +21,7 @@ struct CudaResources {
   cublasHandle_t cublas = nullptr;
   void* cublas_workspace = nullptr;
   size_t cublas_workspace_bytes = 0;
-  int multiprocessors = 0;
+  cuda::CudaDeviceTraits traits;  // what the MEC policy reads of the device
 
   CudaResources() = default;
   CudaResources(const CudaResources&) = delete;

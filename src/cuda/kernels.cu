@@ -16,38 +16,6 @@
 namespace mec {
 namespace cuda {
 
-Geometry geometry(const Conv2dDesc& d) {
-  Geometry g;
-  g.n = d.n;
-  g.h = d.h;
-  g.w = d.w;
-  g.c = d.c;
-  g.k = d.k;
-  g.r = d.r;
-  g.s = d.s;
-  g.pad_top = d.pad_top;
-  g.pad_left = d.pad_left;
-  g.stride_h = d.stride_h;
-  g.stride_w = d.stride_w;
-  g.dilation_h = d.dilation_h;
-  g.dilation_w = d.dilation_w;
-  g.groups = d.groups;
-  g.cg = d.c / d.groups;
-  g.kg = d.k / d.groups;
-  g.p = d.p();
-  g.q = d.q();
-  g.hp = lowered_height(d);
-  return g;
-}
-
-int64_t lowered_height(const Conv2dDesc& d) {
-  const int64_t hp = d.h + d.pad_top + d.pad_bottom, row = d.s * (d.c / d.groups);
-  if ((d.stride_h * row) % 4 != 0) return hp;
-  int64_t aligned = hp;
-  while ((aligned * row) % 4 != 0) ++aligned;
-  return aligned;
-}
-
 namespace {
 
 constexpr int64_t kFits32 = int64_t(1) << 31;

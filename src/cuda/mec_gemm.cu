@@ -163,11 +163,11 @@ cudaError_t zero_for_dependent(float* dst, int64_t floats, cudaStream_t stream) 
   return cudaGetLastError();
 }
 
-// Which cursor follows g's windows in src (kFromL: neither fits).
+// Which cursor follows g's windows in src (kFromL: neither fits; the
+// rule is the policy's, mec_gemm_policy.cc).
 int src_kind(const Geometry& g) {
-  if (g.groups != 1) return kFromL;
-  if (g.c % kBk == 0) return kFromPixels;
-  return g.dilation_w == 1 && g.s * g.c >= kBk ? kFromRuns : kFromL;
+  if (!from_src_fits(g)) return kFromL;
+  return from_src_by_runs(g) ? kFromRuns : kFromPixels;
 }
 
 }  // namespace
@@ -210,10 +210,6 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& c, const float* low
   }
   return cudaSuccess;
 }
-
-bool from_src_fits(const Geometry& g) { return src_kind(g) != kFromL; }
-
-bool from_src_by_runs(const Geometry& g) { return src_kind(g) == kFromRuns; }
 
 cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& c, const float* src,
                          const float* weights, const float* bias, float* dst, cudaStream_t stream) {

@@ -17,54 +17,13 @@
 #include <cstdint>
 
 #include "cuda/kernels.h"
+#include "cuda/mec_policy.h"
 
 namespace mec {
 namespace cuda {
 
-// How one shape is launched: chosen once per plan.
-struct MecGemmConfig {
-  int block_m = 128;        // rows per block (32, 64 or 128)
-  int block_n = 128;        // columns of k per block (64 or 128)
-  int splits = 1;           // K split over blocks (> 1: dst is zeroed and summed atomically)
-  int64_t split_depth = 0;  // depth per split, a multiple of 16
-  bool tf32 = false;        // TF32 tensor cores instead of FFMA
-};
-
-// Products with fewer rows (n*p*q) than this are "small": our kernel runs
-// them with 64- or 32-row tiles (on an H100 at batch 1, 64 x 64 is the
-// fastest or within 10% of it on every paper layer).
-constexpr int64_t kSmallRows = 2048;
-
-// Output widths up to this also run our kernel where the windows of L
-// allow 16-byte copies (windows_aligned()). On an H100 the kernel beats
-// cuBLAS's batched GEMMs of q rows at q = 26 and 54 at batch 32 and at q = 54, 55, 56 at batch 1,
-// but not on the c = 3 layers at batch 32 (4-byte copies), nor from q ~ 110 on.
-constexpr int64_t kKernelMaxQ = 64;
-
-// Products with fewer rows than this run our kernel at any q (with the
-// K split of the launch model it beats cuBLAS's batched GEMMs of q rows
-// at batch 1 on the 112- and 224-wide layers; at batch 32 those have
-// 100k+ rows and cuBLAS stays).
-constexpr int64_t kKernelAnyQRows = 65536;
-
-// With TF32 allowed, products of at least this many columns per group run
-// our kernel (its mma path) at q <= kKernelMaxQ whatever their rows
-// (VGG-16's conv3/conv4 at batch 32 1.3-2.2x faster than cuBLAS's TF32
-// GEMMs of q rows; on the 64- and 128-column layers it is slower).
-constexpr int64_t kKernelTf32MinCols = 256;
-
-// The tile shape, from the columns of one group (kg = k with one group):
-// 128 x 96 where kg is a multiple of 96 but not of 128, 128 x 128 for other
-// kg > 64, 128 x 64 for kg <= 64 with 16-byte-aligned windows and a block
-// per multiprocessor; 64 x 64, or 32 x 64 for at most 32 rows, below
-// kSmallRows or else) and the K split that a model of the launch on `sms`
-// multiprocessors finds fastest (split_for() in mec_gemm_policy.cc, fitted
-// on an H100); a force_m x force_n the kernel has (128x128, 128x96, 128x64,
-// 64x64, 32x64) is taken instead, split force_splits ways if > 0
-// (Context::cuda_tile(), or MEC_CUDA_TILE in the environment, at plan
-// creation, for benchmarks and tests).
-MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, int sms, int force_m = 0,
-                              int force_n = 0, int force_splits = 0);
+// Its tile and K split (MecGemmConfig, mec_gemm_config()) and where it runs
+// are the policy's: mec_policy.h.
 
 // How a kernel finds row m = (n, y, x)'s window in L (of one group):
 // `depth` floats at lowered + (n*q + x)*ld + y*ystep (mec_gemm.cu,
@@ -123,10 +82,7 @@ cudaError_t mec_gemm(const Geometry& g, const MecGemmConfig& config, const float
 // crosses at most one kernel row: the RGB layers); any padding and
 // stride. dst must not overlap src. With a split K, dst is zeroed by a
 // kernel that the GEMM overlaps.
-bool from_src_fits(const Geometry& g);
-// Whether mec_gemm_src follows g's windows as kernel rows of s*c floats
-// (c not a multiple of 16), copied 4 bytes at a time.
-bool from_src_by_runs(const Geometry& g);
+// (from_src_fits() and from_src_by_runs(), mec_policy.h, say which.)
 cudaError_t mec_gemm_src(const Geometry& g, const MecGemmConfig& config, const float* src,
                          const float* weights, const float* bias, float* dst, cudaStream_t stream);
 

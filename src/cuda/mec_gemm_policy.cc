@@ -1,20 +1,21 @@
 // The tile policy of MEC's GEMM kernel (mec_gemm.h): which tile shape a
 // product runs on and into how many K splits, from a model of the launch.
 // Host code only, compiled by the C++ compiler: what it needs from the
-// kernel is its tile constants (mec_gemm_tile.h) and how many blocks of a
-// shape a multiprocessor holds (mec_gemm_resident_blocks(), mec_gemm.cu).
+// kernel is its tile constants (mec_gemm_tile.h); how many blocks of a
+// shape a multiprocessor holds comes with the device (CudaDeviceTraits).
+// Also where the kernels' copies can follow the windows in src, and the
+// shallow kernel's tile rows: what the path policy (mec_policy.cc) asks of
+// the kernels' shapes.
 #include <algorithm>
 #include <cstdint>
 
 #include "common/checked.h"
-#include "cuda/mec_gemm.h"
 #include "cuda/mec_gemm_tile.h"
+#include "cuda/mec_policy.h"
 
 namespace mec {
 namespace cuda {
 namespace {
-
-constexpr int kSaturatingAccumulators = 8192;  // per multiprocessor (split_for)
 
 // The split of K for a tile shape (force_splits > 0: that many, as far as
 // the depth allows), from a model of the launch fitted to a sweep of splits
@@ -30,7 +31,8 @@ constexpr int kSaturatingAccumulators = 8192;  // per multiprocessor (split_for)
 // second, nearly empty wave on cv11, cv12 and ResNet-50's res4/res5 3x3 layers
 // (20-30% slower). Each split is at least 64 deep; on a tie the fewer
 // splits win (fewer atomic adds).
-MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, bool tf32, int sms,
+MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, bool tf32,
+                        const CudaDeviceTraits& device, const CudaMecTuning& tuning,
                         int force_splits) {
   MecGemmConfig c;
   c.block_m = block_m;
@@ -38,10 +40,10 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, bool tf32, 
   c.tf32 = tf32;
   const int64_t depth = g.r * g.s * g.cg, steps = ceil_div(depth, int64_t(kBk));
   const int64_t tiles = ceil_div(g.n * g.p * g.q, block_m) * ceil_div(g.kg, block_n);
+  const int resident = device.resident_blocks[tf32 ? 1 : 0][gemm_tile_index(block_m, block_n)];
   const int side =
-      std::min(mec_gemm_resident_blocks(block_m, block_n, tf32),
-               int(ceil_div(int64_t(kSaturatingAccumulators), int64_t(block_m) * block_n)));
-  const int64_t wave = int64_t(std::max(sms, 1)) * side;
+      std::min(resident, int(ceil_div(tuning.saturating_accumulators, int64_t(block_m) * block_n)));
+  const int64_t wave = int64_t(std::max(device.multiprocessors, 1)) * side;
   int64_t best_steps = steps;  // steps per split
   if (force_splits > 0) {
     best_steps = ceil_div(steps, int64_t(force_splits));
@@ -61,12 +63,19 @@ MecGemmConfig split_for(const Geometry& g, int block_m, int block_n, bool tf32, 
 
 }  // namespace
 
-MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, int sms, int force_m, int force_n,
+int gemm_tile_index(int block_m, int block_n) {
+  if (block_m == 128) return block_n == 128 ? 0 : block_n == 96 ? 1 : block_n == 64 ? 2 : -1;
+  if (block_n != 64) return -1;
+  return block_m == 64 ? 3 : block_m == 32 ? 4 : -1;
+}
+
+MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, const CudaDeviceTraits& device,
+                              const CudaMecTuning& tuning, int force_m, int force_n,
                               int force_splits) {
   // The tiles mec_gemm() launches; another forced shape is ignored.
-  const bool has_tile = (force_m == 128 && (force_n == 128 || force_n == 96)) ||
-                        ((force_m == 32 || force_m == 64 || force_m == 128) && force_n == 64);
-  if (has_tile) return split_for(g, force_m, force_n, tf32, sms, force_splits);
+  if (gemm_tile_index(force_m, force_n) >= 0) {
+    return split_for(g, force_m, force_n, tf32, device, tuning, force_splits);
+  }
   // On an H100 at batch 1 the 64 x 64 tile is the fastest or within 10% of
   // it on every paper layer, 32 x 64 where a 64-row tile is mostly empty;
   // the 128-row tiles stay where the product is large (batch 32).
@@ -78,15 +87,41 @@ MecGemmConfig mec_gemm_config(const Geometry& g, bool tf32, int sms, int force_m
   // 128 x 96 where that leaves no column of the tiles empty and
   // 128 x 128 would.
   // Groups: one group's columns (kg; each group is a launch of its own).
-  if (rows >= kSmallRows && g.kg > 64 && g.kg % 96 == 0 && g.kg % 128 != 0) {
-    return split_for(g, 128, 96, tf32, sms, 0);
+  if (rows >= tuning.small_rows && g.kg > 64 && g.kg % 96 == 0 && g.kg % 128 != 0) {
+    return split_for(g, 128, 96, tf32, device, tuning, 0);
   }
-  if (rows >= kSmallRows && g.kg > 64) return split_for(g, 128, 128, tf32, sms, 0);
-  if (rows >= kSmallRows) {
-    const MecGemmConfig wide = split_for(g, 128, 64, tf32, sms, 0);
-    if (windows_aligned(g) && ceil_div(rows, 128) * wide.splits >= sms) return wide;
+  if (rows >= tuning.small_rows && g.kg > 64)
+    return split_for(g, 128, 128, tf32, device, tuning, 0);
+  if (rows >= tuning.small_rows) {
+    const MecGemmConfig wide = split_for(g, 128, 64, tf32, device, tuning, 0);
+    if (windows_aligned(g) &&
+        ceil_div(rows, int64_t(128)) * wide.splits >= device.multiprocessors) {
+      return wide;
+    }
   }
-  return split_for(g, rows <= 32 ? 32 : 64, 64, tf32, sms, 0);
+  return split_for(g, rows <= 32 ? 32 : 64, 64, tf32, device, tuning, 0);
+}
+
+// The GEMM kernel's copies follow a window in src as pixels of c channels
+// when c is a multiple of its K step (a step then stays in one pixel, or
+// in the padding; any dilation), or as kernel rows of s*c contiguous floats
+// when dilation_w == 1 and s*c >= one K step (a step crosses at most one
+// kernel row: the RGB layers). One group only.
+bool from_src_fits(const Geometry& g) {
+  return g.groups == 1 && (g.c % kBk == 0 || (g.dilation_w == 1 && g.s * g.c >= kBk));
+}
+
+bool from_src_by_runs(const Geometry& g) { return from_src_fits(g) && g.c % kBk != 0; }
+
+// On an H100, 64-row tiles take 0.88x the time of 128-row ones on cv7 and
+// VGG-16's conv1_1 at batch 1 (3136 rows 0.82x), 1.04-1.10x where 128 rows
+// fill one round of blocks, 1.05-1.24x at batch 32; at k = 16 1.09x.
+int shallow_tile_rows(const Geometry& g, int multiprocessors) {
+  const int64_t tiles = ceil_div(g.n * g.p * g.q, int64_t(128));
+  const int64_t blocks = int64_t(kShallowBlocksPerSm) * multiprocessors;
+  const bool few = 4 * tiles <= multiprocessors,
+             second_round = tiles > blocks && tiles <= 2 * blocks;
+  return g.k >= 32 && (few || second_round) ? 64 : 128;
 }
 
 }  // namespace cuda

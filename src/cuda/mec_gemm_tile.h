@@ -60,9 +60,10 @@ struct Tile {
 }  // namespace
 
 // Blocks of a tile shape (block_m x block_n, FFMA or TF32) one
-// multiprocessor holds at once, as the CUDA runtime computes it for the
-// kernel: defined in mec_gemm.cu, beside the kernel instances it asks
-// about; the tile policy's launch model reads it.
+// multiprocessor of the current device holds at once, as the CUDA runtime
+// computes it for the kernel: defined in mec_gemm.cu, beside the kernel
+// instances it asks about; a CUDA context records it in its device's
+// traits (CudaDeviceTraits, cuda_context.cc) for the tile policy.
 int mec_gemm_resident_blocks(int block_m, int block_n, bool tf32);
 
 }  // namespace cuda

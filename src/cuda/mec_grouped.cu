@@ -74,14 +74,6 @@ __global__ void mec_grouped_kernel(GroupedArgs a) {
 
 }  // namespace
 
-Geometry ungrouped(const Geometry& g) {
-  Geometry u = g;
-  u.groups = 1;
-  u.cg = g.c;
-  u.kg = g.k;
-  return u;
-}
-
 cudaError_t mec_grouped(const Geometry& g, const float* lowered, const float* weights,
                         bool weights_ohwi, const float* bias, float* dst, cudaStream_t stream) {
   GroupedArgs a;

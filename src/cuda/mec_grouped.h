@@ -19,15 +19,7 @@
 namespace mec {
 namespace cuda {
 
-// Groups whose cg * kg (a group's input times output channels) is at most
-// this go to the grouped kernel: on an H100 it is 4-16x faster than
-// Solution B over cuBLAS on depthwise layers (1) and with a channel
-// multiplier of 2 (2); slower at batch 32 from ResNeXt's 4 x 4 groups (16)
-// on, where a group's product is a GEMM worth cuBLAS's time.
-constexpr int64_t kGroupedMaxChannels = 4;
-
-// The lowering layout this kernel reads: g as one group of all c channels.
-Geometry ungrouped(const Geometry& g);
+// Which layers take it: CudaMecTuning::grouped_max_channels (mec_policy.h).
 
 // dst = MEC Solution B over L lowered with ungrouped(g) (+ bias, may be
 // null); weights HWIO, or OHWI when weights_ohwi.

@@ -21,9 +21,7 @@ namespace cuda {
 namespace {
 
 constexpr int kThreads = 256, kWarps = kThreads / 32;
-constexpr int kBlocksPerSm = 2;
-constexpr int kRows =
-    4;  // windows a thread multiplies at once (with 2 it waits on its sums)
+constexpr int kRows = 4;  // windows a thread multiplies at once (with 2 it waits on its sums)
 
 struct ShallowArgs {
   Windows win;    // the windows of L (kFromSrc: only m, depth, q, pq)
@@ -38,7 +36,7 @@ struct ShallowArgs {
 // kQuads: window depth rounded up to 4 floats, over 4 (1..8). kFromSrc:
 // the windows from src. kTileRows: windows per tile (64 or 128).
 template <int kQuads, bool kFromSrc, int kTileRows>
-__global__ void __launch_bounds__(kThreads, kBlocksPerSm) mec_shallow_kernel(ShallowArgs a) {
+__global__ void __launch_bounds__(kThreads, kShallowBlocksPerSm) mec_shallow_kernel(ShallowArgs a) {
   constexpr int kRowsPerWarp = kTileRows / kWarps;  // windows each warp copies per tile
   constexpr int kPitch = 4 * kQuads;                // floats per window in shared memory
   __shared__ float4 tiles_raw[2 * kTileRows * kQuads];
@@ -213,18 +211,12 @@ cudaError_t shallow(const Geometry& g, const float* lowered, const float* src, c
   if (a.win.depth > kShallowMaxDepth || a.k > kShallowMaxChannels) return cudaErrorInvalidValue;
   if (tile_rows != 64 && tile_rows != 128) return cudaErrorInvalidValue;
   a.tiles = int(ceil_div(a.win.m, tile_rows));
-  const int blocks = int(std::min<int64_t>(a.tiles, int64_t(kBlocksPerSm) * sms));
+  const int blocks = int(std::min<int64_t>(a.tiles, int64_t(kShallowBlocksPerSm) * sms));
   return src != nullptr ? launch_rows<true>(a, tile_rows, blocks, stream)
                         : launch_rows<false>(a, tile_rows, blocks, stream);
 }
 
 }  // namespace
-
-int shallow_tile_rows(const Geometry& g, int sms) {
-  const int64_t tiles = ceil_div(g.n * g.p * g.q, 128), blocks = int64_t(kBlocksPerSm) * sms;
-  const bool few = 4 * tiles <= sms, second_round = tiles > blocks && tiles <= 2 * blocks;
-  return g.k >= 32 && (few || second_round) ? 64 : 128;
-}
 
 cudaError_t mec_shallow(const Geometry& g, const float* lowered, const float* weights,
                         const float* bias, float* dst, int tile_rows, int sms,

@@ -18,27 +18,13 @@
 #include <cstdint>
 
 #include "cuda/kernels.h"
+#include "cuda/mec_policy.h"
 
 namespace mec {
 namespace cuda {
 
-// Window depths r*s*c up to this take the shallow kernel (one warp lane per
-// value of a window).
-constexpr int64_t kShallowMaxDepth = 32;
-// Output channels up to this (two per thread, 256 threads per block).
-constexpr int64_t kShallowMaxChannels = 512;
-
-inline bool shallow_fits(const Geometry& g) {
-  return g.groups == 1 && g.r * g.s * g.c <= kShallowMaxDepth && g.k <= kShallowMaxChannels;
-}
-
-// The tile rows (64 or 128) that pay for g on sms multiprocessors: 64
-// where 128-row tiles would leave most multiprocessors idle or the second
-// round of blocks part-empty (on an H100, cv7 and VGG-16's conv1_1 at
-// batch 1 take 0.88x the time of 128-row tiles, 3136 rows 0.82x; 1.04-1.10x
-// where 128 rows fill one round, 1.05-1.24x at batch 32), for k >= 32 (k = 16:
-// 1.09x).
-int shallow_tile_rows(const Geometry& g, int sms);
+// Which layers fit this kernel (shallow_fits()), its limits and its tile
+// rows (shallow_tile_rows()) are the policy's: mec_policy.h.
 
 // dst = windows of L times the HWIO weights (+ bias, may be null), in
 // tiles of tile_rows (64 or 128) windows on at most two blocks per
