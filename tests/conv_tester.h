@@ -170,8 +170,11 @@ class CpuCheckDevice : public CheckDevice {
                     pr.bias.empty() ? nullptr : pr.bias.data(), out->data(), workspace.data(),
                     workspace.size());
   }
-  // The requested algorithm's bound (kWinograd: F(4x4)'s, whichever ran).
-  double bound(Algorithm requested, Algorithm) const override { return tolerance(requested); }
+  // The requested algorithm's bound (kWinograd: F(4x4)'s, whichever ran);
+  // kAuto's is that of the algorithm it picked.
+  double bound(Algorithm requested, Algorithm ran) const override {
+    return tolerance(requested == Algorithm::kAuto ? ran : requested);
+  }
 
  private:
   const Context& ctx_;

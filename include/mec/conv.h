@@ -16,7 +16,7 @@
 namespace mec {
 
 enum class Algorithm {
-  kAuto,        // the library picks (currently: mec)
+  kAuto,        // the fastest within the context's workspace limit (Context::set_auto_mode)
   kDirect,      // nested loops, no workspace
   kIm2col,      // im2col lowering + one GEMM per group
   kMec,         // MEC, Solution A or B chosen by the threshold T
@@ -44,6 +44,19 @@ enum class FilterLayout { kHWIO, kOHWI, kOIHW };
 // choice). kBlas: one CBLAS call per GEMM, the paper's setting. im2col
 // always uses CBLAS.
 enum class GemmEngine { kFast, kBlas };
+
+// How kAuto ranks the algorithms and variants whose workspace fits the
+// context's limit (Context::set_workspace_limit).
+enum class AutoMode {
+  // A cost model of the device, calibrated by measurement (docs/auto.md):
+  // no run at plan creation.
+  kModel,
+  // Like cudnnFind: plan creation times every candidate on buffers it
+  // allocates and frees itself (never the caller's), and remembers the
+  // winner per (shape, limit, threads, device) in the context and its
+  // copies, so the next plan of that key is made without timing.
+  kMeasure,
+};
 
 // Tuning overrides: choices the library makes by itself, forced for
 // benchmarking and tests (docs/design.md, "Tuning overrides", lists them
@@ -109,6 +122,7 @@ MEC_API Status validate(const Conv2dDesc& desc);
 namespace detail {
 class PlanImpl;
 struct CudaResources;  // src/cuda/cuda_context.h: stream, cuBLAS handle, ...
+class AutoCache;       // src/common/auto_select.h: kAuto's measured winners
 }  // namespace detail
 
 // Execution resources and tunables. A CPU context holds the number of OpenMP
@@ -179,6 +193,24 @@ class MEC_API Context {
   int64_t cuda_block_mib() const { return cuda_block_mib_; }
   void set_cuda_block_mib(int64_t mib) { cuda_block_mib_ = mib; }
 
+  // The most workspace a plan made from this context may need, in bytes
+  // (Conv2dPlan::workspace_bytes() at creation). kAuto picks the fastest
+  // candidate that fits; a named algorithm that needs more is
+  // kInsufficientWorkspace, last_error() saying how many bytes it needs.
+  // `direct` needs none, so every limit, 0 included, has a plan. Default:
+  // no limit (SIZE_MAX). Plan memory for packed weights is not workspace:
+  // it exists only after set_weights(), which is optional, and
+  // Conv2dPlan::persistent_bytes() reports it; a caller that must bound it
+  // passes raw weights to run() instead (the plan's workspace then covers
+  // any per-run weight transform, within this limit). Read at plan creation.
+  size_t workspace_limit() const { return workspace_limit_; }
+  void set_workspace_limit(size_t bytes) { workspace_limit_ = bytes; }
+  // How kAuto chooses (AutoMode). Default kModel. Read at plan creation.
+  AutoMode auto_mode() const { return auto_mode_; }
+  void set_auto_mode(AutoMode mode) { auto_mode_ = mode; }
+  // kMeasure's remembered winners, shared by this context's copies.
+  const std::shared_ptr<detail::AutoCache>& auto_cache() const { return auto_cache_; }
+
   int device_index() const { return device_index_; }
   void* stream() const { return stream_; }
   const std::shared_ptr<detail::CudaResources>& cuda_resources() const { return cuda_; }
@@ -195,6 +227,9 @@ class MEC_API Context {
   CudaFromSrc cuda_from_src_ = CudaFromSrc::kAuto;
   CudaTile cuda_tile_;
   int64_t cuda_block_mib_ = 0;
+  size_t workspace_limit_ = SIZE_MAX;
+  AutoMode auto_mode_ = AutoMode::kModel;
+  std::shared_ptr<detail::AutoCache> auto_cache_;
   int device_index_ = 0;
   void* stream_ = nullptr;
   std::shared_ptr<detail::CudaResources> cuda_;

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/auto_select.h"
+
 namespace mec {
 namespace detail {
 namespace {
@@ -96,6 +98,7 @@ Context::Context() {
   cuda_from_src_ = o.cuda_from_src;
   cuda_tile_ = o.cuda_tile;
   cuda_block_mib_ = o.cuda_block_mib;
+  auto_cache_ = std::make_shared<detail::AutoCache>();
 }
 
 }  // namespace mec

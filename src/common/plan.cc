@@ -45,6 +45,13 @@ Status Conv2dPlan::create(const Conv2dDesc& desc, Algorithm algorithm, const Con
       return fail(Status::kUnsupported, "device not supported by this build");
   }
   if (st != Status::kSuccess) return st;
+  // kAuto chose within the limit; a named algorithm is refused over it.
+  const size_t needed = impl->workspace_bytes();
+  if (needed > context.workspace_limit()) {
+    return fail(Status::kInsufficientWorkspace,
+                "%s needs %zu bytes of workspace; the context's workspace limit is %zu",
+                impl->variant().c_str(), needed, context.workspace_limit());
+  }
   plan->reset(new Conv2dPlan(std::move(impl)));
   return Status::kSuccess;
 }

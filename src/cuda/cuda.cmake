@@ -37,11 +37,13 @@ message(STATUS "mec: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, "
 # linked. It carries its own copy of the few common files it calls (hidden,
 # so they never meet libmec's).
 add_library(mec_cuda SHARED
+  src/common/auto_select.cc
   src/common/desc.cc
   src/common/overrides.cc
   src/common/status.cc
   src/common/version.cc
   src/cpu/fft_tiling.cc
+  src/cuda/auto_cuda.cc
   src/cuda/cuda_context.cc
   src/cuda/cuda_plans.cc
   src/cuda/device_memory.cc

@@ -1,5 +1,6 @@
 // CudaPlan's shared parts (device weights, run) and the CUDA column of the
-// algorithm registry (common/algorithm_registry.h).
+// algorithm registry (common/algorithm_registry.h; kAuto's factory is
+// auto_cuda.cc).
 #include "cuda/cuda_plans.h"
 
 #include "common/algorithm_registry.h"
@@ -70,11 +71,6 @@ Status CudaPlan::run(const float* src, const float* weights, const float* bias, 
                      void* workspace) const {
   MEC_TRY(cuda_check(cudaSetDevice(resources_->device), "cudaSetDevice"));
   return run_on_device(src, weights, bias, dst, static_cast<char*>(workspace));
-}
-
-Status create_auto(const Conv2dDesc& desc, Algorithm, const Context& context,
-                   std::unique_ptr<detail::PlanImpl>* impl) {
-  return create_mec(desc, Algorithm::kMec, context, impl);
 }
 
 Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,

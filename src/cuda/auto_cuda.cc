@@ -1,0 +1,107 @@
+// kAuto on CUDA (common/auto_select.h): the candidates, their ranking and
+// the timer of the measured mode.
+//
+// The default ranking is an order, not yet a fitted model: MEC first - on
+// an H100 it is our fastest algorithm on most layers at batch 1 and the
+// one with the smallest workspace (docs/cuda.md) - then Winograd (3x3,
+// stride 1), im2col, FFT and direct, which needs no workspace. Within a
+// workspace limit the first that fits is taken. AutoMode::kMeasure times
+// every candidate that fits on the context's stream instead.
+#include <limits>
+
+#include "common/auto_select.h"
+#include "cuda/cuda_check.h"
+#include "cuda/cuda_context.h"
+#include "cuda/cuda_plans.h"
+
+namespace mec {
+namespace cuda {
+namespace {
+
+// Relative cost per multiply-add: the order above.
+double predict(const Conv2dDesc& d, const detail::AutoCandidate& candidate, const Context&) {
+  const double macs = double(d.n) * double(d.p()) * double(d.q()) * double(d.k) * double(d.r) *
+                      double(d.s) * double(d.c / d.groups);
+  const bool winograd_shape = d.r == 3 && d.s == 3 && d.stride_h == 1 && d.stride_w == 1 &&
+                              d.dilation_h == 1 && d.dilation_w == 1;
+  switch (candidate.algorithm) {
+    case Algorithm::kMec:
+      return macs;
+    case Algorithm::kWinogradF2:
+      return winograd_shape ? 1.5 * macs : std::numeric_limits<double>::infinity();
+    case Algorithm::kIm2col:
+      return 2.0 * macs;
+    case Algorithm::kFft:
+      return 4.0 * macs;
+    case Algorithm::kDirect:
+      return 8.0 * macs;
+    default:
+      return std::numeric_limits<double>::infinity();
+  }
+}
+
+// The fastest of three runs after a warm-up, timed by CUDA events on the
+// context's stream, on device buffers allocated and freed here.
+Status measure(const detail::PlanImpl& plan, const Context& context, double give_up,
+               double* seconds) {
+  const Conv2dDesc& d = plan.desc();
+  const size_t floats = size_t(d.src_elems() + d.weight_elems() + d.dst_elems());
+  const size_t bytes = floats * sizeof(float) + plan.workspace_bytes() + 256;
+  const cudaStream_t stream = context.cuda_resources()->stream;
+  char* memory = nullptr;
+  if (cudaMalloc(&memory, bytes) != cudaSuccess) {
+    cudaGetLastError();
+    return fail(Status::kOutOfMemory, "auto: cannot allocate %zu device bytes to time %s", bytes,
+                plan.variant().c_str());
+  }
+  float* src = reinterpret_cast<float*>(memory);
+  float* weights = src + d.src_elems();
+  float* dst = weights + d.weight_elems();
+  char* workspace = memory + (floats * sizeof(float) + 255) / 256 * 256;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  Status st = cuda_check(cudaMemsetAsync(memory, 0, bytes, stream), "cudaMemsetAsync");
+  if (st == Status::kSuccess) st = cuda_check(cudaEventCreate(&start), "cudaEventCreate");
+  if (st == Status::kSuccess) st = cuda_check(cudaEventCreate(&stop), "cudaEventCreate");
+  double best = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < 4 && st == Status::kSuccess; ++i) {
+    st = cuda_check(cudaEventRecord(start, stream), "cudaEventRecord");
+    if (st == Status::kSuccess) {
+      st = plan.run(src, plan.has_packed_weights() ? nullptr : weights, nullptr, dst, workspace);
+    }
+    if (st == Status::kSuccess) st = cuda_check(cudaEventRecord(stop, stream), "cudaEventRecord");
+    if (st == Status::kSuccess) st = cuda_check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+    float ms = 0.0f;
+    if (st == Status::kSuccess) st = cuda_check(cudaEventElapsedTime(&ms, start, stop), "timing");
+    if (st != Status::kSuccess) break;
+    if (i > 0) best = std::min(best, ms * 1e-3);  // run 0 warms up
+    if (ms * 1e-3 > give_up) {
+      best = ms * 1e-3;
+      break;
+    }
+  }
+  if (start != nullptr) cudaEventDestroy(start);
+  if (stop != nullptr) cudaEventDestroy(stop);
+  cudaStreamSynchronize(stream);
+  cudaFree(memory);
+  if (st == Status::kSuccess) *seconds = best;
+  return st;
+}
+
+}  // namespace
+
+Status create_auto(const Conv2dDesc& desc, Algorithm, const Context& context,
+                   std::unique_ptr<detail::PlanImpl>* impl) {
+  static const detail::AutoDevice device = {"CUDA",
+                                            {{Algorithm::kMec, 0},
+                                             {Algorithm::kWinogradF2, 0},
+                                             {Algorithm::kIm2col, 0},
+                                             {Algorithm::kFft, 0},
+                                             {Algorithm::kDirect, 0}},
+                                            create_plan,
+                                            predict,
+                                            measure};
+  return detail::create_auto(desc, context, device, impl);
+}
+
+}  // namespace cuda
+}  // namespace mec
