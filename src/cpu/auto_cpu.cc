@@ -5,10 +5,11 @@
 // a GEMM of M x N x K runs at R * N/(N+n0) * K/(K+k0) multiply-adds per
 // second (small products fill the micro-kernel's registers and caches
 // poorly), plus each algorithm's memory traffic per float moved; threads
-// divide the time by T^par. Its constants (CpuCostModel) were fitted to
-// mecbench runs of the paper, resnet50, vgg16, alexnet, mobilenet_v1 and
-// grouped suites at batch 1 on one thread and batch 8 on two, on an AMD
-// EPYC core with AVX-512 (docs/auto.md: the data, the fit and its error).
+// divide the time by T^par. Its constants (CpuCostModel) are fitted by
+// scripts/fit-cpu-cost-model.py (the same model in Python) to mecbench runs
+// of the paper, resnet50, vgg16, alexnet, mobilenet_v1 and grouped suites
+// at batch 1 on one thread and batch 8 on two on a Zen 5 core
+// (bench/calibration/cpu-zen5.json; docs/auto.md: the fit and its error).
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -42,23 +43,23 @@ struct CpuCostModel {
 };
 
 constexpr CpuCostModel kModel = {
-    /*gemm_rate=*/1.2495e11,
+    /*gemm_rate=*/1.25e+11,
     /*gemm_n0=*/18.56,
     /*gemm_k0=*/26.43,
-    /*lowering=*/4.929e-11,
-    /*lowering_per_column=*/1.520e-9,
-    /*blas_rate=*/5.751e10,
-    /*im2col_column=*/1.049e-9,
-    /*direct_rate=*/3.717e10,
+    /*lowering=*/4.19e-11,
+    /*lowering_per_column=*/1.52e-09,
+    /*blas_rate=*/5.751e+10,
+    /*im2col_column=*/1.049e-09,
+    /*direct_rate=*/3.717e+10,
     /*direct_n0=*/21.83,
     /*direct_k0=*/11.14,
-    /*direct_output=*/3.0e-15,
+    /*direct_output=*/1.629e-20,
     /*winograd_gemm=*/0.5015,
     /*winograd_m0=*/15.64,
-    /*winograd_transform_f2=*/2.2e-15,
+    /*winograd_transform_f2=*/1.195e-20,
     /*winograd_transform_f4=*/6.29e-13,
-    /*fft_rate=*/4.106e10,
-    /*fft_io=*/1.288e-8,
+    /*fft_rate=*/4.106e+10,
+    /*fft_io=*/1.288e-08,
     /*parallel=*/0.9529,
     /*winograd_parallel=*/0.476,
 };
@@ -80,12 +81,14 @@ double predict(const Conv2dDesc& d, const detail::AutoCandidate& candidate,
     case Algorithm::kMecA:
     case Algorithm::kMecB: {
       // Row bands lower the rows their windows need, band by band: the
-      // overlap between bands is lowered twice.
+      // overlap between bands is lowered twice. They are never predicted
+      // faster than whole images (rows a stride skips are lowered whole but
+      // cost less than a band's set-up): bands are for tight limits.
       double lowered = n * q * hp * s * c;
       if (candidate.band_rows > 0 && candidate.band_rows < d.p()) {
         const double b = double(candidate.band_rows);
         const double rows = (b - 1) * double(d.stride_h) + (r - 1) * double(d.dilation_h) + 1;
-        lowered = n * q * std::ceil(p / b) * rows * s * c;
+        lowered = std::max(lowered, n * q * std::ceil(p / b) * rows * s * c) * (1.0 + 1.0 / b);
       }
       const double rate = m.gemm_rate * fall_off(kg, m.gemm_n0) * fall_off(r * s * cg, m.gemm_k0);
       seconds = macs / rate + lowered * (m.lowering + m.lowering_per_column / kg);
