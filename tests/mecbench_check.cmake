@@ -18,6 +18,11 @@
 #   dry_run: --dry-run plans every algorithm (one layer needs 64 GiB of
 #     inputs: none are made) and records each plan's variant, named after
 #     the algorithm it runs, with its workspace and null timings.
+#   workspace_limit: --workspace-limit 0 leaves auto a plan without
+#     workspace (ok, workspace_bytes 0) and refuses im2col (over_limit, the
+#     library's message in note, exit 0), timed and under --dry-run; records
+#     carry workspace_limit and create_ms; --auto-mode measure chooses within
+#     4k; a byte count that is not one exits 2.
 # Inputs: MECBENCH (the binary), OUT (a scratch JSON path), PEERS (comma list).
 cmake_minimum_required(VERSION 3.20)
 
@@ -105,7 +110,7 @@ elseif(MODE STREQUAL "bad_options")
   # quoted element would split it into several cases).
   set(cases "--frobnicate" "--reps|0" "--reps|x" "--threads|-1" "--batch" "--algo|nope"
             "--peer|nope" "--check|maybe" "--suite|no_such_suite" "--shape|h5w5c1k1r7s7"
-            "--shape|h5q5" "--dry-run|--peer|onednn")
+            "--shape|h5q5" "--dry-run|--peer|onednn" "--auto-mode|fast")
   foreach(case IN LISTS cases)
     string(REPLACE "|" ";" case "${case}")
     string(REPLACE ";" " " shown "${case}")
@@ -323,6 +328,62 @@ elseif(MODE STREQUAL "dry_run")
     math(EXPR planned "${planned} + 1")
   endforeach()
   message(STATUS "--dry-run: ${planned} of ${n} plans made and named, nothing run")
+elseif(MODE STREQUAL "workspace_limit")
+  set(args --shape n1h9w9c4k8r3s3p1 --algo auto,im2col,direct --threads 1 --reps 1
+      --workspace-limit 0 --json ${OUT})
+  foreach(dry "" --dry-run)
+    file(REMOVE ${OUT})
+    run_mecbench(${args} ${dry})
+    expect_exit(0 ${args} ${dry})
+    read_records()
+    if(NOT n EQUAL 3)
+      message(FATAL_ERROR "${dry}: expected 3 records, got ${n}:\n${json}")
+    endif()
+    foreach(i 0 1 2)
+      string(JSON algo GET "${json}" ${i} algo)
+      string(JSON status GET "${json}" ${i} status)
+      string(JSON note GET "${json}" ${i} note)
+      string(JSON ws GET "${json}" ${i} workspace_bytes)
+      string(JSON limit ERROR_VARIABLE missing GET "${json}" ${i} workspace_limit)
+      string(JSON create TYPE "${json}" ${i} create_ms)
+      if(NOT limit STREQUAL "0" OR NOT create STREQUAL "NUMBER")
+        message(FATAL_ERROR "${dry} ${algo}: workspace_limit '${limit}', create_ms ${create}")
+      endif()
+      if(algo STREQUAL "im2col")
+        if(NOT status STREQUAL "over_limit" OR NOT note MATCHES "needs [0-9]+ bytes")
+          message(FATAL_ERROR "${dry} im2col: status ${status}, note '${note}'")
+        endif()
+      elseif(NOT status STREQUAL "ok" OR NOT ws EQUAL 0)
+        message(FATAL_ERROR "${dry} ${algo}: status ${status}, workspace ${ws}:\n${json}")
+      endif()
+    endforeach()
+  endforeach()
+  if(NOT out MATCHES "\ns1 +[^ ]+ +im2col +over_limit - [^\n]*needs")
+    message(FATAL_ERROR "--dry-run: no over_limit row for im2col:\n${out}")
+  endif()
+  # The timed run (the first) printed the auto table.
+  run_mecbench(${args})
+  if(NOT out MATCHES "\nauto \\(mode model\\) [^\n]*within the workspace limit of 0 bytes")
+    message(FATAL_ERROR "no auto table within the limit:\n${out}")
+  endif()
+  run_mecbench(--shape n1h9w9c4k8r3s3p1 --algo auto --threads 1 --reps 1 --auto-mode measure
+               --workspace-limit 4k --json ${OUT})
+  expect_exit(0 --auto-mode measure)
+  read_records()
+  string(JSON mode GET "${json}" 0 auto_mode)
+  string(JSON ws GET "${json}" 0 workspace_bytes)
+  string(JSON status GET "${json}" 0 status)
+  if(NOT mode STREQUAL "measure" OR NOT status STREQUAL "ok" OR ws GREATER 4096)
+    message(FATAL_ERROR "--auto-mode measure: ${mode}, ${status}, workspace ${ws}:\n${json}")
+  endif()
+  foreach(bad 12Q 1.5M -1 M "" 99999999999G)
+    run_mecbench(--shape h5w5c1k1 --algo direct --dry-run "--workspace-limit=${bad}")
+    expect_exit(2 "--workspace-limit=${bad}")
+    if(NOT err MATCHES "^mecbench: --workspace-limit ")
+      message(FATAL_ERROR "--workspace-limit '${bad}': no message on stderr: '${err}'")
+    endif()
+  endforeach()
+  message(STATUS "limit 0: auto planned without workspace, im2col over_limit; bad counts exit 2")
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")
 endif()

@@ -42,6 +42,8 @@ struct Options {
   bool interleave = false;  // rounds of one run per runner (default: reps back to back)
   mec::GemmEngine gemm = mec::GemmEngine::kFast;  // --gemm fast|blas
   int64_t mec_band_rows = 0;                      // --mec-bands: Context::set_mec_band_rows
+  int64_t workspace_limit = -1;  // --workspace-limit: Context::set_workspace_limit when >= 0
+  mec::AutoMode auto_mode = mec::AutoMode::kModel;  // --auto-mode: Context::set_auto_mode
   bool dry_run = false;  // --dry-run: plans made and described, nothing run (dry_run.cc)
   std::string json_path;
 };
@@ -110,8 +112,10 @@ struct Record {
   std::string layer, shape, algo;
   std::string variant;  // ours: Conv2dPlan::variant(); a peer's implementation
   std::string device = "cpu", math = "fp32";
-  std::string status = "ok";  // "ok", "unsupported" or "error"
-  std::string note;           // why, for a status other than ok; or extra facts
+  // "ok", "unsupported", "over_limit" (ours: the plan needs more workspace
+  // than --workspace-limit) or "error"
+  std::string status = "ok";
+  std::string note;  // why, for a status other than ok; or extra facts
   int64_t batch = 0;
   int threads = 0;
   double median_ms = 0, min_ms = 0, gflops = 0;
@@ -119,6 +123,9 @@ struct Record {
   int64_t workspace_bytes = 0, persistent_bytes = 0;
   int64_t indirection_bytes = -1;  // XNNPACK only: measured, see peer_xnnpack.cc
   int64_t mec_band_rows = 0;       // ours on cpu: Context::set_mec_band_rows
+  int64_t workspace_limit = -1;    // --workspace-limit when given, else -1
+  double create_ms = -1;           // ours: wall time of Conv2dPlan::create; -1 for peers
+  std::string auto_mode;           // ours, algo auto: "model" or "measure"
   std::string checked_against;
   bool timed = true;  // false under --dry-run: timings and error are null
 };
@@ -149,8 +156,21 @@ struct Runner {
   std::function<void()> release;
 };
 
-// The CPU context our plans are made with: --threads, --gemm, --mec-bands.
+// The CPU context our plans are made with: --threads, --gemm, --mec-bands,
+// and set_plan_options().
 mec::Context cpu_context(const Options& options);
+// Applies --workspace-limit and --auto-mode to a context of ours (every
+// one: cpu_context(), the CUDA contexts, --dry-run's).
+void set_plan_options(const Options& options, mec::Context* context);
+// A '#' line on stdout with --workspace-limit and --auto-mode, when either
+// is not the default.
+void print_plan_options(const Options& options);
+// Conv2dPlan::create for `algo`, its wall time in r->create_ms (and
+// r->auto_mode for auto). On failure false, with r->status "unsupported",
+// "over_limit" (kInsufficientWorkspace) or "error" and the library's
+// message in r->note.
+bool create_plan(const mec::Conv2dDesc& desc, const std::string& algo, const mec::Context& context,
+                 const Options& options, std::unique_ptr<mec::Conv2dPlan>* plan, Record* r);
 // Prepares our algorithm (run_ours.cc) or a peer (peers.cc).
 Runner prepare_ours(const Problem& problem, const std::string& algo, const Options& options);
 // A peer gives one runner, or (cudnn) one per algorithm and layout.
@@ -185,6 +205,10 @@ void print_table(const std::vector<Record>& records);
 // im2col's, from the plans' workspace_bytes().
 void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const Options& options);
 void print_ratio_table(const std::vector<Record>& records, const Options& options);
+// Whenever `auto` ran (auto_table.cc): per layer, auto against the fastest
+// of our other algorithms and against each peer's fastest, with geometric
+// means and the worst ratio.
+void print_auto_table(const std::vector<Record>& records, const Options& options);
 // Writes the whole array (rewritten after every layer, so a run that fails
 // or is killed later keeps the records so far). Strings are written as
 // valid UTF-8: a byte that is not is written as U+FFFD.

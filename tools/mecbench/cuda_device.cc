@@ -7,10 +7,11 @@
 // behind a gate (a host function) until all of them are enqueued, so the
 // intervals are GPU time, not the host's time to enqueue a run: on an H100
 // cuDNN's host side takes longer than its kernels at batch 1, and without
-// the gate its times move up to 3.4x between runs. A runner whose enqueueing waits for the GPU would keep the
-// gate shut: after 2 s it opens, and that runner is timed again without it
-// (note "timed without the gate"). Runners are timed one after another,
-// each holding its big memory (acquire/release) only then.
+// the gate its times move up to 3.4x between runs. A runner whose
+// enqueueing waits for the GPU would keep the gate shut: after 2 s it opens,
+// and that runner is timed again without it (note "timed without the
+// gate"). Runners are timed one after another, each holding its big memory
+// (acquire/release) only then.
 #include "cuda_device.h"
 
 #include <algorithm>
@@ -84,21 +85,18 @@ Runner prepare_ours_cuda(const Problem& p, const std::string& algo, const Option
   Runner runner;
   Record& r = runner.record;
   r = new_record(p, algo, options);
-  mec::Algorithm algorithm;
-  mec::parse_algorithm(algo.c_str(), &algorithm);
   auto state = std::make_shared<OursState>();
   mec::Context ctx;
-  mec::Status st = mec::Context::cuda(&ctx, bench_stream(), 0);
-  if (st == mec::Status::kSuccess) {
-    ctx.set_allow_tf32(options.math == "tf32");
-    if (options.threshold >= 0) ctx.set_mec_threshold(options.threshold);
-    st = mec::Conv2dPlan::create(p.desc, algorithm, ctx, &state->plan);
-  }
+  const mec::Status st = mec::Context::cuda(&ctx, bench_stream(), 0);
   if (st != mec::Status::kSuccess) {
     r.status = st == mec::Status::kUnsupported ? "unsupported" : "error";
     r.note = mec::last_error();
     return runner;
   }
+  ctx.set_allow_tf32(options.math == "tf32");
+  if (options.threshold >= 0) ctx.set_mec_threshold(options.threshold);
+  set_plan_options(options, &ctx);
+  if (!create_plan(p.desc, algo, ctx, options, &state->plan, &r)) return runner;
   mec::Conv2dPlan& plan = *state->plan;
   r.variant = plan.variant();
   if (options.packed && plan.set_weights(p.device->weights) != mec::Status::kSuccess) {

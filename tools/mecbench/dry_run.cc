@@ -13,7 +13,8 @@ namespace {
 
 // The context a plan of ours is made with: CPU as prepare_ours() makes it;
 // CUDA device 0 opened once (every plan shares its stream and handles), then
-// --math and --threshold. False, with *error, when no CUDA context can be had.
+// --math, --threshold, --workspace-limit and --auto-mode. False, with
+// *error, when no CUDA context can be had.
 bool plan_context(const Options& options, mec::Context* context, std::string* error) {
   if (options.device != "cuda") {
     *context = cpu_context(options);
@@ -33,6 +34,7 @@ bool plan_context(const Options& options, mec::Context* context, std::string* er
   *context = cuda;
   context->set_allow_tf32(options.math == "tf32");
   if (options.threshold >= 0) context->set_mec_threshold(options.threshold);
+  set_plan_options(options, context);
   return true;
 }
 
@@ -47,19 +49,13 @@ Record plan_record(const mec::NamedShape& layer, const std::string& algo, const 
   Record r = new_record(p, algo, options);
   r.timed = false;
   if (options.device == "cpu") r.mec_band_rows = options.mec_band_rows;
-  mec::Algorithm algorithm;
-  mec::parse_algorithm(algo.c_str(), &algorithm);  // names were checked by parse_options
   mec::Context context;
   std::unique_ptr<mec::Conv2dPlan> plan;
-  mec::Status st = mec::Status::kUnsupported;
-  if (plan_context(options, &context, &r.note)) {
-    st = mec::Conv2dPlan::create(p.desc, algorithm, context, &plan);
-    if (st != mec::Status::kSuccess) r.note = mec::last_error();
-  }
-  if (st != mec::Status::kSuccess) {
-    r.status = st == mec::Status::kUnsupported ? "unsupported" : "error";
+  if (!plan_context(options, &context, &r.note)) {
+    r.status = "unsupported";
     return r;
   }
+  if (!create_plan(p.desc, algo, context, options, &plan, &r)) return r;
   r.variant = plan->variant();
   r.workspace_bytes = int64_t(plan->workspace_bytes());
   return r;
@@ -94,6 +90,7 @@ int dry_run(const Options& options) {
               options.layers.size(), options.device.c_str(), options.math.c_str(),
               options.device == "cuda" ? 0 : options.threads,
               options.batch ? std::to_string(options.batch).c_str() : "per shape");
+  print_plan_options(options);
   std::vector<Record> records;
   bool failed = false;
   std::string error;

@@ -4,7 +4,8 @@
 // options, the shape syntax and the JSON keys.
 //
 // Exit status: 0 when everything ran (an algorithm or peer that cannot do a
-// shape is reported "unsupported" and is not a failure), 1 when a run
+// shape is reported "unsupported", one of ours that needs more workspace
+// than --workspace-limit "over_limit"; neither is a failure), 1 when a run
 // failed, 2 for a bad command line (or a --json file that cannot be
 // written), found before anything runs. A layer that fails (its memory
 // cannot be had, say) is one line on stderr; the other layers still run,
@@ -39,8 +40,11 @@ const char* check_name(const mecbench::Options& options) {
 
 void progress(const mecbench::Record& r) {
   if (r.status == "ok") {
-    std::fprintf(stderr, "  %-10s %-28s %10.4f ms  %8.1f GFLOP/s  err %.2e\n", r.algo.c_str(),
+    std::fprintf(stderr, "  %-10s %-28s %10.4f ms  %8.1f GFLOP/s  err %.2e", r.algo.c_str(),
                  r.variant.c_str(), r.median_ms, r.gflops, r.max_rel_err);
+    // Ours: the time Conv2dPlan::create took (auto's choice, measured or not).
+    if (r.create_ms >= 0) std::fprintf(stderr, "  create %.3f ms", r.create_ms);
+    std::fputc('\n', stderr);
   } else {
     std::fprintf(stderr, "  %-10s %-28s %s: %s\n", r.algo.c_str(), r.variant.c_str(),
                  r.status.c_str(), r.note.c_str());
@@ -145,6 +149,7 @@ int main(int argc, char** argv) {
       options.layers.size(), options.device.c_str(), options.math.c_str(), options.threads,
       options.batch ? std::to_string(options.batch).c_str() : "per shape", options.reps,
       options.packed ? "packed by set_weights()" : "passed to run()", check_name(options));
+  mecbench::print_plan_options(options);
 
   std::vector<mecbench::Record> records;
   std::vector<mec::NamedShape> layers;  // at the benchmark's batch
@@ -175,6 +180,7 @@ int main(int argc, char** argv) {
   mecbench::print_table(records);
   mecbench::print_workspace_summary(layers, options);
   mecbench::print_ratio_table(records, options);
+  mecbench::print_auto_table(records, options);
   std::fflush(stdout);
   if (json) {
     std::fprintf(stderr, "mecbench: wrote %zu records to %s\n", records.size(),

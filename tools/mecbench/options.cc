@@ -28,7 +28,7 @@ const char kUsage[] =
     "                     repeatable, or a comma list\n"
     "  --algo LIST        our algorithms, comma list of direct,im2col,mec_a,mec_b,mec,\n"
     "                     auto,fft,winograd,winograd_f2,winograd_f4, or 'none'\n"
-    "                     (default direct,im2col,mec_a,mec_b,mec,fft,winograd)\n"
+    "                     (default direct,im2col,mec_a,mec_b,mec,fft,winograd,auto)\n"
     "  --peer LIST        peer libraries built in: onednn,xnnpack (cpu), cudnn (cuda)\n"
     "                     (default none)\n"
     "  --device D         cpu (default) or cuda (device 0; needs a CUDA build)\n"
@@ -47,6 +47,12 @@ const char kUsage[] =
     "                     setting): the GEMM engine under our mec algorithms\n"
     "  --mec-bands ROWS   cpu: MEC lowers ROWS output rows at a time per thread, not whole\n"
     "                     images (Context::set_mec_band_rows; default 0: the paper's |L|)\n"
+    "  --workspace-limit BYTES  the most workspace a plan of ours may need\n"
+    "                     (Context::set_workspace_limit; suffix k, M or G: powers of 1024).\n"
+    "                     auto picks within it; another algorithm that needs more is\n"
+    "                     reported over_limit (default: no limit)\n"
+    "  --auto-mode MODE   how auto chooses: model (default: the cost model) or measure\n"
+    "                     (times the candidates at plan creation; Context::set_auto_mode)\n"
     "  --dry-run          make every plan and record its variant (what it runs) and\n"
     "                     workspace; no inputs, no timing, no check, no peers\n"
     "  --interleave       time in rounds of one run of every algorithm and peer (default:\n"
@@ -77,6 +83,33 @@ bool parse_int(const std::string& name, const std::string& text, int64_t min, in
     return false;
   }
   *value = v;
+  return true;
+}
+
+// A byte count: decimal digits and an optional suffix k, M or G (either
+// case; powers of 1024), at most INT64_MAX.
+bool parse_bytes(const std::string& name, const std::string& text, int64_t* value,
+                 std::string* error) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const std::string suffix = text.substr(digits);
+  int shift = -1;
+  if (suffix.empty()) shift = 0;
+  if (suffix == "k" || suffix == "K") shift = 10;
+  if (suffix == "m" || suffix == "M") shift = 20;
+  if (suffix == "g" || suffix == "G") shift = 30;
+  if (digits == 0 || shift < 0) {
+    *error = name + " needs a byte count: digits, optionally followed by k, M or G (powers of " +
+             "1024), e.g. 0, 65536, 512k, 1M; got '" + text + "'";
+    return false;
+  }
+  errno = 0;
+  const unsigned long long v = std::strtoull(text.substr(0, digits).c_str(), nullptr, 10);
+  if (errno != 0 || v > (uint64_t(INT64_MAX) >> shift)) {
+    *error = name + " '" + text + "' is more than 2^63 - 1 bytes";
+    return false;
+  }
+  *value = int64_t(v << shift);
   return true;
 }
 
@@ -151,7 +184,8 @@ bool set_algos(const std::string& arg, Options* options, std::string* error) {
     mec::Algorithm algorithm;
     if (!mec::parse_algorithm(name.c_str(), &algorithm)) {
       *error = "unknown algorithm '" + name +
-               "' (known: direct, im2col, mec_a, mec_b, mec, auto, fft, winograd)";
+               "' (known: direct, im2col, mec_a, mec_b, mec, auto, fft, winograd, winograd_f2, "
+               "winograd_f4)";
       return false;
     }
     options->algos.push_back(name);
@@ -191,7 +225,7 @@ bool check_peers(Options* options, std::string* error) {
 const char* usage() { return kUsage; }
 
 int parse_options(int argc, char** argv, Options* options, std::string* error) {
-  options->algos = {"direct", "im2col", "mec_a", "mec_b", "mec", "fft", "winograd"};
+  options->algos = {"direct", "im2col", "mec_a", "mec_b", "mec", "fft", "winograd", "auto"};
   options->threads = omp_get_num_procs();
   bool any_layers = false;
   for (int i = 1; i < argc; ++i) {
@@ -216,10 +250,11 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       options->dry_run = true;
       continue;
     }
-    static const char* const kValued[] = {"--suite",     "--shape",   "--algo",     "--peer",
-                                          "--batch",     "--threads", "--reps",     "--warmup",
-                                          "--check",     "--json",    "--device",   "--math",
-                                          "--threshold", "--gemm",    "--mec-bands"};
+    static const char* const kValued[] = {
+        "--suite",           "--shape",    "--algo",      "--peer",  "--batch",
+        "--threads",         "--reps",     "--warmup",    "--check", "--json",
+        "--device",          "--math",     "--threshold", "--gemm",  "--mec-bands",
+        "--workspace-limit", "--auto-mode"};
     bool known = false;
     for (const char* v : kValued) known = known || name == v;
     if (!known) {
@@ -257,6 +292,12 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       ok = parse_int(name, value, 0, int64_t(1) << 30, &options->threshold, error);
     } else if (name == "--mec-bands") {
       ok = parse_int(name, value, 0, int64_t(1) << 30, &options->mec_band_rows, error);
+    } else if (name == "--workspace-limit") {
+      ok = parse_bytes(name, value, &options->workspace_limit, error);
+    } else if (name == "--auto-mode") {
+      ok = value == "model" || value == "measure";
+      options->auto_mode = value == "measure" ? mec::AutoMode::kMeasure : mec::AutoMode::kModel;
+      if (!ok) *error = "--auto-mode must be model or measure, got '" + value + "'";
     } else if (name == "--batch") {
       ok = parse_int(name, value, 1, int64_t(1) << 20, &options->batch, error);
     } else if (name == "--threads") {

@@ -179,6 +179,7 @@ Record new_record(const Problem& p, const std::string& algo, const Options& opti
   r.math = options.math;
   r.threads = options.device == "cuda" ? 0 : options.threads;
   r.checked_against = p.checked_against;
+  r.workspace_limit = options.workspace_limit;
   return r;
 }
 

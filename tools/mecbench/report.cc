@@ -326,6 +326,17 @@ bool write_json(const std::string& path, const std::vector<Record>& records, std
     if (r.mec_band_rows > 0) {
       std::fprintf(f, ", \"mec_band_rows\": %lld", (long long)r.mec_band_rows);
     }
+    if (r.workspace_limit >= 0) {
+      std::fprintf(f, ", \"workspace_limit\": %lld", (long long)r.workspace_limit);
+    }
+    if (r.create_ms >= 0) {
+      std::fputs(", \"create_ms\": ", f);
+      json_number(f, r.create_ms);
+    }
+    if (!r.auto_mode.empty()) {
+      std::fputs(", \"auto_mode\": ", f);
+      json_string(f, r.auto_mode);
+    }
     std::fputs(", \"max_rel_err\": ", f);
     json_number(f, ok ? r.max_rel_err : nan);
     std::fputs(", \"checked_against\": ", f);

@@ -2,6 +2,11 @@
 // set_weights() (the default: weights packed once into plan memory, as the
 // peers pack theirs), one 64-byte aligned workspace of exactly
 // workspace_bytes() allocated outside the timing. time_layer() times it.
+// Also what every context and plan of ours shares, on the CPU, on CUDA and
+// under --dry-run: the workspace limit, the auto mode, and the timed
+// Conv2dPlan::create with its status.
+#include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "bench.h"
@@ -16,11 +21,45 @@ struct OursState {
 
 }  // namespace
 
+void set_plan_options(const Options& options, mec::Context* context) {
+  if (options.workspace_limit >= 0) context->set_workspace_limit(size_t(options.workspace_limit));
+  context->set_auto_mode(options.auto_mode);
+}
+
+void print_plan_options(const Options& options) {
+  if (options.workspace_limit < 0 && options.auto_mode == mec::AutoMode::kModel) return;
+  const std::string limit = options.workspace_limit >= 0
+                                ? std::to_string(options.workspace_limit) + " bytes"
+                                : std::string("none");
+  std::printf("# ours: workspace limit %s, auto mode %s\n", limit.c_str(),
+              options.auto_mode == mec::AutoMode::kMeasure ? "measure" : "model");
+}
+
 mec::Context cpu_context(const Options& options) {
   mec::Context context = mec::Context::cpu(options.threads);
   context.set_gemm_engine(options.gemm);
   context.set_mec_band_rows(options.mec_band_rows);
+  set_plan_options(options, &context);
   return context;
+}
+
+bool create_plan(const mec::Conv2dDesc& desc, const std::string& algo, const mec::Context& context,
+                 const Options& options, std::unique_ptr<mec::Conv2dPlan>* plan, Record* r) {
+  using Clock = std::chrono::steady_clock;
+  mec::Algorithm algorithm;
+  mec::parse_algorithm(algo.c_str(), &algorithm);  // names were checked by parse_options
+  if (algorithm == mec::Algorithm::kAuto) {
+    r->auto_mode = options.auto_mode == mec::AutoMode::kMeasure ? "measure" : "model";
+  }
+  const Clock::time_point start = Clock::now();
+  const mec::Status st = mec::Conv2dPlan::create(desc, algorithm, context, plan);
+  r->create_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  if (st == mec::Status::kSuccess) return true;
+  r->status = st == mec::Status::kUnsupported             ? "unsupported"
+              : st == mec::Status::kInsufficientWorkspace ? "over_limit"
+                                                          : "error";
+  r->note = mec::last_error();
+  return false;
 }
 
 Runner prepare_ours(const Problem& p, const std::string& algo, const Options& options) {
@@ -28,18 +67,11 @@ Runner prepare_ours(const Problem& p, const std::string& algo, const Options& op
   Runner runner;
   Record& r = runner.record;
   r = new_record(p, algo, options);
-  mec::Algorithm algorithm;
-  mec::parse_algorithm(algo.c_str(), &algorithm);  // names were checked by parse_options
   auto state = std::make_shared<OursState>();
   const mec::Context context = cpu_context(options);
   r.threads = context.threads();  // what runs: the library clamps the count
   r.mec_band_rows = options.mec_band_rows;
-  const mec::Status st = mec::Conv2dPlan::create(p.desc, algorithm, context, &state->plan);
-  if (st != mec::Status::kSuccess) {
-    r.status = st == mec::Status::kUnsupported ? "unsupported" : "error";
-    r.note = mec::last_error();
-    return runner;
-  }
+  if (!create_plan(p.desc, algo, context, options, &state->plan, &r)) return runner;
   mec::Conv2dPlan& plan = *state->plan;
   r.variant = plan.variant();
   if (options.packed && plan.set_weights(p.weights.data()) != mec::Status::kSuccess) {
