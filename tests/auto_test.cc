@@ -87,11 +87,10 @@ Status scripted_measure(const detail::PlanImpl& plan, const Context&, double, do
 }
 
 detail::AutoDevice scripted_device() {
-  return {"the test device",
-          {{Algorithm::kDirect, 0}, {Algorithm::kIm2col, 0}, {Algorithm::kMecB, 0}},
-          cpu::create_plan,
-          predict_equal,
-          scripted_measure};
+  return {
+      "the test device", {{Algorithm::kDirect, 0}, {Algorithm::kIm2col, 0}, {Algorithm::kMecB, 0}},
+      Pass::kForward,    cpu::create_plan,
+      predict_equal,     scripted_measure};
 }
 
 TEST(AutoMeasured, PicksTheFastestTimingAndRemembersIt) {
@@ -142,7 +141,7 @@ TEST(AutoBudget, NothingFitsNamesTheSmallestNeed) {
   size_t smallest = SIZE_MAX;
   for (const auto& c : device.candidates) {
     std::unique_ptr<detail::PlanImpl> impl;
-    ASSERT_EQ(cpu::create_plan(d, c.algorithm, ctx, &impl), Status::kSuccess);
+    ASSERT_EQ(cpu::create_plan(d, Pass::kForward, c.algorithm, ctx, &impl), Status::kSuccess);
     smallest = std::min(smallest, impl->workspace_bytes());
   }
   ctx.set_workspace_limit(smallest - 1);

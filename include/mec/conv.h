@@ -34,6 +34,21 @@ MEC_API const char* algorithm_name(Algorithm algorithm);
 // Parses the names above; returns false for an unknown name.
 MEC_API bool parse_algorithm(const char* name, Algorithm* algorithm);
 
+// What a plan computes. The backward passes are those of training: given
+// ddst, the gradient of a loss with respect to dst, they compute the
+// gradients with respect to src and to the weights (and bias).
+enum class Pass {
+  kForward,          // dst = conv(src, weights) + bias                      (run)
+  kBackwardData,     // dsrc = the transposed convolution of ddst            (run_backward_data)
+  kBackwardWeights,  // dweights = src correlated with ddst, dbias = sum of ddst
+                     //                                                      (run_backward_weights)
+};
+
+// "fwd", "bwd_data", "bwd_weights".
+MEC_API const char* pass_name(Pass pass);
+// Parses the names above; returns false for an unknown name.
+MEC_API bool parse_pass(const char* name, Pass* pass);
+
 enum class Device { kCpu, kCuda };
 
 enum class FilterLayout { kHWIO, kOHWI, kOIHW };
@@ -241,9 +256,15 @@ class MEC_API Conv2dPlan {
   // reported here, so run() only checks pointers and workspace size.
   static Status create(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                        std::unique_ptr<Conv2dPlan>* plan);
+  // The same for any pass. Backward passes: CPU; algorithms direct, im2col
+  // (col2im for the data gradient), mec, mec_a, mec_b and auto (others
+  // kUnsupported); on CUDA kUnsupported.
+  static Status create(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                       const Context& context, std::unique_ptr<Conv2dPlan>* plan);
   ~Conv2dPlan();
 
   const Conv2dDesc& desc() const;
+  Pass pass() const;
   Algorithm algorithm() const;  // concrete: never kAuto or kMec
   // What the plan runs: lowercase tokens joined by '/', the first being
   // algorithm_name(algorithm()), the rest every choice made at plan creation
@@ -311,8 +332,24 @@ class MEC_API Conv2dPlan {
   Status run(const float* src, const float* weights, const float* bias, float* dst, void* workspace,
              size_t workspace_bytes) const;
 
+  // Pass::kBackwardData: dsrc (n x h x w x c, every element written) from
+  // ddst (n x p x q x k) and the weights (null after set_weights(), which
+  // backward-data plans take too). Same workspace and overlap rules as run().
+  Status run_backward_data(const float* ddst, const float* weights, float* dsrc, void* workspace,
+                           size_t workspace_bytes) const;
+  // Pass::kBackwardWeights: dweights (in desc().filter_layout, every element
+  // written) from src and ddst, and dbias (k values) when it is not null.
+  // Deterministic for a given thread count.
+  Status run_backward_weights(const float* src, const float* ddst, float* dweights, float* dbias,
+                              void* workspace, size_t workspace_bytes) const;
+
  private:
+  struct Buffer;
   explicit Conv2dPlan(std::unique_ptr<detail::PlanImpl> impl);
+  template <class Run>
+  Status checked_run(Pass pass, const char* what, const Buffer* reads, int read_count,
+                     const Buffer* writes, int write_count, void* workspace, size_t workspace_bytes,
+                     Run run) const;
   std::unique_ptr<detail::PlanImpl> impl_;
 };
 

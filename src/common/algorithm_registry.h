@@ -20,27 +20,37 @@
 namespace mec {
 namespace detail {
 
-// What a plan computes; a bit set per row. Forward only, for now.
-enum PassBits : unsigned { kForwardPass = 1u };
+// The passes a row serves (Pass), as bits.
+enum PassBits : unsigned {
+  kForwardPass = 1u,
+  kBackwardDataPass = 2u,
+  kBackwardWeightsPass = 4u,
+  kAllPasses = 7u,
+};
+inline unsigned pass_bit(Pass pass) { return 1u << unsigned(pass); }
 
-// Makes a plan of `algorithm` (one of the values its row serves; kAuto and
-// kMec are resolved by their factories).
+// Makes a forward plan of `algorithm` (one of the values its row serves;
+// kAuto and kMec are resolved by their factories).
 using PlanFactory = Status (*)(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                                std::unique_ptr<PlanImpl>* impl);
+// Makes a backward plan (pass kBackwardData or kBackwardWeights).
+using BackwardFactory = Status (*)(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                                   const Context& context, std::unique_ptr<PlanImpl>* impl);
 
-// X(value, name, passes, cpu factory, cuda factory); `nullptr` where a
-// device lacks the algorithm.
-#define MEC_ALGORITHM_ROWS(X)                                                   \
-  X(kAuto, "auto", kForwardPass, create_auto, create_auto)                      \
-  X(kDirect, "direct", kForwardPass, create_direct, create_direct)              \
-  X(kIm2col, "im2col", kForwardPass, create_im2col, create_im2col)              \
-  X(kMec, "mec", kForwardPass, create_mec, create_mec)                          \
-  X(kMecA, "mec_a", kForwardPass, create_mec, create_mec)                       \
-  X(kMecB, "mec_b", kForwardPass, create_mec, create_mec)                       \
-  X(kFft, "fft", kForwardPass, create_fft, create_fft)                          \
-  X(kWinograd, "winograd", kForwardPass, create_winograd, create_winograd)      \
-  X(kWinogradF2, "winograd_f2", kForwardPass, create_winograd, create_winograd) \
-  X(kWinogradF4, "winograd_f4", kForwardPass, create_winograd, create_winograd)
+// X(value, name, passes, cpu factory, cuda factory, cpu backward factory);
+// `nullptr` where a device lacks the algorithm or its backward passes
+// (CUDA has none yet: Conv2dPlan::create answers kUnsupported).
+#define MEC_ALGORITHM_ROWS(X)                                                            \
+  X(kAuto, "auto", kAllPasses, create_auto, create_auto, create_auto_backward)           \
+  X(kDirect, "direct", kAllPasses, create_direct, create_direct, create_direct_backward) \
+  X(kIm2col, "im2col", kAllPasses, create_im2col, create_im2col, create_im2col_backward) \
+  X(kMec, "mec", kAllPasses, create_mec, create_mec, create_mec_backward)                \
+  X(kMecA, "mec_a", kAllPasses, create_mec, create_mec, create_mec_backward)             \
+  X(kMecB, "mec_b", kAllPasses, create_mec, create_mec, create_mec_backward)             \
+  X(kFft, "fft", kForwardPass, create_fft, create_fft, nullptr)                          \
+  X(kWinograd, "winograd", kForwardPass, create_winograd, create_winograd, nullptr)      \
+  X(kWinogradF2, "winograd_f2", kForwardPass, create_winograd, create_winograd, nullptr) \
+  X(kWinogradF4, "winograd_f4", kForwardPass, create_winograd, create_winograd, nullptr)
 
 struct AlgorithmRow {
   Algorithm algorithm;
@@ -48,7 +58,8 @@ struct AlgorithmRow {
   unsigned passes;
 };
 
-#define MEC_ALGORITHM_ROW(value, name, passes, cpu, cuda) {Algorithm::value, name, passes},
+#define MEC_ALGORITHM_ROW(value, name, passes, cpu, cuda, cpu_backward) \
+  {Algorithm::value, name, passes},
 inline constexpr AlgorithmRow kAlgorithms[] = {MEC_ALGORITHM_ROWS(MEC_ALGORITHM_ROW)};
 #undef MEC_ALGORITHM_ROW
 
@@ -75,6 +86,23 @@ inline Status create_from(const PlanFactory (&factories)[kAlgorithmCount], const
                   device);
     }
     return factories[i](desc, algorithm, context, impl);
+  }
+  return fail(Status::kInvalidArgument, "algorithm is not an Algorithm value (%d)", int(algorithm));
+}
+
+// The same for a backward pass: kUnsupported where the row does not serve
+// it or the device has no factory for it.
+inline Status create_backward_from(const BackwardFactory (&factories)[kAlgorithmCount],
+                                   const char* device, const Conv2dDesc& desc, Pass pass,
+                                   Algorithm algorithm, const Context& context,
+                                   std::unique_ptr<PlanImpl>* impl) {
+  for (size_t i = 0; i < kAlgorithmCount; ++i) {
+    if (kAlgorithms[i].algorithm != algorithm) continue;
+    if (factories[i] == nullptr || (kAlgorithms[i].passes & pass_bit(pass)) == 0) {
+      return fail(Status::kUnsupported, "algorithm %s has no %s pass on %s", kAlgorithms[i].name,
+                  pass_name(pass), device);
+    }
+    return factories[i](desc, pass, algorithm, context, impl);
   }
   return fail(Status::kInvalidArgument, "algorithm is not an Algorithm value (%d)", int(algorithm));
 }

@@ -72,7 +72,7 @@ Status plan_candidate(const Conv2dDesc& desc, const Context& context, const Auto
   // Row bands the context asks for (Context::set_mec_band_rows) stay.
   Context c = context;
   if (context.mec_band_rows() == 0) c.set_mec_band_rows(candidate.band_rows);
-  return device.create(desc, candidate.algorithm, c, impl);
+  return device.create(desc, device.pass, candidate.algorithm, c, impl);
 }
 
 }  // namespace

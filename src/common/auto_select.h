@@ -28,7 +28,10 @@ struct AutoCandidate {
 struct AutoDevice {
   const char* name;                       // in messages: "the CPU"
   std::vector<AutoCandidate> candidates;  // on equal cost the earlier wins
-  PlanFactory create;                     // the device's dispatch (never given kAuto)
+  Pass pass;                              // the pass planned
+  // The device's dispatch (never given kAuto).
+  Status (*create)(const Conv2dDesc& desc, Pass pass, Algorithm algorithm, const Context& context,
+                   std::unique_ptr<PlanImpl>* impl);
   // Predicted seconds of one run() of the candidate's plan, from the
   // descriptor alone (kModel ranks before it plans); infinity where the
   // candidate cannot run the descriptor.

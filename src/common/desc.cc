@@ -114,6 +114,32 @@ const char* algorithm_name(Algorithm algorithm) {
   return "unknown";
 }
 
+namespace {
+constexpr struct {
+  Pass pass;
+  const char* name;
+} kPassNames[] = {{Pass::kForward, "fwd"},
+                  {Pass::kBackwardData, "bwd_data"},
+                  {Pass::kBackwardWeights, "bwd_weights"}};
+}  // namespace
+
+const char* pass_name(Pass pass) {
+  for (const auto& p : kPassNames) {
+    if (p.pass == pass) return p.name;
+  }
+  return "unknown";
+}
+
+bool parse_pass(const char* name, Pass* pass) {
+  for (const auto& p : kPassNames) {
+    if (std::strcmp(p.name, name) == 0) {
+      *pass = p.pass;
+      return true;
+    }
+  }
+  return false;
+}
+
 bool parse_algorithm(const char* name, Algorithm* algorithm) {
   for (const detail::AlgorithmRow& a : detail::kAlgorithms) {
     if (std::strcmp(a.name, name) == 0) {

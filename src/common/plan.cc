@@ -27,7 +27,15 @@ Conv2dPlan::~Conv2dPlan() = default;
 
 Status Conv2dPlan::create(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                           std::unique_ptr<Conv2dPlan>* plan) {
+  return create(desc, Pass::kForward, algorithm, context, plan);
+}
+
+Status Conv2dPlan::create(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                          const Context& context, std::unique_ptr<Conv2dPlan>* plan) {
   if (plan == nullptr) return fail(Status::kInvalidArgument, "plan output pointer is null");
+  if (pass != Pass::kForward && pass != Pass::kBackwardData && pass != Pass::kBackwardWeights) {
+    return fail(Status::kInvalidArgument, "pass is not a Pass value (%d)", int(pass));
+  }
   Status st = validate(desc);
   if (st != Status::kSuccess) return st;
   if (context.mec_band_rows() < 0) {
@@ -36,9 +44,12 @@ Status Conv2dPlan::create(const Conv2dDesc& desc, Algorithm algorithm, const Con
   std::unique_ptr<detail::PlanImpl> impl;
   switch (context.device()) {
     case Device::kCpu:
-      st = cpu::create_plan(desc, algorithm, context, &impl);
+      st = cpu::create_plan(desc, pass, algorithm, context, &impl);
       break;
     case Device::kCuda:
+      if (pass != Pass::kForward) {
+        return fail(Status::kUnsupported, "the %s pass is not available on CUDA", pass_name(pass));
+      }
       st = detail::create_backend_plan(desc, algorithm, context, &impl);
       break;
     default:
@@ -57,6 +68,7 @@ Status Conv2dPlan::create(const Conv2dDesc& desc, Algorithm algorithm, const Con
 }
 
 const Conv2dDesc& Conv2dPlan::desc() const { return impl_->desc(); }
+Pass Conv2dPlan::pass() const { return impl_->pass(); }
 Algorithm Conv2dPlan::algorithm() const { return impl_->algorithm(); }
 const char* Conv2dPlan::variant() const { return impl_->variant().c_str(); }
 size_t Conv2dPlan::workspace_bytes() const { return impl_->workspace_bytes(); }
@@ -67,17 +79,77 @@ Status Conv2dPlan::set_weights(const float* weights) {
   return impl_->store_weights(weights);
 }
 
+// A buffer run() reads or writes, for the checks below.
+struct Conv2dPlan::Buffer {
+  const void* data;
+  size_t bytes;
+  const char* name;
+};
+
 Status Conv2dPlan::run(const float* src, const float* weights, const float* bias, float* dst,
                        void* workspace, size_t workspace_bytes) const {
+  const Conv2dDesc& d = impl_->desc();
   if (src == nullptr) return fail(Status::kInvalidArgument, "src is null");
-  if (impl_->has_packed_weights() && weights != nullptr) {
-    return fail(Status::kInvalidArgument,
-                "weights must be null: the plan uses the weights given to set_weights()");
+  const Buffer reads[] = {{src, size_t(d.src_elems()) * 4, "src"},
+                          {weights, size_t(d.weight_elems()) * 4, "weights"},
+                          {bias, size_t(d.k) * 4, "bias"}};
+  const Buffer writes[] = {{dst, size_t(d.dst_elems()) * 4, "dst"}};
+  return checked_run(Pass::kForward, "run()", reads, 3, writes, 1, workspace, workspace_bytes,
+                     [&] { return impl_->run(src, weights, bias, dst, workspace); });
+}
+
+Status Conv2dPlan::run_backward_data(const float* ddst, const float* weights, float* dsrc,
+                                     void* workspace, size_t workspace_bytes) const {
+  const Conv2dDesc& d = impl_->desc();
+  if (ddst == nullptr) return fail(Status::kInvalidArgument, "ddst is null");
+  const Buffer reads[] = {{ddst, size_t(d.dst_elems()) * 4, "ddst"},
+                          {weights, size_t(d.weight_elems()) * 4, "weights"}};
+  const Buffer writes[] = {{dsrc, size_t(d.src_elems()) * 4, "dsrc"}};
+  return checked_run(Pass::kBackwardData, "run_backward_data()", reads, 2, writes, 1, workspace,
+                     workspace_bytes,
+                     [&] { return impl_->run(ddst, weights, nullptr, dsrc, workspace); });
+}
+
+Status Conv2dPlan::run_backward_weights(const float* src, const float* ddst, float* dweights,
+                                        float* dbias, void* workspace,
+                                        size_t workspace_bytes) const {
+  const Conv2dDesc& d = impl_->desc();
+  if (src == nullptr) return fail(Status::kInvalidArgument, "src is null");
+  if (ddst == nullptr) return fail(Status::kInvalidArgument, "ddst is null");
+  const Buffer reads[] = {{src, size_t(d.src_elems()) * 4, "src"},
+                          {ddst, size_t(d.dst_elems()) * 4, "ddst"}};
+  const Buffer writes[] = {{dweights, size_t(d.weight_elems()) * 4, "dweights"},
+                           {dbias, dbias ? size_t(d.k) * 4 : 0, "dbias"}};
+  return checked_run(Pass::kBackwardWeights, "run_backward_weights()", reads, 2, writes, 2,
+                     workspace, workspace_bytes,
+                     [&] { return impl_->run(src, ddst, dbias, dweights, workspace); });
+}
+
+// The checks every pass's run shares: the plan's pass, the weights against
+// set_weights() (a pass that reads weights lists them second), the first
+// output present, the workspace's size, and no output overlapping an input,
+// another output or the workspace (no algorithm computes in place: kernels
+// read inputs while others write outputs, or write L while they read src).
+template <class Run>
+Status Conv2dPlan::checked_run(Pass pass, const char* what, const Buffer* reads, int read_count,
+                               const Buffer* writes, int write_count, void* workspace,
+                               size_t workspace_bytes, Run run) const {
+  if (impl_->pass() != pass) {
+    return fail(Status::kInvalidArgument, "%s on a plan of the %s pass", what,
+                pass_name(impl_->pass()));
   }
-  if (!impl_->has_packed_weights() && weights == nullptr) {
-    return fail(Status::kInvalidArgument, "weights is null and set_weights() was not called");
+  if (pass != Pass::kBackwardWeights) {
+    const bool given = reads[1].data != nullptr;
+    if (impl_->has_packed_weights() && given) {
+      return fail(Status::kInvalidArgument,
+                  "weights must be null: the plan uses the weights given to set_weights()");
+    }
+    if (!impl_->has_packed_weights() && !given) {
+      return fail(Status::kInvalidArgument, "weights is null and set_weights() was not called");
+    }
   }
-  if (dst == nullptr) return fail(Status::kInvalidArgument, "dst is null");
+  if (writes[0].data == nullptr)
+    return fail(Status::kInvalidArgument, "%s is null", writes[0].name);
   const size_t needed = impl_->workspace_bytes();
   if (workspace_bytes < needed) {
     return fail(Status::kInsufficientWorkspace, "workspace_bytes is %zu, the plan needs %zu",
@@ -86,28 +158,29 @@ Status Conv2dPlan::run(const float* src, const float* weights, const float* bias
   if (needed > 0 && workspace == nullptr) {
     return fail(Status::kInvalidArgument, "workspace is null but the plan needs %zu bytes", needed);
   }
-  // What run() writes (dst, the workspace) must not overlap what it reads or
-  // each other: no algorithm computes in place (kernels read src while
-  // others write dst, or write L while they read src).
-  const Conv2dDesc& d = impl_->desc();
-  const struct {
-    const void* data;
-    size_t bytes;
-    const char* name;
-  } reads[] = {{src, size_t(d.src_elems()) * 4, "src"},
-               {weights, size_t(d.weight_elems()) * 4, "weights"},
-               {bias, size_t(d.k) * 4, "bias"},
-               {workspace, needed, "workspace"}};  // (last: not checked against itself)
-  for (const auto& r : reads) {
-    if (overlap(dst, size_t(d.dst_elems()) * 4, r.data, r.bytes)) {
-      return fail(Status::kInvalidArgument, "dst overlaps %s: run() does not compute in place",
-                  r.name);
+  for (int r = 0; r < read_count; ++r) {
+    for (int w = 0; w < write_count; ++w) {
+      if (overlap(writes[w].data, writes[w].bytes, reads[r].data, reads[r].bytes)) {
+        return fail(Status::kInvalidArgument, "%s overlaps %s: %s does not compute in place",
+                    writes[w].name, reads[r].name, what);
+      }
     }
-    if (&r != &reads[3] && overlap(workspace, needed, r.data, r.bytes)) {
-      return fail(Status::kInvalidArgument, "the workspace overlaps %s", r.name);
+    if (overlap(workspace, needed, reads[r].data, reads[r].bytes)) {
+      return fail(Status::kInvalidArgument, "the workspace overlaps %s", reads[r].name);
     }
   }
-  return impl_->run(src, weights, bias, dst, workspace);
+  for (int w = 0; w < write_count; ++w) {
+    if (overlap(writes[w].data, writes[w].bytes, workspace, needed)) {
+      return fail(Status::kInvalidArgument, "%s overlaps workspace: %s does not compute in place",
+                  writes[w].name, what);
+    }
+    for (int o = 0; o < w; ++o) {
+      if (overlap(writes[w].data, writes[w].bytes, writes[o].data, writes[o].bytes)) {
+        return fail(Status::kInvalidArgument, "%s overlaps %s", writes[w].name, writes[o].name);
+      }
+    }
+  }
+  return run();
 }
 
 }  // namespace mec

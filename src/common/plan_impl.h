@@ -17,14 +17,17 @@ namespace detail {
 
 class PlanImpl {
  public:
-  PlanImpl(const Conv2dDesc& desc, Algorithm algorithm)
-      : desc_(desc), algorithm_(algorithm), variant_(algorithm_name(algorithm)) {}
+  PlanImpl(const Conv2dDesc& desc, Algorithm algorithm, Pass pass = Pass::kForward)
+      : desc_(desc), algorithm_(algorithm), pass_(pass), variant_(algorithm_name(algorithm)) {}
   virtual ~PlanImpl() = default;
   // Scratch bytes run() needs; must account for has_packed_weights().
   virtual size_t workspace_bytes() const = 0;
   // Pointers are non-null except weights, which is null exactly when
   // has_packed_weights(); workspace may be null when workspace_bytes() is 0.
   // The workspace is large enough: Conv2dPlan::run checks all this.
+  // Backward plans take their pass's tensors in the same four slots:
+  //   kBackwardData     run(ddst, weights, nullptr, dsrc, workspace)
+  //   kBackwardWeights  run(src, ddst, dbias (may be null), dweights, workspace)
   virtual Status run(const float* src, const float* weights, const float* bias, float* dst,
                      void* workspace) const = 0;
   // Fills packed_ from raw weights; the default keeps a plain copy.
@@ -49,6 +52,7 @@ class PlanImpl {
 
   const Conv2dDesc& desc() const { return desc_; }
   Algorithm algorithm() const { return algorithm_; }
+  Pass pass() const { return pass_; }
   // Conv2dPlan::variant(): the algorithm's name until the implementation,
   // once its choices are made, says what it runs (set_variant).
   const std::string& variant() const { return variant_; }
@@ -61,6 +65,7 @@ class PlanImpl {
  private:
   const Conv2dDesc desc_;
   const Algorithm algorithm_;
+  const Pass pass_;
   std::string variant_;
 };
 

@@ -178,10 +178,22 @@ Status create_auto(const Conv2dDesc& desc, Algorithm, const Context& context,
        {Algorithm::kIm2col, 0},
        {Algorithm::kFft, 0},
        {Algorithm::kDirect, 0}},
+      Pass::kForward,
       create_plan,
       predict,
       measure,
   };
+  return detail::create_auto(desc, context, device, impl);
+}
+
+Status create_auto_backward(const Conv2dDesc& desc, Pass pass, Algorithm, const Context& context,
+                            std::unique_ptr<detail::PlanImpl>* impl) {
+  // The backward passes do the forward pass's multiply-adds over the same
+  // lowered matrices; they are ranked by the forward model until it is
+  // fitted to backward timings. Direct needs no workspace.
+  const std::vector<detail::AutoCandidate> candidates = {
+      {Algorithm::kMec, 0}, {Algorithm::kIm2col, 0}, {Algorithm::kDirect, 0}};
+  const detail::AutoDevice device = {"the CPU", candidates, pass, create_plan, predict, measure};
   return detail::create_auto(desc, context, device, impl);
 }
 

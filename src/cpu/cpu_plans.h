@@ -10,7 +10,7 @@
 namespace mec {
 namespace cpu {
 
-Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+Status create_plan(const Conv2dDesc& desc, Pass pass, Algorithm algorithm, const Context& context,
                    std::unique_ptr<detail::PlanImpl>* impl);
 
 // Every factory has the registry's signature (common/algorithm_registry.h);
@@ -33,6 +33,18 @@ Status create_fft(const Conv2dDesc& desc, Algorithm algorithm, const Context& co
 // kWinogradF4; 3x3 stride-1 dilation-1 only, else kUnsupported.
 Status create_winograd(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                        std::unique_ptr<detail::PlanImpl>* impl);
+
+// The backward passes (pass kBackwardData or kBackwardWeights), the
+// registry's BackwardFactory: direct_backward.cc, im2col_backward.cc,
+// mec_backward.cc; auto_cpu.cc.
+Status create_auto_backward(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                            const Context& context, std::unique_ptr<detail::PlanImpl>* impl);
+Status create_direct_backward(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                              const Context& context, std::unique_ptr<detail::PlanImpl>* impl);
+Status create_im2col_backward(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                              const Context& context, std::unique_ptr<detail::PlanImpl>* impl);
+Status create_mec_backward(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                           const Context& context, std::unique_ptr<detail::PlanImpl>* impl);
 
 }  // namespace cpu
 }  // namespace mec

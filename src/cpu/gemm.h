@@ -26,6 +26,11 @@ struct WeightOperand {
 void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const WeightOperand& b,
            float beta, float* c, int64_t ldc);
 
+// c[m x n] = a^T * b + beta * c, where a is stored as k rows of m (lda >= m)
+// and b as k rows of n (ldb >= n): the weight gradient's sums over pixels.
+void sgemm_tn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+              int64_t ldb, float beta, float* c, int64_t ldc);
+
 // Complex GEMM on interleaved (re, im) float pairs, for FFT convolution:
 // c[m x n] = a[m x k] * conj(b)^T where b is stored as n rows of k complex
 // values (ldb >= k). Leading dimensions count complex elements.

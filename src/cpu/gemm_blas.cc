@@ -44,6 +44,15 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const W
   });
 }
 
+void sgemm_tn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+              int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  on_this_thread([&] {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(m), int(n), int(k), 1.0f, a, int(lda),
+                b, int(ldb), beta, c, int(ldc));
+  });
+}
+
 void cgemm_conj_bt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                    int64_t ldb, float* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;

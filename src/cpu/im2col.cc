@@ -8,6 +8,7 @@
 #include "common/status_detail.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/gemm.h"
+#include "cpu/im2col_lowering.h"
 #include "cpu/parallel.h"
 #include "cpu/weights.h"
 
@@ -38,29 +39,7 @@ class Im2colPlan : public detail::PlanImpl {
     const float* prepared =
         prepare_weights(d, weights, packed_weights(), lowered + lowered_floats_, threads_);
 
-#pragma omp parallel for collapse(3) num_threads(threads_) schedule(static)
-    for (int64_t g = 0; g < d.groups; ++g) {
-      for (int64_t n = 0; n < d.n; ++n) {
-        for (int64_t y = 0; y < p; ++y) {
-          float* row = lowered + (g * rows + (n * p + y) * q) * depth;
-          for (int64_t x = 0; x < q; ++x, row += depth) {
-            for (int64_t i = 0; i < d.r; ++i) {
-              const int64_t iy = y * d.stride_h + i * d.dilation_h - d.pad_top;
-              for (int64_t j = 0; j < d.s; ++j) {
-                const int64_t ix = x * d.stride_w + j * d.dilation_w - d.pad_left;
-                float* out = row + (i * d.s + j) * cg;
-                if (iy < 0 || iy >= d.h || ix < 0 || ix >= d.w) {
-                  std::memset(out, 0, cg * sizeof(float));
-                } else {
-                  std::memcpy(out, src + ((n * d.h + iy) * d.w + ix) * d.c + g * cg,
-                              cg * sizeof(float));
-                }
-              }
-            }
-          }
-        }
-      }
-    }
+    im2col_lower(d, src, lowered, threads_);
 
     parallel_gemm_rows(d.groups, rows, threads_, [&](int64_t g, int64_t m0, int64_t m1) {
       float* c = dst + m0 * d.k + g * kg;
@@ -77,6 +56,34 @@ class Im2colPlan : public detail::PlanImpl {
 };
 
 }  // namespace
+
+void im2col_lower(const Conv2dDesc& d, const float* src, float* lowered, int threads) {
+  const int64_t p = d.p(), q = d.q(), cg = d.c / d.groups;
+  const int64_t depth = d.r * d.s * cg, rows = d.n * p * q;
+#pragma omp parallel for collapse(3) num_threads(threads) schedule(static)
+  for (int64_t g = 0; g < d.groups; ++g) {
+    for (int64_t n = 0; n < d.n; ++n) {
+      for (int64_t y = 0; y < p; ++y) {
+        float* row = lowered + (g * rows + (n * p + y) * q) * depth;
+        for (int64_t x = 0; x < q; ++x, row += depth) {
+          for (int64_t i = 0; i < d.r; ++i) {
+            const int64_t iy = y * d.stride_h + i * d.dilation_h - d.pad_top;
+            for (int64_t j = 0; j < d.s; ++j) {
+              const int64_t ix = x * d.stride_w + j * d.dilation_w - d.pad_left;
+              float* out = row + (i * d.s + j) * cg;
+              if (iy < 0 || iy >= d.h || ix < 0 || ix >= d.w) {
+                std::memset(out, 0, cg * sizeof(float));
+              } else {
+                std::memcpy(out, src + ((n * d.h + iy) * d.w + ix) * d.c + g * cg,
+                            cg * sizeof(float));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
 
 Status create_im2col(const Conv2dDesc& d, Algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl) {

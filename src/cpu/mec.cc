@@ -36,6 +36,7 @@
 #include "cpu/cpu_plans.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_fast.h"
+#include "cpu/mec_lower.h"
 #include "cpu/mec_schedule.h"
 #include "cpu/parallel.h"
 #include "cpu/weights.h"
@@ -52,6 +53,7 @@ class MecPlan : public detail::PlanImpl {
         threads_(threads),
         lowered_floats_(lowered_floats),
         kernels_(kernels),
+        lowerer_(desc, kernels, threads),
         fast_(fast),
         band_rows_(band_rows),
         schedule_(mec_schedule(desc, threads, band_rows, kernels.nr)) {
@@ -99,7 +101,7 @@ class MecPlan : public detail::PlanImpl {
     float* after_lowered = lowered + lowered_floats_;
     const float* prepared =
         prepare_weights(desc(), weights, packed_weights(), after_lowered, threads_);
-    lower(src, lowered);
+    lowerer_.lower(src, lowered);
     if (algorithm() == Algorithm::kMecA) {
       solution_a(lowered, prepared, bias, dst,
                  after_lowered + weight_repack_floats(desc(), has_packed_weights()));
@@ -116,126 +118,6 @@ class MecPlan : public detail::PlanImpl {
     return detail::mec_lowering(d, d.h + d.pad_top + d.pad_bottom);
   }
   int64_t row_floats() const { return lowering().ld; }
-
-  // The input rows [*iy0, *iy1) that padded rows [yy0, yy1) cover (empty
-  // when the band lies in the padding).
-  void image_rows(int64_t yy0, int64_t yy1, int64_t* iy0, int64_t* iy1) const {
-    *iy0 = std::clamp<int64_t>(yy0 - desc().pad_top, 0, desc().h);
-    *iy1 = std::clamp<int64_t>(yy1 - desc().pad_top, *iy0, desc().h);
-  }
-
-  // Zeroes the padding rows among padded rows [yy0, yy1) of one row of L
-  // (padded row yy at row + (yy - origin)*run), and nothing outside that
-  // band: bands of one row may be lowered by different threads.
-  void zero_padding_rows(float* row, int64_t origin, int64_t yy0, int64_t yy1, int64_t run) const {
-    const int64_t top = std::min(yy1, desc().pad_top);
-    const int64_t bottom = std::max(yy0, desc().pad_top + desc().h);
-    if (yy0 < top) std::fill(row + (yy0 - origin) * run, row + (top - origin) * run, 0.0f);
-    if (bottom < yy1) std::fill(row + (bottom - origin) * run, row + (yy1 - origin) * run, 0.0f);
-  }
-
-  // Rows yy in [yy0, yy1) of the padded input within row (g, n, x) of L,
-  // whose first element is padded row `origin` (0, or a band's first row):
-  // zeros for vertical padding, then per input row the taps j in [j0, j1)
-  // that fall inside the image. With one group and no horizontal dilation
-  // those s*cg values are one contiguous run of src, copied by the ISA's
-  // copy_rows (c = 3 layers copy 9-33 floats per input row, where a memcpy
-  // call each would cost more than the GEMM).
-  void lower_row(const float* src, int64_t g, int64_t n, int64_t x, int64_t origin, int64_t yy0,
-                 int64_t yy1, float* row) const {
-    const Conv2dDesc& d = desc();
-    const int64_t cg = d.c / d.groups;
-    const int64_t run = d.s * cg, ix0 = x * d.stride_w - d.pad_left;
-    int64_t j0 = 0, j1 = d.s;
-    while (j0 < d.s && ix0 + j0 * d.dilation_w < 0) ++j0;
-    while (j1 > j0 && ix0 + (j1 - 1) * d.dilation_w >= d.w) --j1;
-    int64_t iy0, iy1;
-    image_rows(yy0, yy1, &iy0, &iy1);
-    zero_padding_rows(row, origin, yy0, yy1, run);
-    // Input row iy at out + (iy - iy0) * run.
-    float* out = row + (d.pad_top + iy0 - origin) * run;
-    if (j0 > 0 || j1 < d.s) {
-      for (int64_t i = 0; i < iy1 - iy0; ++i) {
-        std::fill(out + i * run, out + i * run + j0 * cg, 0.0f);
-        std::fill(out + i * run + j1 * cg, out + (i + 1) * run, 0.0f);
-      }
-    }
-    if (j0 == j1 || iy0 == iy1) return;  // the window misses the image: zeros only
-    // + (ix0 + tap) * c per tap
-    const float* in = src + ((n * d.h + iy0) * d.w) * d.c + g * cg;
-    if (d.groups == 1 && d.dilation_w == 1) {
-      kernels_.copy_rows(in + (ix0 + j0) * d.c, d.w * d.c, out + j0 * cg, run, iy1 - iy0,
-                         (j1 - j0) * cg);
-      return;
-    }
-    for (int64_t j = j0; j < j1; ++j) {
-      kernels_.copy_rows(in + (ix0 + j * d.dilation_w) * d.c, d.w * d.c, out + j * cg, run,
-                         iy1 - iy0, cg);
-    }
-  }
-
-  // Where lower_band writes: an L laid out [group][image][x] with `images`
-  // images from `first`, rows of `ld` floats that start at padded row
-  // `origin` (the whole image: ld = row_floats(), origin 0).
-  struct Target {
-    float* l;
-    int64_t first, images, ld, origin;
-  };
-
-  // Rows [yy0, yy1) of the padded input for every row of image n.
-  void lower_band(const float* src, int64_t n, int64_t yy0, int64_t yy1, const Target& t) const {
-    const Conv2dDesc& d = desc();
-    const int64_t q = d.q(), ld = t.ld, origin = t.origin;
-    for (int64_t g = 0; g < d.groups; ++g) {
-      float* rows = t.l + ((g * t.images + n - t.first) * q) * ld;
-      if (d.groups > 1 || d.dilation_w > 1) {
-        for (int64_t x = 0; x < q; ++x) lower_row(src, g, n, x, origin, yy0, yy1, rows + x * ld);
-        continue;
-      }
-      // Columns x whose window lies inside the image's width: row by row
-      // of the input (one copy_rows per input row, over those x), so the
-      // input is read once, in order. Walking down the input once per x
-      // instead touched a few new cache lines of every input row each time,
-      // which is latency-bound when the image comes from DRAM (batch > 1;
-      // cv3 at batch 32: docs/cpu_engine.md). The other columns: lower_row.
-      const int64_t sw = d.stride_w, pl = d.pad_left;
-      const int64_t xa = std::min(q, ceil_div(pl, sw));
-      const int64_t xb = d.w - d.s + pl < 0 ? xa : std::clamp((d.w - d.s + pl) / sw + 1, xa, q);
-      for (int64_t x = 0; x < xa; ++x) lower_row(src, g, n, x, origin, yy0, yy1, rows + x * ld);
-      for (int64_t x = xb; x < q; ++x) lower_row(src, g, n, x, origin, yy0, yy1, rows + x * ld);
-      if (xa == xb) continue;
-      const int64_t run = d.s * d.c;
-      int64_t iy0, iy1;
-      image_rows(yy0, yy1, &iy0, &iy1);
-      for (int64_t x = xa; x < xb; ++x) zero_padding_rows(rows + x * ld, origin, yy0, yy1, run);
-      // Two interior columns are at most w apart, so sw * c cannot overflow
-      // then; with one, the step is unused (and sw may be near INT64_MAX).
-      const int64_t step = xb - xa > 1 ? sw * d.c : 0;
-      for (int64_t iy = iy0; iy < iy1; ++iy) {
-        kernels_.copy_rows(src + ((n * d.h + iy) * d.w + xa * sw - pl) * d.c, step,
-                           rows + xa * ld + (d.pad_top + iy - origin) * run, ld, xb - xa, run);
-      }
-    }
-  }
-
-  // All of L, by bands of padded rows: each image split into enough bands
-  // that every thread has one (batch 1 on several threads).
-  void lower(const float* src, float* lowered) const {
-    const Conv2dDesc& d = desc();
-    const int64_t hp = d.h + d.pad_top + d.pad_bottom;
-    const int64_t bands = std::min<int64_t>(hp, ceil_div(threads_, d.n));
-    // hp / bands rows each, the first hp % bands one more (no hp * b: hp may
-    // be near INT64_MAX / 4).
-    const int64_t base = hp / bands, extra = hp % bands;
-#pragma omp parallel for collapse(2) num_threads(threads_) schedule(static)
-    for (int64_t n = 0; n < d.n; ++n) {
-      for (int64_t b = 0; b < bands; ++b) {
-        const int64_t yy0 = b * base + std::min(b, extra);
-        lower_band(src, n, yy0, yy0 + base + (b < extra ? 1 : 0),
-                   {lowered, 0, d.n, row_floats(), 0});
-      }
-    }
-  }
 
   // The fast engine. With at least as many images as threads, each thread
   // lowers runs of images and multiplies them right away, while their part
@@ -309,7 +191,7 @@ class MecPlan : public detail::PlanImpl {
             const int64_t y1 = std::min(p, y0 + y_step);
             const int64_t need = y1 == p ? hp : rows_read(d, y1);
             for (int64_t n = i0; n < i1; ++n) {
-              lower_band(src, n, done, need, {slot, i0, i1 - i0, ld, 0});
+              lowerer_.lower_band(src, n, done, need, {slot, i0, i1 - i0, ld, 0});
             }
             done = need;
             for (int64_t g = 0; g < d.groups; ++g) {
@@ -320,7 +202,7 @@ class MecPlan : public detail::PlanImpl {
       }
       return;
     }
-    lower(src, lowered);
+    lowerer_.lower(src, lowered);
     const int64_t col_chunks = schedule_.col_chunks, row_chunks = schedule_.row_chunks;
     const int64_t tasks = d.groups * row_chunks * col_chunks, rows = d.n * pixels;
     const int64_t mr = ks.mr;
@@ -351,7 +233,7 @@ class MecPlan : public detail::PlanImpl {
       for (int64_t t = 0; t < tasks; ++t) {
         const int64_t n = t / bands, y0 = t % bands * band_rows_, y1 = std::min(p, y0 + band_rows_);
         const int64_t yy0 = y0 * d.stride_h;
-        lower_band(src, n, yy0, rows_read(d, y1), {slot, n, 1, ld, yy0});
+        lowerer_.lower_band(src, n, yy0, rows_read(d, y1), {slot, n, 1, ld, yy0});
         ImplicitGemm local = gm;
         local.rows = {slot, y1 - y0, q, q * ld, ld, y1 - y0 > 1 ? gm.rows.y_stride : 0, q * ld};
         local.c = gm.c + (n * p + y0) * q * d.k;
@@ -429,6 +311,7 @@ class MecPlan : public detail::PlanImpl {
   const int threads_;
   const int64_t lowered_floats_;
   const KernelSet& kernels_;    // micro-kernels and copy_rows for this CPU
+  const MecLowerer lowerer_;    // L from src
   const bool fast_;             // the fast engine, else CBLAS
   const int64_t band_rows_;     // Context::mec_band_rows(), at most p; 0: whole images
   const MecSchedule schedule_;  // the fast engine's division of the work

@@ -87,6 +87,12 @@ Status measure(const detail::PlanImpl& plan, const Context& context, double give
   return st;
 }
 
+// The forward dispatch in the selection's signature.
+Status create_forward(const Conv2dDesc& desc, Pass, Algorithm algorithm, const Context& context,
+                      std::unique_ptr<detail::PlanImpl>* impl) {
+  return create_plan(desc, algorithm, context, impl);
+}
+
 }  // namespace
 
 Status create_auto(const Conv2dDesc& desc, Algorithm, const Context& context,
@@ -97,7 +103,8 @@ Status create_auto(const Conv2dDesc& desc, Algorithm, const Context& context,
                                              {Algorithm::kIm2col, 0},
                                              {Algorithm::kFft, 0},
                                              {Algorithm::kDirect, 0}},
-                                            create_plan,
+                                            Pass::kForward,
+                                            create_forward,
                                             predict,
                                             measure};
   return detail::create_auto(desc, context, device, impl);

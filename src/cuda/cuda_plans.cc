@@ -78,7 +78,7 @@ Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& c
   if (!context.cuda_resources()) {
     return fail(Status::kInvalidArgument, "CUDA context has no resources: use Context::cuda()");
   }
-#define MEC_CUDA_FACTORY(value, name, passes, cpu, cuda) cuda,
+#define MEC_CUDA_FACTORY(value, name, passes, cpu, cuda, cpu_backward) cuda,
   static constexpr detail::PlanFactory kFactories[] = {MEC_ALGORITHM_ROWS(MEC_CUDA_FACTORY)};
 #undef MEC_CUDA_FACTORY
   return detail::create_from(kFactories, "CUDA", desc, algorithm, context, impl);

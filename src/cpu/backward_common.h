@@ -1,0 +1,97 @@
+// Internal: what the CPU backward passes (direct_backward.cc,
+// im2col_backward.cc, mec_backward.cc) share: the plan base that states
+// the pass and handles set_weights(), the bias gradient, the weight
+// gradient's layout, and the GEMM operand of the transposed weights.
+// Every function writes every element of its output (outputs are never
+// assumed zeroed) and sums in an order fixed by the descriptor and the
+// thread count, so results are deterministic for a given thread count.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/plan_impl.h"
+#include "common/weight_strides.h"
+#include "cpu/gemm.h"
+#include "cpu/weights.h"
+
+namespace mec {
+namespace cpu {
+
+// A backward plan: backward-data plans keep set_weights()'s weights in the
+// forward plans' HWIO form; backward-weights plans read no weights.
+class BackwardPlan : public detail::PlanImpl {
+ public:
+  BackwardPlan(const Conv2dDesc& desc, Algorithm algorithm, Pass pass, int threads)
+      : PlanImpl(desc, algorithm, pass), threads_(threads) {}
+
+  Status store_weights(const float* weights) override {
+    if (pass() == Pass::kBackwardWeights) {
+      return fail(Status::kInvalidArgument,
+                  "set_weights(): a backward-weights plan reads no weights");
+    }
+    return PlanImpl::store_weights(weights);
+  }
+  void pack_weights(const float* weights) override { pack_weights_hwio(desc(), weights, &packed_); }
+
+ protected:
+  // The weights as weight_operand() reads them (OIHW repacked into scratch).
+  const float* prepared(const float* weights, float* scratch) const {
+    return prepare_weights(desc(), weights, has_packed_weights() ? packed_weights() : nullptr,
+                           scratch, threads_);
+  }
+  int threads() const { return threads_; }
+
+ private:
+  const int threads_;
+};
+
+// The transposed weights of group g, kg x (r*s*cg), as the right operand of
+// dwindows = ddst * W^T (weight_operand() gives W, (r*s*cg) x kg).
+inline WeightOperand transposed_weights(const Conv2dDesc& d, const float* prepared, int64_t g) {
+  const WeightOperand w = weight_operand(d, prepared, g);
+  return {w.data, w.ld, !w.transposed};
+}
+
+// Columns [c0, ...) of such an operand (the kernel rows from c0 / (s*cg) on).
+inline WeightOperand from_column(const WeightOperand& op, int64_t c0) {
+  return {op.transposed ? op.data + c0 * op.ld : op.data + c0, op.ld, op.transposed};
+}
+
+// dbias[ko] = the sum of ddst over every image and output pixel.
+inline void bias_gradient(const Conv2dDesc& d, const float* ddst, float* dbias, int threads) {
+  const int64_t pixels = d.n * d.p() * d.q(), k = d.k;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t c0 = 0; c0 < k; c0 += 16) {
+    const int64_t c1 = std::min(k, c0 + 16);
+    double sum[16] = {};
+    for (int64_t i = 0; i < pixels; ++i) {
+      for (int64_t c = c0; c < c1; ++c) sum[c - c0] += ddst[i * k + c];
+    }
+    for (int64_t c = c0; c < c1; ++c) dbias[c] = float(sum[c - c0]);
+  }
+}
+
+// Floats of workspace a weight gradient computed in HWIO needs to reach the
+// descriptor's layout: none for HWIO, else the gradient's size.
+inline int64_t hwio_gradient_floats(const Conv2dDesc& d) {
+  return d.filter_layout == FilterLayout::kHWIO ? 0 : d.weight_elems();
+}
+
+// dweights in the descriptor's layout from the HWIO gradient `hwio`.
+inline void hwio_to_layout(const Conv2dDesc& d, const float* hwio, float* dweights, int threads) {
+  const int64_t cg = d.c / d.groups, rows = d.r * d.s * cg;
+  const WeightStrides ws = weight_strides(d);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t row = 0; row < rows; ++row) {
+    const int64_t i = row / (d.s * cg), j = row / cg % d.s, ci = row % cg;
+    for (int64_t ko = 0; ko < d.k; ++ko) {
+      dweights[ko * ws.k + i * ws.r + j * ws.s + ci * ws.c] = hwio[row * d.k + ko];
+    }
+  }
+}
+
+}  // namespace cpu
+}  // namespace mec

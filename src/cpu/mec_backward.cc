@@ -1,0 +1,157 @@
+// MEC's backward passes through its lowered matrix L (common/mec_lowering.h),
+// with |L| floats of workspace where im2col's need its column matrix.
+//   data:    the gradient of every window of L is ddst's row segment times
+//            W^T: per (group, image) the GEMMs of its output rows y, q rows
+//            each (Solution B's shape), accumulated into a zeroed dL of L's
+//            shape (windows of consecutive rows overlap when stride_h < r);
+//            then dL is folded into dsrc - every input pixel gathers the
+//            entries of the rows of L that copied it. Threads split a
+//            (group, image)'s rows of L, so every sum has a fixed order.
+//   weights: L is lowered from src; dW's rows (r*s*cg taps) are split
+//            between threads, each summing windows^T * ddst over every
+//            (image, output row) in order: deterministic for any thread
+//            count, no partial sums to reduce.
+// Both run on CBLAS GEMMs (variant mec_b/blas) whatever the context's engine.
+#include "common/checked.h"
+#include "common/mec_lowering.h"
+#include "common/status_detail.h"
+#include "cpu/backward_common.h"
+#include "cpu/cpu_plans.h"
+#include "cpu/gemm_fast.h"
+#include "cpu/mec_lower.h"
+#include "cpu/parallel.h"
+
+namespace mec {
+namespace cpu {
+namespace {
+
+class MecBackwardPlan : public BackwardPlan {
+ public:
+  MecBackwardPlan(const Conv2dDesc& desc, Pass pass, int threads, int64_t lowered_floats,
+                  const KernelSet& kernels)
+      : BackwardPlan(desc, Algorithm::kMecB, pass, threads),
+        lowered_floats_(lowered_floats),
+        lowerer_(desc, kernels, threads),
+        lowering_(detail::mec_lowering(desc, desc.h + desc.pad_top + desc.pad_bottom)) {
+    set_variant("mec_b/blas");
+  }
+
+  size_t workspace_bytes() const override {
+    const int64_t extra = pass() == Pass::kBackwardData
+                              ? weight_repack_floats(desc(), has_packed_weights())
+                              : hwio_gradient_floats(desc());
+    return size_t(lowered_floats_ + extra) * sizeof(float);
+  }
+
+  Status run(const float* a, const float* b, const float* bias_grad, float* out,
+             void* workspace) const override {
+    float* lowered = static_cast<float*>(workspace);
+    if (pass() == Pass::kBackwardData) {
+      backward_data(a, prepared(b, lowered + lowered_floats_), lowered, out);
+    } else {
+      backward_weights(a, b, lowered, out);
+      // The dbias slot is an output of this pass (PlanImpl::run).
+      if (bias_grad != nullptr) bias_gradient(desc(), b, const_cast<float*>(bias_grad), threads());
+    }
+    return Status::kSuccess;
+  }
+
+ private:
+  int64_t kernel_row_steps() const { return desc().dilation_h == 1 ? 1 : desc().r; }
+
+  void backward_data(const float* ddst, const float* weights, float* dl, float* dsrc) const {
+    const Conv2dDesc& d = desc();
+    const detail::MecLowering& l = lowering_;
+    const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, cg = d.c / d.groups;
+    const int64_t columns = d.dilation_h == 1 ? l.window_depth : l.row_depth;
+    parallel_gemm_rows(d.groups * d.n, q, threads(), [&](int64_t t, int64_t x0, int64_t x1) {
+      const int64_t g = t / d.n, n = t % d.n;
+      float* rows = dl + l.window(g, n, x0, 0);
+      std::fill(rows, rows + (x1 - x0) * l.ld, 0.0f);
+      const WeightOperand wt = transposed_weights(d, weights, g);
+      for (int64_t y = 0; y < p; ++y) {
+        const float* go = ddst + ((n * p + y) * q + x0) * d.k + g * kg;
+        for (int64_t i = 0; i < kernel_row_steps(); ++i) {
+          sgemm(x1 - x0, columns, kg, go, d.k, from_column(wt, i * l.row_depth), 1.0f,
+                rows + (y * d.stride_h) * l.row_depth + l.kernel_row(i), l.ld);
+        }
+      }
+    });
+    // Fold: input pixel (iy, ix) is padded row iy + pad_top, tap j of every
+    // column x with x*stride_w - pad_left + j*dilation_w == ix.
+#pragma omp parallel for collapse(2) num_threads(threads()) schedule(static)
+    for (int64_t n = 0; n < d.n; ++n) {
+      for (int64_t iy = 0; iy < d.h; ++iy) {
+        float* out = dsrc + (n * d.h + iy) * d.w * d.c;
+        std::fill(out, out + d.w * d.c, 0.0f);
+        const int64_t row = (iy + d.pad_top) * l.row_depth;
+        for (int64_t ix = 0; ix < d.w; ++ix) {
+          for (int64_t j = 0; j < d.s; ++j) {
+            const int64_t tx = ix + d.pad_left - j * d.dilation_w;
+            if (tx < 0 || tx % d.stride_w != 0 || tx / d.stride_w >= q) continue;
+            const int64_t x = tx / d.stride_w;
+            for (int64_t g = 0; g < d.groups; ++g) {
+              const float* in = dl + l.window(g, n, x, 0) + row + j * cg;
+              float* o = out + ix * d.c + g * cg;
+              for (int64_t ci = 0; ci < cg; ++ci) o[ci] += in[ci];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  void backward_weights(const float* src, const float* ddst, float* lowered,
+                        float* dweights) const {
+    const Conv2dDesc& d = desc();
+    const detail::MecLowering& l = lowering_;
+    const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups;
+    lowerer_.lower(src, lowered);
+    float* hwio = d.filter_layout == FilterLayout::kHWIO ? dweights : lowered + lowered_floats_;
+    // Tasks: (group, kernel row step), their taps split into row chunks.
+    const int64_t steps = kernel_row_steps();
+    const int64_t rows = d.dilation_h == 1 ? l.window_depth : l.row_depth;
+    parallel_gemm_rows(d.groups * steps, rows, threads(), [&](int64_t t, int64_t r0, int64_t r1) {
+      const int64_t g = t / steps, i = t % steps;
+      float* c = hwio + (i * l.row_depth + r0) * d.k + g * kg;
+      for (int64_t n = 0; n < d.n; ++n) {
+        for (int64_t y = 0; y < p; ++y) {
+          const float* win = lowered + l.window(g, n, 0, y) + l.kernel_row(i) + r0;
+          const float* go = ddst + ((n * p + y) * q) * d.k + g * kg;
+          sgemm_tn(r1 - r0, kg, q, win, l.ld, go, d.k, n == 0 && y == 0 ? 0.0f : 1.0f, c, d.k);
+        }
+      }
+    });
+    if (hwio != dweights) hwio_to_layout(d, hwio, dweights, threads());
+  }
+
+  const int64_t lowered_floats_;  // |L|
+  const MecLowerer lowerer_;
+  const detail::MecLowering lowering_;
+};
+
+}  // namespace
+
+Status create_mec_backward(const Conv2dDesc& d, Pass pass, Algorithm, const Context& context,
+                           std::unique_ptr<detail::PlanImpl>* impl) {
+  const int64_t hp = d.h + d.pad_top + d.pad_bottom;
+  int64_t lowered, bytes;
+  if (!detail::mec_lowered_floats(d, hp, &lowered) ||
+      !checked_add(lowered, d.weight_elems(), &bytes) ||
+      !checked_product({bytes, int64_t(sizeof(float))}, &bytes)) {
+    return fail(Status::kInvalidArgument,
+                "MEC workspace n*q*(h+pad_top+pad_bottom)*s*c overflows 64-bit bytes");
+  }
+  const detail::MecLowering l = detail::mec_lowering(d, hp);
+  const int64_t kg = d.k / d.groups;
+  if (!gemm_fits(d.q(), l.window_depth, kg, d.k, l.ld, l.ld) ||
+      !gemm_fits(l.window_depth, kg, d.q(), l.ld, d.k, d.k)) {
+    return fail(Status::kUnsupported, "MEC GEMM dimensions exceed the BLAS 32-bit limit");
+  }
+  impl->reset(
+      new MecBackwardPlan(d, pass, context.threads(), lowered, select_kernels(context.cpu_isa())));
+  return Status::kSuccess;
+}
+
+}  // namespace cpu
+}  // namespace mec
