@@ -19,7 +19,11 @@
 //     r*s*c/groups up to 4608, the range tolerance() is made for), is not bitwise repeatable, or
 //     accepts a short workspace;
 //   - the convenience conv2d() does not fail cleanly on an impossible
-//     workspace.
+//     workspace;
+//   - a backward pass (of the algorithms that have them) fails, leaves NaN,
+//     differs from the references of reference_backward.h beyond
+//     tolerance() relative to the same gradients of |tensors| (for sums up
+//     to 4608 deep), or is not bitwise repeatable.
 // Built with ASan + UBSan (make fuzz), so out-of-bounds accesses, leaks and
 // undefined behaviour are reported too. Reference runs are capped at 1e6
 // multiply-adds; larger shapes still go through create and the workspace
@@ -40,6 +44,7 @@
 #include "algorithm_list.h"
 #include "conv_tester.h"
 #include "mec/mec.h"
+#include "reference/reference_backward.h"
 #include "reference/reference_conv.h"
 
 extern "C" const char* __asan_default_options() {
@@ -58,6 +63,7 @@ constexpr int64_t kMaxRunMacs = 1000000;
 constexpr int64_t kMaxRunElems = int64_t(1) << 18;
 constexpr size_t kMaxRunWorkspace = size_t(64) << 20;
 constexpr int64_t kMaxCheckedDepth = 4608;
+constexpr int64_t kMaxBackwardMacs = 200000;
 constexpr size_t kBeyondAddressSpace = size_t(1) << 57;
 // FFT computes every stride-1 output and keeps every stride-th one (up to
 // 64x the outputs, src/cpu/fft.cc), tile by tile, so its work follows
@@ -261,6 +267,73 @@ void check_run(const Conv2dDesc& d, Algorithm a, mec::Conv2dPlan& plan, const Te
   }
 }
 
+// Both backward passes of the algorithms `ran` (those that have them) on
+// t's src and weights and a ddst from `seed`, against the references; the
+// error is relative to the same gradients of |tensors| (sums of
+// |products|, which cannot cancel).
+void check_backward(const Conv2dDesc& d, const std::vector<Algorithm>& ran,
+                    const mec::Context& context, const Tensors& t, uint32_t seed) {
+  std::mt19937 rng(seed ^ 0x9e3779b9u);
+  std::vector<float> ddst(size_t(d.dst_elems())), abs_ddst, abs_src(t.src), abs_w(t.weights);
+  for (float& x : ddst) x = float(rng() >> 8) * (2.0f / 16777216.0f) - 1.0f;
+  abs_ddst = ddst;
+  for (auto* v : {&abs_ddst, &abs_src, &abs_w}) {
+    for (float& x : *v) x = std::fabs(x);
+  }
+  for (mec::Pass pass : {mec::Pass::kBackwardData, mec::Pass::kBackwardWeights}) {
+    const bool data = pass == mec::Pass::kBackwardData;
+    const size_t count = size_t(data ? d.src_elems() : d.weight_elems());
+    std::vector<double> ref(count), magnitude(count), db(size_t(d.k)), db_magnitude(size_t(d.k));
+    if (data) {
+      mec::reference::conv2d_backward_data(d, ddst.data(), t.weights.data(), ref.data());
+      mec::reference::conv2d_backward_data(d, abs_ddst.data(), abs_w.data(), magnitude.data());
+    } else {
+      mec::reference::conv2d_backward_weights(d, t.src.data(), ddst.data(), ref.data(), db.data());
+      mec::reference::conv2d_backward_weights(d, abs_src.data(), abs_ddst.data(), magnitude.data(),
+                                              db_magnitude.data());
+    }
+    // Sum depths: bwd_data kg*r*s per input value, bwd_weights n*p*q.
+    const int64_t depth = data ? d.k / d.groups * d.r * d.s : d.n * d.p() * d.q();
+    for (Algorithm a : ran) {
+      std::unique_ptr<mec::Conv2dPlan> plan;
+      const Status st = mec::Conv2dPlan::create(d, pass, a, context, &plan);
+      if (st == Status::kUnsupported) continue;  // algorithms without backward passes
+      if (st != Status::kSuccess) die("backward plan of a small valid shape failed", d, a);
+      const size_t bytes = plan->workspace_bytes();
+      if (bytes > kMaxRunWorkspace) continue;
+      std::unique_ptr<unsigned char[]> ws(bytes ? new unsigned char[bytes] : nullptr);
+      std::vector<float> out(count), dbias(size_t(d.k));
+      auto run = [&]() {
+        std::fill(out.begin(), out.end(), std::numeric_limits<float>::quiet_NaN());
+        std::fill(dbias.begin(), dbias.end(), std::numeric_limits<float>::quiet_NaN());
+        return data ? plan->run_backward_data(ddst.data(), t.weights.data(), out.data(), ws.get(),
+                                              bytes)
+                    : plan->run_backward_weights(t.src.data(), ddst.data(), out.data(),
+                                                 dbias.data(), ws.get(), bytes);
+      };
+      if (run() != Status::kSuccess) die("backward run failed", d, a);
+      double max_diff = 0.0, scale = 0.0;
+      for (size_t i = 0; i < count; ++i) {
+        if (!std::isfinite(out[i])) die("non-finite value in a backward output", d, a);
+        max_diff = std::max(max_diff, std::fabs(double(out[i]) - ref[i]));
+        scale = std::max({scale, std::fabs(ref[i]), magnitude[i]});
+      }
+      for (size_t i = 0; !data && i < size_t(d.k); ++i) {
+        if (!std::isfinite(dbias[i])) die("non-finite value in dbias", d, a);
+        max_diff = std::max(max_diff, std::fabs(double(dbias[i]) - db[i]));
+        scale = std::max(scale, db_magnitude[i]);
+      }
+      const double err = scale > 0.0 ? max_diff / scale : max_diff;
+      if (depth <= kMaxCheckedDepth && !(err <= mec::testing::tolerance(Algorithm::kDirect))) {
+        std::fprintf(stderr, "%s relative error %g\n", mec::pass_name(pass), err);
+        die("backward result differs from the reference", d, a);
+      }
+      const std::vector<float> first = out;
+      if (run() != Status::kSuccess || first != out) die("backward rerun not identical", d, a);
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -372,6 +445,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   if (valid) algorithms.push_back(Algorithm::kDirect);  // must always plan
+  // The backward passes are checked on the smaller of the small shapes (the
+  // references and direct's gathers cost several forward passes each).
+  const bool backward = small && macs <= kMaxBackwardMacs;
+  std::vector<Algorithm> ran;
   for (Algorithm a : algorithms) {
     const bool known = std::find(named.begin(), named.end(), a) != named.end();
     std::unique_ptr<mec::Conv2dPlan> plan;
@@ -410,6 +487,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     if (small) check_run(d, a, *plan, t, o);
+    if (small && backward) ran.push_back(a);
   }
+  if (!ran.empty()) check_backward(d, ran, context, t, seed);
   return 0;
 }
