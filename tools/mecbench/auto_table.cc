@@ -1,4 +1,4 @@
-// mecbench's auto table: per layer, how close `auto` (Algorithm::kAuto)
+// mecbench's auto tables, one per pass: per layer, how close `auto` (Algorithm::kAuto)
 // comes to the fastest of our other algorithms that ran (the choice it
 // would ideally make) and how it stands against each peer's fastest. It
 // reads the records of the run, so auto and the others are compared on the
@@ -51,9 +51,10 @@ const Record* at_layer(const std::map<std::string, const Record*>& best, const s
   return it == best.end() ? nullptr : it->second;
 }
 
-}  // namespace
-
-void print_auto_table(const std::vector<Record>& records, const Options& options) {
+// The auto table of one pass: `records` are that pass's, options.peers the
+// peers that run it.
+void print_pass_auto_table(const std::vector<Record>& records, const Options& options,
+                           const char* pass) {
   std::vector<std::string> layers;  // in the order run
   std::map<std::string, const Record*> autos;
   for (const Record& r : records) {
@@ -81,9 +82,9 @@ void print_auto_table(const std::vector<Record>& records, const Options& options
           ? ", within the workspace limit of " + std::to_string(options.workspace_limit) + " bytes"
           : "";
   std::printf(
-      "\nauto (mode %s) over the fastest of ours (our other algorithms that ran%s)%s; below 1: "
-      "auto is faster\n",
-      options.auto_mode == mec::AutoMode::kMeasure ? "measure" : "model", limit.c_str(),
+      "\nauto (mode %s) over the fastest of ours, pass %s (our other algorithms that ran%s)%s; "
+      "below 1: auto is faster\n",
+      options.auto_mode == mec::AutoMode::kMeasure ? "measure" : "model", pass, limit.c_str(),
       options.peers.empty() ? "" : " and over each peer's fastest");
   std::printf("%-*s %10s %10s %-*s %-*s %10s %10s", wl, "layer", "auto_ms", "create_ms", wv,
               "auto_variant", wf, "fastest", "ours_ms", "auto/ours");
@@ -141,6 +142,19 @@ void print_auto_table(const std::vector<Record>& records, const Options& options
       std::printf(" %*.3f", i == 0 ? 10 : 12, v);
     }
     std::printf("\n");
+  }
+}
+
+}  // namespace
+
+void print_auto_table(const std::vector<Record>& records, const Options& options) {
+  for (const mec::Pass pass : options.passes) {
+    Options with = options;  // the peers that run this pass
+    with.peers.clear();
+    for (const std::string& peer : options.peers) {
+      if (peer_runs_pass(peer, pass)) with.peers.push_back(peer);
+    }
+    print_pass_auto_table(records_of_pass(records, pass), with, mec::pass_name(pass));
   }
 }
 

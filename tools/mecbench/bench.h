@@ -2,6 +2,10 @@
 // inputs shared by every algorithm and peer, plus the truth they are checked
 // against), the record each timed run produces, and the timing loop.
 //
+// A layer runs once per pass of --pass (forward, backward data, backward
+// weights) on the same inputs; a Runner's dst is that pass's output (dst,
+// dsrc or dweights, with dbias beside it for backward weights).
+//
 // Everything that runs a convolution (ours in run_ours.cc, the peers in
 // peer_*.cc) is prepared as a Runner and timed by time_layer(), so all are
 // timed the same way: one checked run on a NaN-poisoned dst (which doubles
@@ -46,10 +50,13 @@ struct Options {
   mec::AutoMode auto_mode = mec::AutoMode::kModel;  // --auto-mode: Context::set_auto_mode
   bool dry_run = false;  // --dry-run: plans made and described, nothing run (dry_run.cc)
   std::string json_path;
+  // --pass: fwd, bwd_data, bwd_weights (a subset, in that order)
+  std::vector<mec::Pass> passes = {mec::Pass::kForward};
 };
 
 // Flops at or below which --check auto compares whole outputs with the
-// double reference; above, it compares them at sampled points.
+// double reference; above, it compares them at sampled points (forward) or
+// not at all (backward passes, which have no sampled reference).
 constexpr double kRefFlopLimit = 2e9;
 
 // This machine's physical memory in bytes. A request above it is refused
@@ -81,15 +88,20 @@ class AlignedBuffer {
 };
 
 // One layer at the benchmark's batch: inputs uniform in [-1, 1] (fixed seed),
-// HWIO weights, a bias, and the truth every output is compared with: the
-// whole output, or (reference_sampled) the reference at `points`.
+// HWIO weights, a bias, ddst when a backward pass runs, and the truth of the
+// current pass every output is compared with: the whole output, or
+// (reference_sampled, forward only) the reference at `points`.
 struct DeviceInputs;  // cuda_device.cc: src, weights on the GPU
 
 struct Problem {
   std::string layer;
   mec::Conv2dDesc desc;
+  mec::Pass pass = mec::Pass::kForward;  // what the runners compute now (make_truth)
   std::vector<float> src, weights, bias;
-  std::vector<double> truth;  // NHWC, or at points; empty when checked_against == "none"
+  std::vector<float> ddst;         // n x p x q x k; only when --pass has a backward pass
+  std::vector<double> truth;       // the pass's output (NHWC dst, NHWC dsrc, HWIO dweights), or
+                                   // dst at points; empty when checked_against == "none"
+  std::vector<double> truth_bias;  // backward weights: dbias (k values)
   std::vector<mec::reference::OutputPoint> points;  // reference_sampled: where truth is
   // "reference", "reference_sampled", "reference_image0", "direct" or "none"
   std::string checked_against;
@@ -98,19 +110,30 @@ struct Problem {
   std::shared_ptr<const DeviceInputs> device;
 };
 
-// Fills the inputs and computes the truth per `check` (all cores).
-// Returns false with *error when the truth cannot be computed; throws
-// std::bad_alloc when the inputs or the truth cannot be allocated.
+// Fills the inputs (all cores for what follows). On cuda it also computes
+// the forward truth; on the cpu make_truth() does, per pass. Returns false
+// with *error when the truth cannot be computed; throws std::bad_alloc when
+// the inputs or the truth cannot be allocated.
 bool make_problem(const mec::NamedShape& layer, const Options& options, Problem* problem,
                   std::string* error);
+// Sets problem->pass and computes that pass's truth per --check (cpu; all
+// cores). Errors as make_problem().
+bool make_truth(mec::Pass pass, const Options& options, Problem* problem, std::string* error);
 
-// The error of a cpu output (all of dst) against the problem's truth: NaN
-// when unchecked, else max_rel_error or, on a sample, sampled_rel_error.
-double output_error(const Problem& problem, const float* dst);
+// Elements of the current pass's output: dst (fwd), dsrc (bwd_data) or
+// dweights (bwd_weights; dbias, k more, is apart).
+int64_t output_elems(const Problem& problem);
+
+// The error of a cpu output (all of it; dbias too when the pass has one and
+// it is not null) against the problem's truth: NaN when unchecked, else
+// max_rel_error (the larger of dweights' and dbias') or, on a sample,
+// sampled_rel_error.
+double output_error(const Problem& problem, const float* out, const float* dbias = nullptr);
 
 struct Record {
   std::string layer, shape, algo;
-  std::string variant;  // ours: Conv2dPlan::variant(); a peer's implementation
+  std::string pass = "fwd";  // mec::pass_name(): "fwd", "bwd_data" or "bwd_weights"
+  std::string variant;       // ours: Conv2dPlan::variant(); a peer's implementation
   std::string device = "cpu", math = "fp32";
   // "ok", "unsupported", "over_limit" (ours: the plan needs more workspace
   // than --workspace-limit) or "error"
@@ -139,10 +162,13 @@ Record new_record(const Problem& problem, const std::string& algo, const Options
 int parse_options(int argc, char** argv, Options* options, std::string* error);
 const char* usage();
 
-// One algorithm or peer, prepared on a problem: plan/primitive created,
-// weights packed, workspace and dst allocated (all owned by the closure).
-// run() does one convolution into dst and returns "" or an error message.
-// A runner whose record.status is not "ok" at preparation has no run().
+// One algorithm or peer, prepared on a problem for its current pass:
+// plan/primitive created, weights packed, workspace and output allocated
+// (all owned by the closure). run() does one convolution (the pass) into
+// dst (and dbias) and returns "" or an error message. A runner whose
+// record.status is not "ok" at preparation has no run(). unpack (optional,
+// untimed) runs after the checked run and puts an output kept in a
+// library's own layout into dst for the check.
 //
 // cuda: dst is a device pointer; fetch0() copies the output's image 0 to
 // the host in NHWC; acquire()/release() (optional) hold big per-runner
@@ -150,7 +176,9 @@ const char* usage();
 struct Runner {
   Record record;
   float* dst = nullptr;
+  float* dbias = nullptr;  // bwd_weights: the bias gradient (k values)
   std::function<std::string()> run;
+  std::function<std::string()> unpack;
   std::function<std::string(float*)> fetch0;
   std::function<std::string()> acquire;
   std::function<void()> release;
@@ -165,16 +193,19 @@ void set_plan_options(const Options& options, mec::Context* context);
 // A '#' line on stdout with --workspace-limit and --auto-mode, when either
 // is not the default.
 void print_plan_options(const Options& options);
-// Conv2dPlan::create for `algo`, its wall time in r->create_ms (and
-// r->auto_mode for auto). On failure false, with r->status "unsupported",
-// "over_limit" (kInsufficientWorkspace) or "error" and the library's
-// message in r->note.
+// Conv2dPlan::create for `algo` and `pass`, its wall time in r->create_ms
+// (and r->auto_mode for auto). On failure false, with r->status
+// "unsupported" (also: the algorithm lacks the pass), "over_limit"
+// (kInsufficientWorkspace) or "error" and the library's message in r->note.
 bool create_plan(const mec::Conv2dDesc& desc, const std::string& algo, const mec::Context& context,
-                 const Options& options, std::unique_ptr<mec::Conv2dPlan>* plan, Record* r);
+                 const Options& options, std::unique_ptr<mec::Conv2dPlan>* plan, Record* r,
+                 mec::Pass pass = mec::Pass::kForward);
 // Prepares our algorithm (run_ours.cc) or a peer (peers.cc).
 Runner prepare_ours(const Problem& problem, const std::string& algo, const Options& options);
-// A peer gives one runner, or (cudnn) one per algorithm and layout.
+// A peer gives one runner, or (cudnn) one per algorithm and layout; for a
+// pass it lacks (peer_runs_pass), one "unsupported" record.
 bool peer_available(const std::string& peer);
+bool peer_runs_pass(const std::string& peer, mec::Pass pass);
 std::vector<Runner> prepare_peer(const Problem& problem, const std::string& peer,
                                  const Options& options);
 
@@ -186,8 +217,8 @@ bool upload_problem(Problem* problem, std::string* error);
 Runner prepare_ours_cuda(const Problem& problem, const std::string& algo, const Options& options);
 void time_layer_cuda(const Problem& problem, const Options& options, std::vector<Runner>* runners);
 
-// Times a layer's runners (problem.cc): for each, dst poisoned with NaN, one
-// checked run (also the warm-up) and `warmup` more; then each runner's `reps`
+// Times a layer's runners (problem.cc): for each, its output poisoned with
+// NaN, one checked run (also the warm-up) and `warmup` more; then each runner's `reps`
 // timed runs back to back or, with options.interleave, `reps` rounds timing
 // one run of every runner in turn (load changes then hit all alike, but
 // threads of one runtime still spinning slow down the next: see
@@ -202,13 +233,17 @@ int dry_run(const Options& options);
 // Output (report.cc).
 void print_table(const std::vector<Record>& records);
 // Per layer (at the benchmark's batch): MEC's workspace |L| against
-// im2col's, from the plans' workspace_bytes().
+// im2col's, from the forward plans' workspace_bytes().
 void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const Options& options);
+// With --peer and mec: per pass, mec over each peer's fastest (the peers
+// that run the pass).
 void print_ratio_table(const std::vector<Record>& records, const Options& options);
-// Whenever `auto` ran (auto_table.cc): per layer, auto against the fastest
-// of our other algorithms and against each peer's fastest, with geometric
-// means and the worst ratio.
+// Whenever `auto` ran (auto_table.cc), per pass: per layer, auto against
+// the fastest of our other algorithms and against each peer's fastest,
+// with geometric means and the worst ratio.
 void print_auto_table(const std::vector<Record>& records, const Options& options);
+// The records of one pass, in order (the tables are per pass).
+std::vector<Record> records_of_pass(const std::vector<Record>& records, mec::Pass pass);
 // Writes the whole array (rewritten after every layer, so a run that fails
 // or is killed later keeps the records so far). Strings are written as
 // valid UTF-8: a byte that is not is written as U+FFFD.

@@ -1,4 +1,4 @@
-// mecbench --dry-run: makes the plan of every layer and algorithm and
+// mecbench --dry-run: makes the plan of every layer, pass and algorithm and
 // records what it would run (Conv2dPlan::variant()) and the workspace it
 // asks for, without inputs, timing or checking. It takes seconds for a whole
 // suite, so the variants of every layer can be recorded before a change to
@@ -38,9 +38,11 @@ bool plan_context(const Options& options, mec::Context* context, std::string* er
   return true;
 }
 
-// The plan of `algo` for `layer` at the run's batch, described.
-Record plan_record(const mec::NamedShape& layer, const std::string& algo, const Options& options) {
+// The plan of `algo` and `pass` for `layer` at the run's batch, described.
+Record plan_record(const mec::NamedShape& layer, mec::Pass pass, const std::string& algo,
+                   const Options& options) {
   Problem p;  // only what new_record() reads: no inputs
+  p.pass = pass;
   p.layer = layer.name;
   p.desc = layer.desc;
   if (options.batch > 0) p.desc.n = options.batch;
@@ -55,15 +57,17 @@ Record plan_record(const mec::NamedShape& layer, const std::string& algo, const 
     r.status = "unsupported";
     return r;
   }
-  if (!create_plan(p.desc, algo, context, options, &plan, &r)) return r;
+  if (!create_plan(p.desc, algo, context, options, &plan, &r, pass)) return r;
   r.variant = plan->variant();
   r.workspace_bytes = int64_t(plan->workspace_bytes());
   return r;
 }
 
 // One row per record: layer, shape, algo, variant (or the status) and
-// workspace bytes, space-separated and aligned; a status's note last.
-void print_plan_table(const std::vector<Record>& records) {
+// workspace bytes, space-separated and aligned; a status's note last. With
+// `pass` (a backward pass runs), a pass column after the shape; without it
+// the forward table keeps the columns scripts/variants.sh reads.
+void print_plan_table(const std::vector<Record>& records, bool pass) {
   int wl = 5, ws = 5, wa = 4, wv = 7;
   for (const Record& r : records) {
     wl = std::max(wl, int(r.layer.size()));
@@ -71,10 +75,13 @@ void print_plan_table(const std::vector<Record>& records) {
     wa = std::max(wa, int(r.algo.size()));
     wv = std::max(wv, int(r.variant.size()));
   }
-  std::printf("%-*s %-*s %-*s %-*s %s\n", wl, "layer", ws, "shape", wa, "algo", wv, "variant",
-              "workspace_bytes");
+  std::printf("%-*s %-*s ", wl, "layer", ws, "shape");
+  if (pass) std::printf("%-11s ", "pass");
+  std::printf("%-*s %-*s %s\n", wa, "algo", wv, "variant", "workspace_bytes");
   for (const Record& r : records) {
-    std::printf("%-*s %-*s %-*s ", wl, r.layer.c_str(), ws, r.shape.c_str(), wa, r.algo.c_str());
+    std::printf("%-*s %-*s ", wl, r.layer.c_str(), ws, r.shape.c_str());
+    if (pass) std::printf("%-11s ", r.pass.c_str());
+    std::printf("%-*s ", wa, r.algo.c_str());
     if (r.status == "ok") {
       std::printf("%-*s %lld\n", wv, r.variant.c_str(), (long long)r.workspace_bytes);
     } else {
@@ -95,16 +102,18 @@ int dry_run(const Options& options) {
   bool failed = false;
   std::string error;
   for (const mec::NamedShape& layer : options.layers) {
-    for (const std::string& algo : options.algos) {
-      records.push_back(plan_record(layer, algo, options));
-      failed = failed || records.back().status == "error";
+    for (const mec::Pass pass : options.passes) {
+      for (const std::string& algo : options.algos) {
+        records.push_back(plan_record(layer, pass, algo, options));
+        failed = failed || records.back().status == "error";
+      }
     }
     if (!options.json_path.empty() && !write_json(options.json_path, records, &error)) {
       std::fprintf(stderr, "mecbench: %s\n", error.c_str());
       failed = true;
     }
   }
-  print_plan_table(records);
+  print_plan_table(records, options.passes.back() != mec::Pass::kForward);
   std::fflush(stdout);
   if (!options.json_path.empty()) {
     std::fprintf(stderr, "mecbench: wrote %zu records to %s\n", records.size(),

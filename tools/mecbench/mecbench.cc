@@ -1,5 +1,6 @@
 // mecbench: checks and times 2-D convolutions of libmec and of peer
-// libraries on the same random inputs, layer by layer. Tables on stdout,
+// libraries on the same random inputs, layer by layer and pass by pass
+// (forward, backward data, backward weights: --pass). Tables on stdout,
 // progress on stderr, records as JSON with --json. docs/mecbench.md has the
 // options, the shape syntax and the JSON keys.
 //
@@ -15,15 +16,20 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "bench.h"
 
 namespace {
 
-const char* check_name(const mecbench::Options& options) {
+std::string check_name(const mecbench::Options& options) {
   if (options.device == "cuda") {
     return options.check == mecbench::Check::kNone ? "nothing" : "the double reference (image 0)";
   }
+  // The backward passes have no sampled reference (make_truth()).
+  const bool backward = options.passes.back() != mec::Pass::kForward;
+  const std::string unsampled =
+      backward ? " (backward passes: whole outputs up to 2 GFLOP, unchecked above)" : "";
   switch (options.check) {
     case mecbench::Check::kRef:
       return "the double reference";
@@ -32,9 +38,9 @@ const char* check_name(const mecbench::Options& options) {
     case mecbench::Check::kNone:
       return "nothing";
     case mecbench::Check::kSampled:
-      return "the double reference at sampled points";
+      return "the double reference at sampled points" + unsampled;
     default:
-      return "the double reference, at sampled points above 2 GFLOP";
+      return "the double reference, at sampled points above 2 GFLOP" + unsampled;
   }
 }
 
@@ -73,8 +79,9 @@ void add_runner(const mecbench::Problem& problem, const std::string& name, bool 
   }
 }
 
-// Runs layer i: its records are appended to *records. False with *error
-// when the layer could not run at all (no records then).
+// Runs layer i, pass after pass: its records are appended to *records.
+// False with *error when the layer could not run at all (main() then drops
+// the records of its passes that ran).
 bool run_layer(size_t i, const mecbench::Options& options, std::vector<mecbench::Record>* records,
                std::vector<mec::NamedShape>* layers, std::string* error) {
   const mec::NamedShape& layer = options.layers[i];
@@ -86,22 +93,32 @@ bool run_layer(size_t i, const mecbench::Options& options, std::vector<mecbench:
     *error = layer.name + ": " + *error;
     return false;
   }
-  std::fprintf(stderr, "[%zu/%zu] %s %s (%.3f GFLOP, checked against %s)\n", i + 1, count,
-               layer.name.c_str(), mec::format_shape(problem.desc).c_str(),
-               problem.desc.flops() * 1e-9, problem.checked_against.c_str());
-  std::vector<mecbench::Runner> runners;
-  for (const std::string& algo : options.algos) add_runner(problem, algo, false, options, &runners);
-  for (const std::string& peer : options.peers) add_runner(problem, peer, true, options, &runners);
-  if (options.device == "cuda") {
-    mecbench::time_layer_cuda(problem, options, &runners);
-  } else {
-    mecbench::time_layer(problem, options, &runners);
+  for (const mec::Pass pass : options.passes) {
+    // cuda runs the forward pass only (parse_options), its truth made above.
+    if (options.device != "cuda" && !mecbench::make_truth(pass, options, &problem, error)) {
+      *error = layer.name + " " + mec::pass_name(pass) + ": " + *error;
+      return false;
+    }
+    std::fprintf(stderr, "[%zu/%zu] %s %s %s (%.3f GFLOP, checked against %s)\n", i + 1, count,
+                 layer.name.c_str(), mec::format_shape(problem.desc).c_str(), mec::pass_name(pass),
+                 problem.desc.flops() * 1e-9, problem.checked_against.c_str());
+    std::vector<mecbench::Runner> runners;
+    for (const std::string& algo : options.algos) {
+      add_runner(problem, algo, false, options, &runners);
+    }
+    for (const std::string& peer : options.peers)
+      add_runner(problem, peer, true, options, &runners);
+    if (options.device == "cuda") {
+      mecbench::time_layer_cuda(problem, options, &runners);
+    } else {
+      mecbench::time_layer(problem, options, &runners);
+    }
+    for (const mecbench::Runner& runner : runners) {
+      records->push_back(runner.record);
+      progress(runner.record);
+    }
   }
   layers->push_back({layer.name, problem.desc});
-  for (const mecbench::Runner& runner : runners) {
-    records->push_back(runner.record);
-    progress(runner.record);
-  }
   return true;
 }
 
@@ -143,12 +160,17 @@ int main(int argc, char** argv) {
   // from the Context, oneDNN and OpenBLAS's OpenMP build from OpenMP.
   omp_set_num_threads(options.threads);
   if (options.dry_run) return mecbench::dry_run(options);
+  std::string passes;
+  for (const mec::Pass pass : options.passes) {
+    passes += (passes.empty() ? "" : ",") + std::string(mec::pass_name(pass));
+  }
   std::printf(
-      "# mecbench: %zu layers, device %s, math %s, threads %d, batch %s, median of %d reps, "
-      "weights %s, checked against %s\n",
-      options.layers.size(), options.device.c_str(), options.math.c_str(), options.threads,
-      options.batch ? std::to_string(options.batch).c_str() : "per shape", options.reps,
-      options.packed ? "packed by set_weights()" : "passed to run()", check_name(options));
+      "# mecbench: %zu layers, pass %s, device %s, math %s, threads %d, batch %s, median of %d "
+      "reps, weights %s, checked against %s\n",
+      options.layers.size(), passes.c_str(), options.device.c_str(), options.math.c_str(),
+      options.threads, options.batch ? std::to_string(options.batch).c_str() : "per shape",
+      options.reps, options.packed ? "packed by set_weights()" : "passed to run()",
+      check_name(options).c_str());
   mecbench::print_plan_options(options);
 
   std::vector<mecbench::Record> records;

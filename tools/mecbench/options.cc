@@ -31,6 +31,9 @@ const char kUsage[] =
     "                     (default direct,im2col,mec_a,mec_b,mec,fft,winograd,auto)\n"
     "  --peer LIST        peer libraries built in: onednn,xnnpack (cpu), cudnn (cuda)\n"
     "                     (default none)\n"
+    "  --pass LIST        fwd (default), bwd_data, bwd_weights, a comma list of them, or\n"
+    "                     all (the three, per layer); the backward passes are cpu only,\n"
+    "                     and of the peers only onednn has them\n"
     "  --device D         cpu (default) or cuda (device 0; needs a CUDA build)\n"
     "  --math M           cuda: fp32 (strict, default) or tf32 (tensor cores)\n"
     "  --threshold T      cuda: MEC's threshold T (Context::set_mec_threshold)\n"
@@ -197,6 +200,35 @@ bool set_algos(const std::string& arg, Options* options, std::string* error) {
   return true;
 }
 
+// --pass: names of mec::parse_pass, comma-separated, or "all"; kept in the
+// order fwd, bwd_data, bwd_weights, each once.
+bool set_passes(const std::string& arg, Options* options, std::string* error) {
+  const mec::Pass order[] = {mec::Pass::kForward, mec::Pass::kBackwardData,
+                             mec::Pass::kBackwardWeights};
+  bool wanted[3] = {false, false, false};
+  for (const std::string& name : split_list(arg)) {
+    mec::Pass pass;
+    if (name == "all") {
+      wanted[0] = wanted[1] = wanted[2] = true;
+    } else if (mec::parse_pass(name.c_str(), &pass)) {
+      for (int i = 0; i < 3; ++i) wanted[i] = wanted[i] || pass == order[i];
+    } else {
+      *error = "--pass must be fwd, bwd_data, bwd_weights (or a comma list of them) or all, got '" +
+               arg + "'";
+      return false;
+    }
+  }
+  options->passes.clear();
+  for (int i = 0; i < 3; ++i) {
+    if (wanted[i]) options->passes.push_back(order[i]);
+  }
+  if (options->passes.empty()) {
+    *error = "--pass needs fwd, bwd_data, bwd_weights or all";
+    return false;
+  }
+  return true;
+}
+
 // Checked after every option is read: which peers exist depends on --device.
 bool check_peers(Options* options, std::string* error) {
   const bool cuda = options->device == "cuda";
@@ -251,10 +283,10 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       continue;
     }
     static const char* const kValued[] = {
-        "--suite",           "--shape",    "--algo",      "--peer",  "--batch",
-        "--threads",         "--reps",     "--warmup",    "--check", "--json",
-        "--device",          "--math",     "--threshold", "--gemm",  "--mec-bands",
-        "--workspace-limit", "--auto-mode"};
+        "--suite",           "--shape",     "--algo",      "--peer",  "--batch",
+        "--threads",         "--reps",      "--warmup",    "--check", "--json",
+        "--device",          "--math",      "--threshold", "--gemm",  "--mec-bands",
+        "--workspace-limit", "--auto-mode", "--pass"};
     bool known = false;
     for (const char* v : kValued) known = known || name == v;
     if (!known) {
@@ -280,6 +312,8 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
       ok = set_algos(value, options, error);
     } else if (name == "--peer") {
       options->peers = split_list(value);
+    } else if (name == "--pass") {
+      ok = set_passes(value, options, error);
     } else if (name == "--device") {
       options->device = value;
       ok = value == "cpu" || value == "cuda";
@@ -349,6 +383,11 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
     }
   } else if (options->math != "fp32" || options->threshold >= 0) {
     *error = "--math and --threshold are for --device cuda";
+    return 2;
+  }
+  if (options->device == "cuda" && options->passes.back() != mec::Pass::kForward) {
+    *error = "--pass: the backward passes run on --device cpu only (libmec's CUDA backend and " +
+             std::string("mecbench's cuDNN peer have the forward pass only)");
     return 2;
   }
   if (options->mec_band_rows > 0 && options->device != "cpu") {

@@ -1,5 +1,6 @@
-// Peer: oneDNN (Debian's libdnnl 2.6, C++ API). Built only when CMake finds
-// dnnl; the library mec never links it.
+// Peer: oneDNN (Debian's libdnnl 2.6, C++ API), the forward pass (the
+// backward ones: peer_onednn_backward.cc). Built only when CMake finds dnnl;
+// the library mec never links it.
 //
 // Set up to be fair to oneDNN and comparable to our set_weights() path:
 // src and dst are our NHWC buffers wrapped as user memory (format_tag::nhwc);
@@ -10,12 +11,11 @@
 // Winograd, which would change the numerics). Debian's libdnnl is built
 // with OpenMP (DNNL_CPU_RUNTIME == OMP), so the thread count is OpenMP's,
 // which main() sets to --threads for everything timed; checked here.
+#include "peer_onednn.h"
+
 #include <omp.h>
 
-#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
-
-#include "bench.h"
 
 namespace mecbench {
 namespace {
@@ -31,43 +31,57 @@ struct OnednnState {
 
 }  // namespace
 
-Runner prepare_onednn(const Problem& p, const Options& options) {
+OnednnLayer onednn_layer(const mec::Conv2dDesc& d) {
   using dnnl::memory;
   using tag = memory::format_tag;
+  const memory::data_type f32 = memory::data_type::f32;
+  const memory::dims weight_dims =
+      d.groups == 1 ? memory::dims{d.k, d.c, d.r, d.s}
+                    : memory::dims{d.groups, d.k / d.groups, d.c / d.groups, d.r, d.s};
+  OnednnLayer l;
+  l.src = memory::desc({d.n, d.c, d.h, d.w}, f32, tag::nhwc);
+  l.dst = memory::desc({d.n, d.k, d.p(), d.q()}, f32, tag::nhwc);
+  // Our HWIO is [r][s][c/g][k] with k = g * (k/g) + o: hwio, or hwigo with groups.
+  l.user_weights = memory::desc(weight_dims, f32, d.groups == 1 ? tag::hwio : tag::hwigo);
+  l.any_weights = memory::desc(weight_dims, f32, tag::any);
+  l.bias = memory::desc({d.k}, f32, tag::x);
+  l.strides = {d.stride_h, d.stride_w};
+  l.dilates = {d.dilation_h - 1, d.dilation_w - 1};
+  l.pad_l = {d.pad_top, d.pad_left};
+  l.pad_r = {d.pad_bottom, d.pad_right};
+  return l;
+}
+
+std::string onednn_thread_error(const Options& options) {
+  return omp_get_max_threads() == options.threads ? "" : "OpenMP thread count is not --threads";
+}
+
+Runner prepare_onednn(const Problem& p, const Options& options) {
+  using dnnl::memory;
   Runner runner;
   Record& r = runner.record;
   r = new_record(p, "onednn", options);
   const mec::Conv2dDesc& d = p.desc;
-  if (omp_get_max_threads() != options.threads) {
+  r.note = onednn_thread_error(options);
+  if (!r.note.empty()) {
     r.status = "error";
-    r.note = "OpenMP thread count is not --threads";
     return runner;
   }
   try {
     auto state = std::make_shared<OnednnState>();
     const dnnl::engine& engine = state->engine;
-    const memory::data_type f32 = memory::data_type::f32;
-    const memory::dims src_dims = {d.n, d.c, d.h, d.w}, dst_dims = {d.n, d.k, d.p(), d.q()};
-    const memory::dims weight_dims =
-        d.groups == 1 ? memory::dims{d.k, d.c, d.r, d.s}
-                      : memory::dims{d.groups, d.k / d.groups, d.c / d.groups, d.r, d.s};
-    // Our HWIO is [r][s][c/g][k] with k = g * (k/g) + o: hwio, or hwigo with groups.
-    const memory::desc user_weight_md(weight_dims, f32, d.groups == 1 ? tag::hwio : tag::hwigo);
-    const memory::desc src_md(src_dims, f32, tag::nhwc), dst_md(dst_dims, f32, tag::nhwc);
-    const memory::desc bias_md({d.k}, f32, tag::x);
-    const memory::desc any_weight_md(weight_dims, f32, tag::any);
-
+    const OnednnLayer l = onednn_layer(d);
+    const memory::desc &src_md = l.src, &dst_md = l.dst, &bias_md = l.bias;
     dnnl::convolution_forward::desc conv_desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-        any_weight_md, bias_md, dst_md, {d.stride_h, d.stride_w},
-        {d.dilation_h - 1, d.dilation_w - 1}, {d.pad_top, d.pad_left}, {d.pad_bottom, d.pad_right});
+        l.any_weights, bias_md, dst_md, l.strides, l.dilates, l.pad_l, l.pad_r);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::convolution_forward::primitive_desc pd(conv_desc, attr, engine);
     r.variant = pd.impl_info_str();
 
     // Weights into the primitive's layout, once.
-    memory user_weights(user_weight_md, engine, const_cast<float*>(p.weights.data()));
+    memory user_weights(l.user_weights, engine, const_cast<float*>(p.weights.data()));
     state->weights = memory(pd.weights_desc(), engine);
     dnnl::reorder(user_weights, state->weights)
         .execute(state->stream, user_weights, state->weights);

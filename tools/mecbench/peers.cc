@@ -1,12 +1,14 @@
 // Which peers this build of mecbench has, and dispatch to them. Each peer
 // lives in its own file, compiled only when CMake found its library
-// (MEC_HAVE_ONEDNN, MEC_HAVE_XNNPACK, MEC_HAVE_CUDNN).
+// (MEC_HAVE_ONEDNN, MEC_HAVE_XNNPACK, MEC_HAVE_CUDNN). Only oneDNN has the
+// backward passes; the others are recorded "unsupported" for them.
 #include "bench.h"
 
 namespace mecbench {
 
 #ifdef MEC_HAVE_ONEDNN
 Runner prepare_onednn(const Problem& problem, const Options& options);
+Runner prepare_onednn_backward(const Problem& problem, const Options& options);
 #endif
 #ifdef MEC_HAVE_XNNPACK
 Runner prepare_xnnpack(const Problem& problem, const Options& options);
@@ -29,9 +31,24 @@ bool peer_available(const std::string& peer) {
   return false;
 }
 
+bool peer_runs_pass(const std::string& peer, mec::Pass pass) {
+  return pass == mec::Pass::kForward || peer == "onednn";
+}
+
 std::vector<Runner> prepare_peer(const Problem& problem, const std::string& peer,
                                  const Options& options) {
+  if (!peer_runs_pass(peer, problem.pass)) {
+    Runner runner;
+    runner.record = new_record(problem, peer, options);
+    runner.record.status = "unsupported";
+    runner.record.note = peer == "xnnpack" ? "XNNPACK has no backward passes: skipped"
+                                           : "mecbench runs this peer's forward pass only";
+    return {runner};
+  }
 #ifdef MEC_HAVE_ONEDNN
+  if (peer == "onednn" && problem.pass != mec::Pass::kForward) {
+    return {prepare_onednn_backward(problem, options)};
+  }
   if (peer == "onednn") return {prepare_onednn(problem, options)};
 #endif
 #ifdef MEC_HAVE_XNNPACK

@@ -2,7 +2,10 @@
 // computed on every core whatever --threads says: it is not timed, and the
 // double reference is slow. Large layers are checked against the double
 // reference at sampled points (sampled_check.h), never against another
-// float algorithm, whose summation order may be the one under test.
+// float algorithm, whose summation order may be the one under test. The
+// backward passes are checked against their double references
+// (reference_backward.h) on the whole output, or not at all above
+// kRefFlopLimit: they have no sampled reference.
 #include <omp.h>
 #include <unistd.h>
 
@@ -15,6 +18,7 @@
 #include <random>
 
 #include "bench.h"
+#include "reference/reference_backward.h"
 #include "reference/reference_conv.h"
 
 namespace mecbench {
@@ -58,15 +62,29 @@ void fill_uniform(std::mt19937* rng, std::vector<float>* v) {
   for (float& x : *v) x = uniform(*rng);
 }
 
+// The truth of the current pass from our direct algorithm (--check direct).
 bool truth_from_direct(Problem* p, std::string* error) {
   std::unique_ptr<mec::Conv2dPlan> plan;
-  mec::Status st =
-      mec::Conv2dPlan::create(p->desc, mec::Algorithm::kDirect, mec::Context::cpu(), &plan);
-  std::vector<float> out;
-  allocate("direct's output", p->desc.dst_elems(), &out);
+  mec::Status st = mec::Conv2dPlan::create(p->desc, p->pass, mec::Algorithm::kDirect,
+                                           mec::Context::cpu(), &plan);
+  std::vector<float> out, dbias;
+  allocate("direct's output", output_elems(*p), &out);
   std::fill(out.begin(), out.end(), std::numeric_limits<float>::quiet_NaN());
+  dbias.assign(size_t(p->desc.k), std::numeric_limits<float>::quiet_NaN());
   if (st == mec::Status::kSuccess) {
-    st = plan->run(p->src.data(), p->weights.data(), p->bias.data(), out.data(), nullptr, 0);
+    switch (p->pass) {
+      case mec::Pass::kForward:
+        st = plan->run(p->src.data(), p->weights.data(), p->bias.data(), out.data(), nullptr, 0);
+        break;
+      case mec::Pass::kBackwardData:
+        st = plan->run_backward_data(p->ddst.data(), p->weights.data(), out.data(), nullptr, 0);
+        break;
+      case mec::Pass::kBackwardWeights:
+        st = plan->run_backward_weights(p->src.data(), p->ddst.data(), out.data(), dbias.data(),
+                                        nullptr, 0);
+        p->truth_bias.assign(dbias.begin(), dbias.end());
+        break;
+    }
   }
   if (st != mec::Status::kSuccess) {
     *error = std::string("direct (for checking) failed: ") + mec::last_error();
@@ -74,6 +92,26 @@ bool truth_from_direct(Problem* p, std::string* error) {
   }
   p->truth.assign(out.begin(), out.end());
   return true;
+}
+
+// The whole truth of the current pass from the double reference.
+void truth_from_reference(Problem* p) {
+  allocate("the truth", output_elems(*p), &p->truth);
+  switch (p->pass) {
+    case mec::Pass::kForward:
+      mec::reference::conv2d(p->desc, p->src.data(), p->weights.data(), p->bias.data(),
+                             p->truth.data());
+      break;
+    case mec::Pass::kBackwardData:
+      mec::reference::conv2d_backward_data(p->desc, p->ddst.data(), p->weights.data(),
+                                           p->truth.data());
+      break;
+    case mec::Pass::kBackwardWeights:
+      allocate("the bias truth", p->desc.k, &p->truth_bias);
+      mec::reference::conv2d_backward_weights(p->desc, p->src.data(), p->ddst.data(),
+                                              p->truth.data(), p->truth_bias.data());
+      break;
+  }
 }
 
 }  // namespace
@@ -110,28 +148,47 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
   fill_uniform(&rng, &p->src);
   fill_uniform(&rng, &p->weights);
   fill_uniform(&rng, &p->bias);
+  bool backward = false;
+  for (mec::Pass pass : options.passes) backward = backward || pass != mec::Pass::kForward;
+  if (backward) {
+    allocate("ddst", p->desc.dst_elems(), &p->ddst);
+    fill_uniform(&rng, &p->ddst);
+  }
+  if (!cuda) return true;  // make_truth() per pass
 
+  // cuda (the forward pass only): the double reference on image 0 (every
+  // image runs the same code; the unit tests check whole batches).
   AllCores all_cores;
+  p->pass = mec::Pass::kForward;
   p->truth.clear();
   p->points.clear();
-  if (cuda) {
-    // The double reference on image 0 (every image runs the same code; the
-    // unit tests check whole batches).
-    if (!upload_problem(p, error)) return false;
-    if (options.check == Check::kNone) {
-      p->checked_against = "none";
-      return true;
-    }
-    mec::Conv2dDesc one = p->desc;
-    one.n = 1;
-    allocate("the truth", one.dst_elems(), &p->truth);
-    mec::reference::conv2d(one, p->src.data(), p->weights.data(), nullptr, p->truth.data());
-    p->checked_against = "reference_image0";
+  if (!upload_problem(p, error)) return false;
+  if (options.check == Check::kNone) {
+    p->checked_against = "none";
     return true;
   }
+  mec::Conv2dDesc one = p->desc;
+  one.n = 1;
+  allocate("the truth", one.dst_elems(), &p->truth);
+  mec::reference::conv2d(one, p->src.data(), p->weights.data(), nullptr, p->truth.data());
+  p->checked_against = "reference_image0";
+  return true;
+}
+
+bool make_truth(mec::Pass pass, const Options& options, Problem* p, std::string* error) {
+  AllCores all_cores;
+  p->pass = pass;
+  p->truth.clear();
+  p->truth_bias.clear();
+  p->points.clear();
   Check check = options.check;
   if (check == Check::kAuto)
     check = p->desc.flops() <= kRefFlopLimit ? Check::kRef : Check::kSampled;
+  // The backward passes have no sampled reference: whole outputs up to the
+  // flop limit, nothing above it.
+  if (check == Check::kSampled && pass != mec::Pass::kForward) {
+    check = p->desc.flops() <= kRefFlopLimit ? Check::kRef : Check::kNone;
+  }
   if (check == Check::kSampled) {
     p->points = sample_points(p->desc);
     // A sample of a quarter of the output or more costs at most 4x less
@@ -144,9 +201,7 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
   switch (check) {
     case Check::kRef:
       p->checked_against = "reference";
-      allocate("the truth", p->desc.dst_elems(), &p->truth);
-      mec::reference::conv2d(p->desc, p->src.data(), p->weights.data(), p->bias.data(),
-                             p->truth.data());
+      truth_from_reference(p);
       return true;
     case Check::kSampled:
       p->checked_against = "reference_sampled";
@@ -163,10 +218,27 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
   }
 }
 
-double output_error(const Problem& p, const float* dst) {
+int64_t output_elems(const Problem& p) {
+  switch (p.pass) {
+    case mec::Pass::kBackwardData:
+      return p.desc.src_elems();
+    case mec::Pass::kBackwardWeights:
+      return p.desc.weight_elems();
+    default:
+      return p.desc.dst_elems();
+  }
+}
+
+double output_error(const Problem& p, const float* out, const float* dbias) {
   if (p.truth.empty()) return std::numeric_limits<double>::quiet_NaN();
-  if (!p.points.empty()) return sampled_rel_error(p.desc, dst, p.points, p.truth);
-  return mec::reference::max_rel_error(dst, p.truth.data(), p.desc.dst_elems());
+  if (!p.points.empty()) return sampled_rel_error(p.desc, out, p.points, p.truth);
+  double error = mec::reference::max_rel_error(out, p.truth.data(), output_elems(p));
+  if (dbias && !p.truth_bias.empty()) {
+    const double bias_error = mec::reference::max_rel_error(dbias, p.truth_bias.data(), p.desc.k);
+    // max() would drop a NaN: an unwritten element must still show.
+    if (!(bias_error <= error)) error = bias_error;
+  }
+  return error;
 }
 
 Record new_record(const Problem& p, const std::string& algo, const Options& options) {
@@ -174,6 +246,7 @@ Record new_record(const Problem& p, const std::string& algo, const Options& opti
   r.layer = p.layer;
   r.shape = mec::format_shape(p.desc);
   r.algo = algo;
+  r.pass = mec::pass_name(p.pass);
   r.batch = p.desc.n;
   r.device = options.device;
   r.math = options.math;
@@ -185,7 +258,7 @@ Record new_record(const Problem& p, const std::string& algo, const Options& opti
 
 void time_layer(const Problem& p, const Options& options, std::vector<Runner>* runners) {
   using Clock = std::chrono::steady_clock;
-  const int64_t count = p.desc.dst_elems();
+  const int64_t count = output_elems(p);
   std::vector<std::vector<double>> ms(runners->size());
   // Runs runner i once; on failure marks it and drops its run().
   auto run_once = [&](size_t i, bool timed) {
@@ -211,9 +284,17 @@ void time_layer(const Problem& p, const Options& options, std::vector<Runner>* r
     Runner& r = (*runners)[i];
     if (!r.run) continue;
     std::fill(r.dst, r.dst + count, std::numeric_limits<float>::quiet_NaN());
+    if (r.dbias) std::fill(r.dbias, r.dbias + p.desc.k, std::numeric_limits<float>::quiet_NaN());
     run_once(i, false);
     if (!r.run) continue;
-    r.record.max_rel_err = output_error(p, r.dst);
+    const std::string unpacked = r.unpack ? r.unpack() : "";
+    if (!unpacked.empty()) {
+      r.record.status = "error";
+      r.record.note = unpacked;
+      r.run = nullptr;
+      continue;
+    }
+    r.record.max_rel_err = output_error(p, r.dst, r.dbias);
     for (int w = 0; w < options.warmup; ++w) run_once(i, false);
   }
   if (options.interleave) {

@@ -1,5 +1,6 @@
 // mecbench's output: the per-run table, MEC's workspace against im2col's,
-// the MEC-over-peer ratio table (stdout), and the JSON records (--json).
+// the MEC-over-peer ratio tables, one per pass (stdout), and the JSON
+// records (--json).
 // Workspace ratios come from plans' workspace_bytes(), never from formulas
 // re-derived here, so the tables show what the library really asks for.
 #include <algorithm>
@@ -17,18 +18,18 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// Workspace of a plan for `desc` on `device`, or -1 when it cannot be created;
-// *solution: the concrete algorithm it runs.
+// Workspace of a plan for `desc` and `pass` on `device`, or -1 when it
+// cannot be created; *solution: the concrete algorithm it runs.
 int64_t plan_workspace(const mec::Conv2dDesc& desc, mec::Algorithm algorithm, int threads,
                        const std::string& device, std::string* solution = nullptr,
-                       int64_t mec_band_rows = 0) {
+                       int64_t mec_band_rows = 0, mec::Pass pass = mec::Pass::kForward) {
   mec::Context context = mec::Context::cpu(threads);
   context.set_mec_band_rows(mec_band_rows);
   if (device == "cuda" && mec::Context::cuda(&context, nullptr, 0) != mec::Status::kSuccess) {
     return -1;
   }
   std::unique_ptr<mec::Conv2dPlan> plan;
-  if (mec::Conv2dPlan::create(desc, algorithm, context, &plan) != mec::Status::kSuccess) {
+  if (mec::Conv2dPlan::create(desc, pass, algorithm, context, &plan) != mec::Status::kSuccess) {
     return -1;
   }
   if (solution) *solution = mec::algorithm_name(plan->algorithm());
@@ -114,32 +115,44 @@ bool valid_utf8(const std::string& s) {
   return true;
 }
 
+std::vector<Record> records_of_pass(const std::vector<Record>& records, mec::Pass pass) {
+  std::vector<Record> out;
+  for (const Record& r : records) {
+    if (r.pass == mec::pass_name(pass)) out.push_back(r);
+  }
+  return out;
+}
+
 void print_table(const std::vector<Record>& records) {
-  std::map<std::string, int64_t> im2col_bytes;  // by shape
+  std::map<std::string, int64_t> im2col_bytes;  // by shape and pass
   int wl = 5, ws = 5, wa = 4;                   // column widths
   for (const Record& r : records) {
     wl = std::max(wl, int(r.layer.size()));
     ws = std::max(ws, int(r.shape.size()));
     wa = std::max(wa, int(algo_label(r).size()));
   }
-  std::printf("\n%-*s %-*s %-*s %10s %9s %9s %9s %11s %-6s\n", wl, "layer", ws, "shape", wa, "algo",
-              "median_ms", "GFLOP/s", "ws_MiB", "ws/im2col", "max_rel_err", "vs");
+  std::printf("\n%-*s %-*s %-11s %-*s %10s %9s %9s %9s %11s %-6s\n", wl, "layer", ws, "shape",
+              "pass", wa, "algo", "median_ms", "GFLOP/s", "ws_MiB", "ws/im2col", "max_rel_err",
+              "vs");
   for (const Record& r : records) {
-    std::printf("%-*s %-*s %-*s ", wl, r.layer.c_str(), ws, r.shape.c_str(), wa,
-                algo_label(r).c_str());
+    std::printf("%-*s %-*s %-11s %-*s ", wl, r.layer.c_str(), ws, r.shape.c_str(), r.pass.c_str(),
+                wa, algo_label(r).c_str());
     if (r.status != "ok") {
       std::printf("%s: %s\n", r.status.c_str(), r.note.c_str());
       continue;
     }
-    auto it = im2col_bytes.find(r.shape);
+    // ws/im2col: over the workspace of im2col's plan for the same pass.
+    auto it = im2col_bytes.find(r.shape + " " + r.pass);
     if (it == im2col_bytes.end()) {
       mec::Conv2dDesc desc;
       std::string error;
+      mec::Pass pass = mec::Pass::kForward;
       int64_t bytes = -1;
-      if (mec::parse_shape(r.shape, &desc, &error)) {
-        bytes = plan_workspace(desc, mec::Algorithm::kIm2col, r.threads, r.device);
+      if (mec::parse_shape(r.shape, &desc, &error) && mec::parse_pass(r.pass.c_str(), &pass)) {
+        bytes =
+            plan_workspace(desc, mec::Algorithm::kIm2col, r.threads, r.device, nullptr, 0, pass);
       }
-      it = im2col_bytes.emplace(r.shape, bytes).first;
+      it = im2col_bytes.emplace(r.shape + " " + r.pass, bytes).first;
     }
     char ratio[32] = "-";
     if (it->second > 0)
@@ -187,8 +200,12 @@ void print_workspace_summary(const std::vector<mec::NamedShape>& layers, const O
   }
 }
 
-void print_ratio_table(const std::vector<Record>& records, const Options& options) {
-  if (options.peers.empty()) return;
+namespace {
+
+// The ratio table of one pass: `records` are that pass's, options.peers
+// the peers that run it.
+void print_pass_ratio_table(const std::vector<Record>& records, const Options& options,
+                            const char* pass) {
   // Ours by (layer, algo); a peer's fastest ok record by (layer, peer), and
   // its fastest whose workspace is at most mec's. Layer order as first seen.
   std::map<std::pair<std::string, std::string>, const Record*> ours, fastest, within;
@@ -196,12 +213,6 @@ void print_ratio_table(const std::vector<Record>& records, const Options& option
   for (const Record& r : records) {
     if (layers.empty() || layers.back() != r.layer) layers.push_back(r.layer);
     if (r.status == "ok" && r.algo == "mec") ours[{r.layer, r.algo}] = &r;
-  }
-  bool have_mec = false;
-  for (const std::string& a : options.algos) have_mec = have_mec || a == "mec";
-  if (!have_mec) {
-    std::fprintf(stderr, "mecbench: no ratio table: it compares algo 'mec', which did not run\n");
-    return;
   }
   for (const Record& r : records) {
     auto mec = ours.find({r.layer, "mec"});
@@ -220,8 +231,9 @@ void print_ratio_table(const std::vector<Record>& records, const Options& option
   // variant within mec's workspace.
   const bool variants = options.device == "cuda";
   std::printf(
-      "\nMEC time over peer time (below 1: MEC is faster; a peer with variants: its fastest%s)\n",
-      variants ? "; 'within': its fastest with workspace <= mec's" : "");
+      "\nMEC time over peer time, pass %s (below 1: MEC is faster; a peer with variants: its "
+      "fastest%s)\n",
+      pass, variants ? "; 'within': its fastest with workspace <= mec's" : "");
   std::printf("%-8s %10s", "layer", "mec_ms");
   for (const std::string& peer : options.peers) {
     std::printf(" %10s %12s", (peer + "_ms").c_str(), ("mec/" + peer).c_str());
@@ -288,6 +300,31 @@ void print_ratio_table(const std::vector<Record>& records, const Options& option
   }
 }
 
+}  // namespace
+
+void print_ratio_table(const std::vector<Record>& records, const Options& options) {
+  if (options.peers.empty()) return;
+  bool have_mec = false;
+  for (const std::string& a : options.algos) have_mec = have_mec || a == "mec";
+  if (!have_mec) {
+    std::fprintf(stderr, "mecbench: no ratio table: it compares algo 'mec', which did not run\n");
+    return;
+  }
+  for (const mec::Pass pass : options.passes) {
+    Options with = options;  // the peers that run this pass
+    with.peers.clear();
+    for (const std::string& peer : options.peers) {
+      if (peer_runs_pass(peer, pass)) with.peers.push_back(peer);
+    }
+    if (with.peers.empty()) {
+      std::printf("\nNo ratio table for pass %s: no peer of --peer runs it\n",
+                  mec::pass_name(pass));
+      continue;
+    }
+    print_pass_ratio_table(records_of_pass(records, pass), with, mec::pass_name(pass));
+  }
+}
+
 bool write_json(const std::string& path, const std::vector<Record>& records, std::string* error) {
   FILE* f = std::fopen(path.c_str(), "w");
   if (!f) {
@@ -307,6 +344,8 @@ bool write_json(const std::string& path, const std::vector<Record>& records, std
     json_string(f, r.device);
     std::fputs(", \"math\": ", f);
     json_string(f, r.math);
+    std::fputs(", \"pass\": ", f);
+    json_string(f, r.pass);
     std::fputs(", \"algo\": ", f);
     json_string(f, r.algo);
     std::fputs(", \"variant\": ", f);

@@ -1,7 +1,8 @@
-// Prepares one of libmec's algorithms on a problem: plan creation, optional
-// set_weights() (the default: weights packed once into plan memory, as the
-// peers pack theirs), one 64-byte aligned workspace of exactly
-// workspace_bytes() allocated outside the timing. time_layer() times it.
+// Prepares one of libmec's algorithms on a problem, for the problem's pass:
+// plan creation, optional set_weights() (the default, forward and backward
+// data: weights packed once into plan memory, as the peers pack theirs),
+// one 64-byte aligned workspace of exactly workspace_bytes() and the
+// pass's output allocated outside the timing. time_layer() times it.
 // Also what every context and plan of ours shares, on the CPU, on CUDA and
 // under --dry-run: the workspace limit, the auto mode, and the timed
 // Conv2dPlan::create with its status.
@@ -16,7 +17,7 @@ namespace {
 
 struct OursState {
   std::unique_ptr<mec::Conv2dPlan> plan;
-  AlignedBuffer workspace, dst;
+  AlignedBuffer workspace, dst, dbias;
 };
 
 }  // namespace
@@ -44,7 +45,8 @@ mec::Context cpu_context(const Options& options) {
 }
 
 bool create_plan(const mec::Conv2dDesc& desc, const std::string& algo, const mec::Context& context,
-                 const Options& options, std::unique_ptr<mec::Conv2dPlan>* plan, Record* r) {
+                 const Options& options, std::unique_ptr<mec::Conv2dPlan>* plan, Record* r,
+                 mec::Pass pass) {
   using Clock = std::chrono::steady_clock;
   mec::Algorithm algorithm;
   mec::parse_algorithm(algo.c_str(), &algorithm);  // names were checked by parse_options
@@ -52,7 +54,7 @@ bool create_plan(const mec::Conv2dDesc& desc, const std::string& algo, const mec
     r->auto_mode = options.auto_mode == mec::AutoMode::kMeasure ? "measure" : "model";
   }
   const Clock::time_point start = Clock::now();
-  const mec::Status st = mec::Conv2dPlan::create(desc, algorithm, context, plan);
+  const mec::Status st = mec::Conv2dPlan::create(desc, pass, algorithm, context, plan);
   r->create_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   if (st == mec::Status::kSuccess) return true;
   r->status = st == mec::Status::kUnsupported             ? "unsupported"
@@ -71,30 +73,50 @@ Runner prepare_ours(const Problem& p, const std::string& algo, const Options& op
   const mec::Context context = cpu_context(options);
   r.threads = context.threads();  // what runs: the library clamps the count
   r.mec_band_rows = options.mec_band_rows;
-  if (!create_plan(p.desc, algo, context, options, &state->plan, &r)) return runner;
+  if (!create_plan(p.desc, algo, context, options, &state->plan, &r, p.pass)) return runner;
   mec::Conv2dPlan& plan = *state->plan;
   r.variant = plan.variant();
-  if (options.packed && plan.set_weights(p.weights.data()) != mec::Status::kSuccess) {
+  // The weights gradient reads no weights: nothing to pack.
+  const bool packed = options.packed && p.pass != mec::Pass::kBackwardWeights;
+  if (packed && plan.set_weights(p.weights.data()) != mec::Status::kSuccess) {
     r.status = "error";
     r.note = std::string("set_weights: ") + mec::last_error();
     return runner;
   }
   r.workspace_bytes = int64_t(plan.workspace_bytes());
   r.persistent_bytes = int64_t(plan.persistent_bytes());
+  const int64_t out_bytes = output_elems(p) * int64_t(sizeof(float));
   state->workspace.reset(plan.workspace_bytes());
-  state->dst.reset(p.desc.dst_elems() * sizeof(float));
-  if (!state->workspace.ok() || !state->dst.ok()) {
+  state->dst.reset(size_t(out_bytes));
+  if (p.pass == mec::Pass::kBackwardWeights) state->dbias.reset(p.desc.k * sizeof(float));
+  if (!state->workspace.ok() || !state->dst.ok() || !state->dbias.ok()) {
     r.status = "error";
     r.note = "cannot allocate " + std::to_string(r.workspace_bytes) + " bytes of workspace and " +
-             std::to_string(p.desc.dst_elems() * 4) + " of dst";
+             std::to_string(out_bytes) + " of output";
     return runner;
   }
-  const float* weights = options.packed ? nullptr : p.weights.data();
+  const float* weights = packed ? nullptr : p.weights.data();
   runner.dst = state->dst.floats();
-  runner.run = [state, &p, weights]() -> std::string {
-    const mec::Status s =
-        state->plan->run(p.src.data(), weights, p.bias.data(), state->dst.floats(),
-                         state->workspace.data(), state->workspace.bytes());
+  runner.dbias = state->dbias.floats();
+  const mec::Pass pass = p.pass;
+  runner.run = [state, &p, weights, pass]() -> std::string {
+    const mec::Conv2dPlan& plan = *state->plan;
+    float* out = state->dst.floats();
+    void* ws = state->workspace.data();
+    const size_t bytes = state->workspace.bytes();
+    mec::Status s;
+    switch (pass) {
+      case mec::Pass::kBackwardData:
+        s = plan.run_backward_data(p.ddst.data(), weights, out, ws, bytes);
+        break;
+      case mec::Pass::kBackwardWeights:
+        s = plan.run_backward_weights(p.src.data(), p.ddst.data(), out, state->dbias.floats(), ws,
+                                      bytes);
+        break;
+      default:
+        s = plan.run(p.src.data(), weights, p.bias.data(), out, ws, bytes);
+        break;
+    }
     if (s == mec::Status::kSuccess) return "";
     return std::string(mec::status_string(s)) + ": " + mec::last_error();
   };
