@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -90,7 +91,7 @@ detail::AutoDevice scripted_device() {
   return {
       "the test device", {{Algorithm::kDirect, 0}, {Algorithm::kIm2col, 0}, {Algorithm::kMecB, 0}},
       Pass::kForward,    cpu::create_plan,
-      predict_equal,     scripted_measure};
+      predict_equal,     std::numeric_limits<double>::infinity(), scripted_measure};
 }
 
 TEST(AutoMeasured, PicksTheFastestTimingAndRemembersIt) {

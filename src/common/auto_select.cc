@@ -106,7 +106,11 @@ Status create_auto(const Conv2dDesc& desc, const Context& context, const AutoDev
   double best_cost = std::numeric_limits<double>::infinity();
   size_t smallest = std::numeric_limits<size_t>::max();
   Status first_failure = Status::kSuccess;
+  // Both modes consider only candidates the model gives a chance: at most
+  // device.model_spread times the predicted cost of the cheapest that fits.
+  double cheapest_fit = std::numeric_limits<double>::infinity();
   for (const auto& [predicted, candidate] : ranked) {
+    if (predicted > device.model_spread * cheapest_fit) break;
     std::unique_ptr<PlanImpl> plan;
     const Status st = plan_candidate(desc, context, device, candidate, &plan);
     if (st != Status::kSuccess) {
@@ -116,6 +120,7 @@ Status create_auto(const Conv2dDesc& desc, const Context& context, const AutoDev
     const size_t bytes = plan->workspace_bytes();
     smallest = std::min(smallest, bytes);
     if (bytes > limit) continue;
+    cheapest_fit = std::min(cheapest_fit, predicted);
     if (!measure) {
       best = std::move(plan);
       best_candidate = candidate;

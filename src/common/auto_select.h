@@ -36,6 +36,10 @@ struct AutoDevice {
   // descriptor alone (kModel ranks before it plans); infinity where the
   // candidate cannot run the descriptor.
   double (*predict)(const Conv2dDesc& desc, const AutoCandidate& candidate, const Context& context);
+  // How far off the model's single predictions may be: the measured mode
+  // times no candidate predicted more than this many times slower than the
+  // cheapest that fits (infinity: time every candidate that fits).
+  double model_spread;
   // Seconds of one run() of `plan` on buffers it allocates and frees
   // (kMeasure); a run slower than `give_up` seconds may stop early and
   // report its time so far.

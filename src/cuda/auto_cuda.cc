@@ -106,6 +106,8 @@ Status create_auto(const Conv2dDesc& desc, Algorithm, const Context& context,
                                             Pass::kForward,
                                             create_forward,
                                             predict,
+                                            // an order, not a model: time all that fit
+                                            std::numeric_limits<double>::infinity(),
                                             measure};
   return detail::create_auto(desc, context, device, impl);
 }
