@@ -20,34 +20,6 @@
 namespace mec {
 namespace cpu {
 
-// A backward plan: backward-data plans keep set_weights()'s weights in the
-// forward plans' HWIO form; backward-weights plans read no weights.
-class BackwardPlan : public detail::PlanImpl {
- public:
-  BackwardPlan(const Conv2dDesc& desc, Algorithm algorithm, Pass pass, int threads)
-      : PlanImpl(desc, algorithm, pass), threads_(threads) {}
-
-  Status store_weights(const float* weights) override {
-    if (pass() == Pass::kBackwardWeights) {
-      return fail(Status::kInvalidArgument,
-                  "set_weights(): a backward-weights plan reads no weights");
-    }
-    return PlanImpl::store_weights(weights);
-  }
-  void pack_weights(const float* weights) override { pack_weights_hwio(desc(), weights, &packed_); }
-
- protected:
-  // The weights as weight_operand() reads them (OIHW repacked into scratch).
-  const float* prepared(const float* weights, float* scratch) const {
-    return prepare_weights(desc(), weights, has_packed_weights() ? packed_weights() : nullptr,
-                           scratch, threads_);
-  }
-  int threads() const { return threads_; }
-
- private:
-  const int threads_;
-};
-
 // The transposed weights of group g, kg x (r*s*cg), as the right operand of
 // dwindows = ddst * W^T (weight_operand() gives W, (r*s*cg) x kg).
 inline WeightOperand transposed_weights(const Conv2dDesc& d, const float* prepared, int64_t g) {
@@ -92,6 +64,69 @@ inline void hwio_to_layout(const Conv2dDesc& d, const float* hwio, float* dweigh
     }
   }
 }
+
+// A backward plan: backward-data plans keep set_weights()'s weights in the
+// forward plans' HWIO form; backward-weights plans read no weights.
+// Lowering-based algorithms (im2col, MEC) implement scratch_floats(),
+// backward_data() and backward_weights(); the workspace is their scratch
+// followed by the OIHW weight repack (data) or the HWIO gradient of an
+// OHWI/OIHW layout (weights), and dbias is computed here.
+class BackwardPlan : public detail::PlanImpl {
+ public:
+  BackwardPlan(const Conv2dDesc& desc, Algorithm algorithm, Pass pass, int threads)
+      : PlanImpl(desc, algorithm, pass), threads_(threads) {}
+
+  size_t workspace_bytes() const override {
+    const int64_t extra = pass() == Pass::kBackwardData
+                              ? weight_repack_floats(desc(), has_packed_weights())
+                              : hwio_gradient_floats(desc());
+    return size_t(scratch_floats() + extra) * sizeof(float);
+  }
+
+  // PlanImpl::run's slots: (ddst, weights, -, dsrc) or (src, ddst, dbias, dweights).
+  Status run(const float* a, const float* b, const float* bias_grad, float* out,
+             void* workspace) const override {
+    float* scratch = static_cast<float*>(workspace);
+    float* extra = scratch + scratch_floats();
+    if (pass() == Pass::kBackwardData) {
+      backward_data(a, prepared(b, extra), scratch, out);
+      return Status::kSuccess;
+    }
+    float* hwio = desc().filter_layout == FilterLayout::kHWIO ? out : extra;
+    backward_weights(a, b, scratch, hwio);
+    if (hwio != out) hwio_to_layout(desc(), hwio, out, threads_);
+    // The dbias slot is an output of this pass.
+    if (bias_grad != nullptr) bias_gradient(desc(), b, const_cast<float*>(bias_grad), threads_);
+    return Status::kSuccess;
+  }
+
+  Status store_weights(const float* weights) override {
+    if (pass() == Pass::kBackwardWeights) {
+      return fail(Status::kInvalidArgument,
+                  "set_weights(): a backward-weights plan reads no weights");
+    }
+    return PlanImpl::store_weights(weights);
+  }
+  void pack_weights(const float* weights) override { pack_weights_hwio(desc(), weights, &packed_); }
+
+ protected:
+  // The weights as weight_operand() reads them (OIHW repacked into scratch).
+  const float* prepared(const float* weights, float* scratch) const {
+    return prepare_weights(desc(), weights, has_packed_weights() ? packed_weights() : nullptr,
+                           scratch, threads_);
+  }
+  int threads() const { return threads_; }
+
+  // The algorithm's own workspace in floats (0 for none).
+  virtual int64_t scratch_floats() const { return 0; }
+  // dsrc from ddst and the weights as weight_operand() reads them.
+  virtual void backward_data(const float*, const float*, float*, float*) const {}
+  // The HWIO weight gradient (r*s*cg rows of k) from src and ddst.
+  virtual void backward_weights(const float*, const float*, float*, float*) const {}
+
+ private:
+  const int threads_;
+};
 
 }  // namespace cpu
 }  // namespace mec

@@ -24,28 +24,11 @@ class Im2colBackwardPlan : public BackwardPlan {
     set_variant("im2col/blas");
   }
 
-  size_t workspace_bytes() const override {
-    const int64_t extra = pass() == Pass::kBackwardData
-                              ? weight_repack_floats(desc(), has_packed_weights())
-                              : hwio_gradient_floats(desc());
-    return size_t(columns_ + extra) * sizeof(float);
-  }
-
-  Status run(const float* a, const float* b, const float* bias_grad, float* out,
-             void* workspace) const override {
-    float* columns = static_cast<float*>(workspace);
-    if (pass() == Pass::kBackwardData) {
-      backward_data(a, prepared(b, columns + columns_), columns, out);
-    } else {
-      backward_weights(a, b, columns, out);
-      // The dbias slot is an output of this pass (PlanImpl::run).
-      if (bias_grad != nullptr) bias_gradient(desc(), b, const_cast<float*>(bias_grad), threads());
-    }
-    return Status::kSuccess;
-  }
-
  private:
-  void backward_data(const float* ddst, const float* weights, float* columns, float* dsrc) const {
+  int64_t scratch_floats() const override { return columns_; }
+
+  void backward_data(const float* ddst, const float* weights, float* columns,
+                     float* dsrc) const override {
     const Conv2dDesc& d = desc();
     const int64_t p = d.p(), q = d.q(), cg = d.c / d.groups, kg = d.k / d.groups;
     const int64_t depth = d.r * d.s * cg, rows = d.n * p * q;
@@ -80,17 +63,15 @@ class Im2colBackwardPlan : public BackwardPlan {
   }
 
   void backward_weights(const float* src, const float* ddst, float* columns,
-                        float* dweights) const {
+                        float* hwio) const override {
     const Conv2dDesc& d = desc();
     const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
     const int64_t depth = d.r * d.s * cg, rows = d.n * d.p() * d.q();
     im2col_lower(d, src, columns, threads());
-    float* hwio = d.filter_layout == FilterLayout::kHWIO ? dweights : columns + columns_;
     parallel_gemm_rows(d.groups, depth, threads(), [&](int64_t g, int64_t m0, int64_t m1) {
       sgemm_tn(m1 - m0, kg, rows, columns + g * rows * depth + m0, depth, ddst + g * kg, d.k, 0.0f,
                hwio + m0 * d.k + g * kg, d.k);
     });
-    if (hwio != dweights) hwio_to_layout(d, hwio, dweights, threads());
   }
 
   const int64_t columns_;  // floats of the column matrix

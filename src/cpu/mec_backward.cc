@@ -36,30 +36,13 @@ class MecBackwardPlan : public BackwardPlan {
     set_variant("mec_b/blas");
   }
 
-  size_t workspace_bytes() const override {
-    const int64_t extra = pass() == Pass::kBackwardData
-                              ? weight_repack_floats(desc(), has_packed_weights())
-                              : hwio_gradient_floats(desc());
-    return size_t(lowered_floats_ + extra) * sizeof(float);
-  }
-
-  Status run(const float* a, const float* b, const float* bias_grad, float* out,
-             void* workspace) const override {
-    float* lowered = static_cast<float*>(workspace);
-    if (pass() == Pass::kBackwardData) {
-      backward_data(a, prepared(b, lowered + lowered_floats_), lowered, out);
-    } else {
-      backward_weights(a, b, lowered, out);
-      // The dbias slot is an output of this pass (PlanImpl::run).
-      if (bias_grad != nullptr) bias_gradient(desc(), b, const_cast<float*>(bias_grad), threads());
-    }
-    return Status::kSuccess;
-  }
-
  private:
+  int64_t scratch_floats() const override { return lowered_floats_; }
+
   int64_t kernel_row_steps() const { return desc().dilation_h == 1 ? 1 : desc().r; }
 
-  void backward_data(const float* ddst, const float* weights, float* dl, float* dsrc) const {
+  void backward_data(const float* ddst, const float* weights, float* dl,
+                     float* dsrc) const override {
     const Conv2dDesc& d = desc();
     const detail::MecLowering& l = lowering_;
     const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, cg = d.c / d.groups;
@@ -102,12 +85,11 @@ class MecBackwardPlan : public BackwardPlan {
   }
 
   void backward_weights(const float* src, const float* ddst, float* lowered,
-                        float* dweights) const {
+                        float* hwio) const override {
     const Conv2dDesc& d = desc();
     const detail::MecLowering& l = lowering_;
     const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups;
     lowerer_.lower(src, lowered);
-    float* hwio = d.filter_layout == FilterLayout::kHWIO ? dweights : lowered + lowered_floats_;
     // Tasks: (group, kernel row step), their taps split into row chunks.
     const int64_t steps = kernel_row_steps();
     const int64_t rows = d.dilation_h == 1 ? l.window_depth : l.row_depth;
@@ -122,7 +104,6 @@ class MecBackwardPlan : public BackwardPlan {
         }
       }
     });
-    if (hwio != dweights) hwio_to_layout(d, hwio, dweights, threads());
   }
 
   const int64_t lowered_floats_;  // |L|
