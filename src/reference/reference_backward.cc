@@ -3,25 +3,11 @@
 
 #include <cstdint>
 
+#include "reference/reference_conv.h"
+
 namespace mec {
 namespace reference {
 namespace {
-
-// Index of weight (output channel ko, kernel row i, column j, input channel
-// ci within its group) in the descriptor's filter layout. Written here again
-// rather than shared, so that the backward truth stands on its own.
-int64_t weight_at(const Conv2dDesc& d, int64_t ko, int64_t i, int64_t j, int64_t ci) {
-  const int64_t cg = d.c / d.groups;
-  switch (d.filter_layout) {
-    case FilterLayout::kHWIO:
-      return ((i * d.s + j) * cg + ci) * d.k + ko;
-    case FilterLayout::kOHWI:
-      return ((ko * d.r + i) * d.s + j) * cg + ci;
-    case FilterLayout::kOIHW:
-      return ((ko * cg + ci) * d.r + i) * d.s + j;
-  }
-  return -1;
-}
 
 // The output position whose window tap `tap` lands on input position `in`
 // along one axis, or -1 if none does: out * stride - pad + tap * dilation
@@ -51,7 +37,7 @@ double data_element(const Conv2dDesc& d, const float* ddst, const float* weights
       const float* dd = ddst + ((n * p + y) * q + x) * d.k;
       for (int64_t kk = 0; kk < kg; ++kk) {
         const int64_t ko = g * kg + kk;
-        acc += double(dd[ko]) * double(weights[weight_at(d, ko, i, j, ci)]);
+        acc += double(dd[ko]) * double(weights[weight_index(d, ko, i, j, ci)]);
       }
     }
   }
@@ -106,7 +92,7 @@ void conv2d_backward_weights(const Conv2dDesc& d, const float* src, const float*
     for (int64_t i = 0; i < d.r; ++i) {
       for (int64_t j = 0; j < d.s; ++j) {
         for (int64_t ci = 0; ci < cg; ++ci) {
-          dweights[weight_at(d, ko, i, j, ci)] = weight_element(d, src, ddst, ko, i, j, ci);
+          dweights[weight_index(d, ko, i, j, ci)] = weight_element(d, src, ddst, ko, i, j, ci);
         }
       }
     }

@@ -9,21 +9,6 @@ namespace mec {
 namespace reference {
 namespace {
 
-// Index of weight (output channel ko, kernel row i, column j, input channel
-// ci within its group) in the descriptor's filter layout.
-int64_t weight_index(const Conv2dDesc& d, int64_t ko, int64_t i, int64_t j, int64_t ci) {
-  const int64_t cg = d.c / d.groups;
-  switch (d.filter_layout) {
-    case FilterLayout::kHWIO:
-      return ((i * d.s + j) * cg + ci) * d.k + ko;
-    case FilterLayout::kOHWI:
-      return ((ko * d.r + i) * d.s + j) * cg + ci;
-    case FilterLayout::kOIHW:
-      return ((ko * cg + ci) * d.r + i) * d.s + j;
-  }
-  return -1;
-}
-
 // Output element (n, y, x, ko): bias plus the sum over the window, in double.
 double element(const Conv2dDesc& d, const float* src, const float* weights, const float* bias,
                int64_t n, int64_t y, int64_t x, int64_t ko) {
@@ -46,6 +31,21 @@ double element(const Conv2dDesc& d, const float* src, const float* weights, cons
 }
 
 }  // namespace
+
+// Index of weight (output channel ko, kernel row i, column j, input channel
+// ci within its group) in the descriptor's filter layout.
+int64_t weight_index(const Conv2dDesc& d, int64_t ko, int64_t i, int64_t j, int64_t ci) {
+  const int64_t cg = d.c / d.groups;
+  switch (d.filter_layout) {
+    case FilterLayout::kHWIO:
+      return ((i * d.s + j) * cg + ci) * d.k + ko;
+    case FilterLayout::kOHWI:
+      return ((ko * d.r + i) * d.s + j) * cg + ci;
+    case FilterLayout::kOIHW:
+      return ((ko * cg + ci) * d.r + i) * d.s + j;
+  }
+  return -1;
+}
 
 void conv2d(const Conv2dDesc& d, const float* src, const float* weights, const float* bias,
             double* dst) {

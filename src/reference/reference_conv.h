@@ -27,6 +27,10 @@ struct OutputPoint {
 void conv2d_at(const Conv2dDesc& desc, const float* src, const float* weights, const float* bias,
                const OutputPoint* points, int64_t count, double* dst);
 
+// Index of weight (output channel ko, kernel row i, column j, input channel
+// ci within its group) in the descriptor's filter layout.
+int64_t weight_index(const Conv2dDesc& desc, int64_t ko, int64_t i, int64_t j, int64_t ci);
+
 // The error measure used everywhere (tests, mecbench): max |out - ref| over
 // max |ref|. Any NaN or infinity in out gives +infinity, so an unwritten
 // (NaN-poisoned) element always fails.
