@@ -11,7 +11,9 @@
 //            between threads, each summing windows^T * ddst over every
 //            (image, output row) in order: deterministic for any thread
 //            count, no partial sums to reduce.
-// Both run on CBLAS GEMMs (variant mec_b/blas) whatever the context's engine.
+// Pointwise layers (1x1, stride 1, no padding) skip L: their windows are
+// src's pixels (variant mec_b/blas/pointwise). Both passes run on CBLAS
+// GEMMs whatever the context's engine.
 #include "common/checked.h"
 #include "common/mec_lowering.h"
 #include "common/status_detail.h"
@@ -28,21 +30,43 @@ namespace {
 class MecBackwardPlan : public BackwardPlan {
  public:
   MecBackwardPlan(const Conv2dDesc& desc, Pass pass, int threads, int64_t lowered_floats,
-                  const KernelSet& kernels)
+                  const KernelSet& kernels, bool pointwise)
       : BackwardPlan(desc, Algorithm::kMecB, pass, threads),
         lowered_floats_(lowered_floats),
+        pointwise_(pointwise),
         lowerer_(desc, kernels, threads),
         lowering_(detail::mec_lowering(desc, desc.h + desc.pad_top + desc.pad_bottom)) {
-    set_variant("mec_b/blas");
+    set_variant(pointwise ? "mec_b/blas/pointwise" : "mec_b/blas");
   }
 
  private:
-  int64_t scratch_floats() const override { return lowered_floats_; }
+  int64_t scratch_floats() const override { return pointwise_ ? 0 : lowered_floats_; }
+
+  // Pointwise layers (1x1 windows at stride 1 without padding): every
+  // window of L is one pixel of src, so each pass is one GEMM per group over
+  // src and dsrc themselves - no lowering, no fold, no workspace.
+  void pointwise_data(const float* ddst, const float* weights, float* dsrc) const {
+    const Conv2dDesc& d = desc();
+    const int64_t cg = d.c / d.groups, kg = d.k / d.groups, pixels = d.n * d.h * d.w;
+    parallel_gemm_rows(d.groups, pixels, threads(), [&](int64_t g, int64_t m0, int64_t m1) {
+      sgemm(m1 - m0, cg, kg, ddst + m0 * d.k + g * kg, d.k, transposed_weights(d, weights, g), 0.0f,
+            dsrc + m0 * d.c + g * cg, d.c);
+    });
+  }
+  void pointwise_weights(const float* src, const float* ddst, float* hwio) const {
+    const Conv2dDesc& d = desc();
+    const int64_t cg = d.c / d.groups, kg = d.k / d.groups, pixels = d.n * d.h * d.w;
+    parallel_gemm_rows(d.groups, cg, threads(), [&](int64_t g, int64_t c0, int64_t c1) {
+      sgemm_tn(c1 - c0, kg, pixels, src + g * cg + c0, d.c, ddst + g * kg, d.k, 0.0f,
+               hwio + c0 * d.k + g * kg, d.k);
+    });
+  }
 
   int64_t kernel_row_steps() const { return desc().dilation_h == 1 ? 1 : desc().r; }
 
   void backward_data(const float* ddst, const float* weights, float* dl,
                      float* dsrc) const override {
+    if (pointwise_) return pointwise_data(ddst, weights, dsrc);
     const Conv2dDesc& d = desc();
     const detail::MecLowering& l = lowering_;
     const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, cg = d.c / d.groups;
@@ -86,6 +110,7 @@ class MecBackwardPlan : public BackwardPlan {
 
   void backward_weights(const float* src, const float* ddst, float* lowered,
                         float* hwio) const override {
+    if (pointwise_) return pointwise_weights(src, ddst, hwio);
     const Conv2dDesc& d = desc();
     const detail::MecLowering& l = lowering_;
     const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups;
@@ -107,6 +132,7 @@ class MecBackwardPlan : public BackwardPlan {
   }
 
   const int64_t lowered_floats_;  // |L|
+  const bool pointwise_;          // 1x1, stride 1, no padding: GEMMs over src itself
   const MecLowerer lowerer_;
   const detail::MecLowering lowering_;
 };
@@ -129,8 +155,13 @@ Status create_mec_backward(const Conv2dDesc& d, Pass pass, Algorithm, const Cont
       !gemm_fits(l.window_depth, kg, d.q(), l.ld, d.k, d.k)) {
     return fail(Status::kUnsupported, "MEC GEMM dimensions exceed the BLAS 32-bit limit");
   }
-  impl->reset(
-      new MecBackwardPlan(d, pass, context.threads(), lowered, select_kernels(context.cpu_isa())));
+  const int64_t cg = d.c / d.groups, pixels = d.n * d.h * d.w;
+  const bool pointwise = d.r == 1 && d.s == 1 && d.stride_h == 1 && d.stride_w == 1 &&
+                         d.pad_top == 0 && d.pad_bottom == 0 && d.pad_left == 0 &&
+                         d.pad_right == 0 && gemm_fits(pixels, cg, kg, d.k, d.k, d.c) &&
+                         gemm_fits(cg, kg, pixels, d.c, d.k, d.k);
+  impl->reset(new MecBackwardPlan(d, pass, context.threads(), lowered,
+                                  select_kernels(context.cpu_isa()), pointwise));
   return Status::kSuccess;
 }
 
