@@ -20,7 +20,7 @@ test_pkgs=(
   libopenblas-dev libopenblas-openmp-dev           # CBLAS, OpenMP build
   libfftw3-dev                                     # FFT convolution (fftw3f)
   libgtest-dev                                     # tests
-  python3                                          # the Python binding's test
+  python3 python3-dev pybind11-dev python3-numpy   # the Python module and its test
   libdnnl-dev ocl-icd-opencl-dev                   # mecbench peer oneDNN; its CMake config
                                                    # calls find_package(OpenCL), only a Recommends
   libxnnpack-dev libpthreadpool-dev                # mecbench peer XNNPACK (the library never links the peers)

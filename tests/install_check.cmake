@@ -66,6 +66,15 @@ if(MODE STREQUAL "install")
       message(FATAL_ERROR "mecbench's suites are not installed")
     endif()
   endif()
+  # The Python package, imported from the installed tree alone (its module
+  # finds the installed libmec through its run path).
+  if(PYTHON)
+    run(${CMAKE_COMMAND} -E env PYTHONPATH=${libdir}/python3/dist-packages ${PYTHON}
+        ${SOURCE_DIR}/tests/install/import_mec.py)
+    if(NOT run_out MATCHES "^${VERSION} ${libdir}/python3/dist-packages/mec/__init__.py 18.0")
+      message(FATAL_ERROR "the installed Python package printed: ${run_out}")
+    endif()
+  endif()
   run(readelf -d ${lib})
   if(NOT run_out MATCHES "SONAME[^\n]*\\[libmec\\.so\\.${major_minor}\\]")
     message(FATAL_ERROR "SONAME of ${lib}:\n${run_out}")
