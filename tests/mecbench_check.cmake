@@ -22,7 +22,7 @@
 #     workspace (ok, workspace_bytes 0) and refuses im2col (over_limit, the
 #     library's message in note, exit 0), timed and under --dry-run; records
 #     carry workspace_limit and create_ms; --auto-mode measure chooses within
-#     4k; a byte count that is not one exits 2.
+#     4k; 'mec' limits a layer to mec's workspace; bad counts exit 2.
 #   backward: --pass all on two tiny layers (grouped, padded, strided;
 #     dilated) with direct, im2col, mec, fft and the built-in peers: every
 #     record carries its pass, ours and oneDNN's ran every pass and were
@@ -41,7 +41,6 @@ function(run_mecbench)
   set(out "${out}" PARENT_SCOPE)
   set(err "${err}" PARENT_SCOPE)
 endfunction()
-
 # Fails unless mecbench exited `expected`.
 macro(expect_exit expected)
   if(NOT "${rc}" STREQUAL "${expected}")
@@ -384,6 +383,14 @@ elseif(MODE STREQUAL "workspace_limit")
   string(JSON status GET "${json}" 0 status)
   if(NOT mode STREQUAL "measure" OR NOT status STREQUAL "ok" OR ws GREATER 4096)
     message(FATAL_ERROR "--auto-mode measure: ${mode}, ${status}, workspace ${ws}:\n${json}")
+  endif()
+  run_mecbench(--shape n1h9w9c4k8r3s3 --algo mec,auto --dry-run --workspace-limit mec --json ${OUT})
+  read_records()
+  string(JSON mec_ws GET "${json}" 0 workspace_bytes)
+  string(JSON auto_ws GET "${json}" 1 workspace_bytes)
+  string(JSON limit GET "${json}" 1 workspace_limit)
+  if(NOT limit EQUAL mec_ws OR auto_ws GREATER mec_ws OR mec_ws EQUAL 0)
+    message(FATAL_ERROR "--workspace-limit mec: limit ${limit}, mec ${mec_ws}, auto ${auto_ws}")
   endif()
   foreach(bad 12Q 1.5M -1 M "" 99999999999G)
     run_mecbench(--shape h5w5c1k1 --algo direct --dry-run "--workspace-limit=${bad}")

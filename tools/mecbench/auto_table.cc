@@ -78,7 +78,8 @@ void print_pass_auto_table(const std::vector<Record>& records, const Options& op
     wf = std::max(wf, int(r.algo.size()));
   }
   const std::string limit =
-      options.workspace_limit >= 0
+      options.workspace_limit_mec ? std::string(", within each layer's mec workspace")
+      : options.workspace_limit >= 0
           ? ", within the workspace limit of " + std::to_string(options.workspace_limit) + " bytes"
           : "";
   std::printf(

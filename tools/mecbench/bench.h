@@ -46,7 +46,8 @@ struct Options {
   bool interleave = false;  // rounds of one run per runner (default: reps back to back)
   mec::GemmEngine gemm = mec::GemmEngine::kFast;  // --gemm fast|blas
   int64_t mec_band_rows = 0;                      // --mec-bands: Context::set_mec_band_rows
-  int64_t workspace_limit = -1;  // --workspace-limit: Context::set_workspace_limit when >= 0
+  int64_t workspace_limit = -1;      // --workspace-limit: Context::set_workspace_limit when >= 0
+  bool workspace_limit_mec = false;  // --workspace-limit mec: each layer's MEC workspace
   mec::AutoMode auto_mode = mec::AutoMode::kModel;  // --auto-mode: Context::set_auto_mode
   bool dry_run = false;  // --dry-run: plans made and described, nothing run (dry_run.cc)
   std::string json_path;

@@ -51,7 +51,8 @@ const char kUsage[] =
     "  --mec-bands ROWS   cpu: MEC lowers ROWS output rows at a time per thread, not whole\n"
     "                     images (Context::set_mec_band_rows; default 0: the paper's |L|)\n"
     "  --workspace-limit BYTES  the most workspace a plan of ours may need\n"
-    "                     (Context::set_workspace_limit; suffix k, M or G: powers of 1024).\n"
+    "                     (Context::set_workspace_limit; suffix k, M or G: powers of 1024),\n"
+    "                     or 'mec': each layer's limit is the workspace of our mec plan\n"
     "                     auto picks within it; another algorithm that needs more is\n"
     "                     reported over_limit (default: no limit)\n"
     "  --auto-mode MODE   how auto chooses: model (default: the cost model) or measure\n"
@@ -327,7 +328,9 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
     } else if (name == "--mec-bands") {
       ok = parse_int(name, value, 0, int64_t(1) << 30, &options->mec_band_rows, error);
     } else if (name == "--workspace-limit") {
-      ok = parse_bytes(name, value, &options->workspace_limit, error);
+      options->workspace_limit_mec = value == "mec";
+      ok = options->workspace_limit_mec ||
+           parse_bytes(name, value, &options->workspace_limit, error);
     } else if (name == "--auto-mode") {
       ok = value == "model" || value == "measure";
       options->auto_mode = value == "measure" ? mec::AutoMode::kMeasure : mec::AutoMode::kModel;

@@ -28,8 +28,12 @@ void set_plan_options(const Options& options, mec::Context* context) {
 }
 
 void print_plan_options(const Options& options) {
-  if (options.workspace_limit < 0 && options.auto_mode == mec::AutoMode::kModel) return;
-  const std::string limit = options.workspace_limit >= 0
+  if (options.workspace_limit < 0 && !options.workspace_limit_mec &&
+      options.auto_mode == mec::AutoMode::kModel) {
+    return;
+  }
+  const std::string limit = options.workspace_limit_mec ? std::string("each layer's mec workspace")
+                            : options.workspace_limit >= 0
                                 ? std::to_string(options.workspace_limit) + " bytes"
                                 : std::string("none");
   std::printf("# ours: workspace limit %s, auto mode %s\n", limit.c_str(),
@@ -53,8 +57,19 @@ bool create_plan(const mec::Conv2dDesc& desc, const std::string& algo, const mec
   if (algorithm == mec::Algorithm::kAuto) {
     r->auto_mode = options.auto_mode == mec::AutoMode::kMeasure ? "measure" : "model";
   }
+  // --workspace-limit mec: this layer's limit is what our mec plan of the
+  // same pass needs (its creation is not timed).
+  mec::Context limited = context;
+  if (options.workspace_limit_mec) {
+    std::unique_ptr<mec::Conv2dPlan> reference;
+    if (mec::Conv2dPlan::create(desc, pass, mec::Algorithm::kMec, context, &reference) ==
+        mec::Status::kSuccess) {
+      limited.set_workspace_limit(reference->workspace_bytes());
+      r->workspace_limit = int64_t(reference->workspace_bytes());
+    }
+  }
   const Clock::time_point start = Clock::now();
-  const mec::Status st = mec::Conv2dPlan::create(desc, pass, algorithm, context, plan);
+  const mec::Status st = mec::Conv2dPlan::create(desc, pass, algorithm, limited, plan);
   r->create_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   if (st == mec::Status::kSuccess) return true;
   r->status = st == mec::Status::kUnsupported             ? "unsupported"
