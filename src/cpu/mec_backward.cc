@@ -1,12 +1,15 @@
 // MEC's backward passes through its lowered matrix L (common/mec_lowering.h),
-// with |L| floats of workspace where im2col's need its column matrix.
+// with at most |L| floats of workspace where im2col's need its column matrix.
 //   data:    the gradient of every window of L is ddst's row segment times
 //            W^T: per (group, image) the GEMMs of its output rows y, q rows
-//            each (Solution B's shape), accumulated into a zeroed dL of L's
-//            shape (windows of consecutive rows overlap when stride_h < r);
-//            then dL is folded into dsrc - every input pixel gathers the
-//            entries of the rows of L that copied it. Threads split a
-//            (group, image)'s rows of L, so every sum has a fixed order.
+//            each (Solution B's shape). Scatter (when every thread has a
+//            (group, image)): each row's window gradients, in a buffer of
+//            the thread's (q*r*s*cg floats), are added into dsrc at once.
+//            Fold (else): they are accumulated into a zeroed dL of L's shape
+//            (windows of consecutive rows overlap when stride_h < r), which
+//            is then folded into dsrc - every input pixel gathers the
+//            entries of the rows of L that copied it; threads split a
+//            (group, image)'s rows of L. Every sum has a fixed order.
 //   weights: L is lowered from src; dW's rows (r*s*cg taps) are split
 //            between threads, each summing windows^T * ddst over every
 //            (image, output row) in order: deterministic for any thread
@@ -38,13 +41,23 @@ class MecBackwardPlan : public BackwardPlan {
       : BackwardPlan(desc, Algorithm::kMecB, pass, threads),
         lowered_floats_(lowered_floats),
         pointwise_(pointwise),
+        scatter_(pass == Pass::kBackwardData && !pointwise &&
+                 desc.groups * desc.n >= int64_t(threads)),
         lowerer_(desc, kernels, threads),
         lowering_(detail::mec_lowering(desc, desc.h + desc.pad_top + desc.pad_bottom)) {
-    set_variant(pointwise ? "mec_b/blas/pointwise" : "mec_b/blas");
+    set_variant(pointwise                     ? "mec_b/blas/pointwise"
+                : scatter_                    ? "mec_b/blas/scatter"
+                : pass == Pass::kBackwardData ? "mec_b/blas/fold"
+                                              : "mec_b/blas");
   }
 
  private:
-  int64_t scratch_floats() const override { return pointwise_ ? 0 : lowered_floats_; }
+  int64_t scratch_floats() const override {
+    if (pointwise_) return 0;
+    if (!scatter_) return lowered_floats_;
+    const int64_t columns = desc().dilation_h == 1 ? lowering_.window_depth : lowering_.row_depth;
+    return int64_t(threads()) * desc().q() * columns;
+  }
 
   // Pointwise layers (1x1 windows at stride 1 without padding): every
   // window of L is one pixel of src, so each pass is one GEMM per group over
@@ -68,9 +81,57 @@ class MecBackwardPlan : public BackwardPlan {
 
   int64_t kernel_row_steps() const { return desc().dilation_h == 1 ? 1 : desc().r; }
 
-  void backward_data(const float* ddst, const float* weights, float* dl,
+  void backward_data(const float* ddst, const float* weights, float* scratch,
                      float* dsrc) const override {
     if (pointwise_) return pointwise_data(ddst, weights, dsrc);
+    if (scatter_) return scatter_data(ddst, weights, scratch, dsrc);
+    fold_data(ddst, weights, scratch, dsrc);
+  }
+
+  // Scatter: per (group, image), each output row's window gradients (q x
+  // r*s*cg, a thread's own buffer) are added straight into dsrc.
+  void scatter_data(const float* ddst, const float* weights, float* buffers, float* dsrc) const {
+    const Conv2dDesc& d = desc();
+    const detail::MecLowering& l = lowering_;
+    const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, cg = d.c / d.groups;
+    const int64_t columns = d.dilation_h == 1 ? l.window_depth : l.row_depth;
+    const int64_t rows_per_step = d.dilation_h == 1 ? d.r : 1;
+    if (d.groups > 1) std::fill(dsrc, dsrc + d.src_elems(), 0.0f);
+#pragma omp parallel for num_threads(threads()) schedule(static)
+    for (int64_t t = 0; t < d.groups * d.n; ++t) {
+      const int64_t g = t / d.n, n = t % d.n;
+      float* image = dsrc + n * d.h * d.w * d.c;
+      if (d.groups == 1) std::fill(image, image + d.h * d.w * d.c, 0.0f);
+      float* grad = buffers + omp_get_thread_num() * q * columns;
+      const WeightOperand wt = transposed_weights(d, weights, g);
+      for (int64_t y = 0; y < p; ++y) {
+        const float* go = ddst + ((n * p + y) * q) * d.k + g * kg;
+        for (int64_t step = 0; step < kernel_row_steps(); ++step) {
+          sgemm(q, columns, kg, go, d.k, from_column(wt, step * l.row_depth), 0.0f, grad, columns);
+          for (int64_t ii = 0; ii < rows_per_step; ++ii) {
+            const int64_t i = step + ii;
+            const int64_t iy = y * d.stride_h - d.pad_top + i * d.dilation_h;
+            if (iy < 0 || iy >= d.h) continue;
+            float* in_row = image + iy * d.w * d.c + g * cg;
+            for (int64_t x = 0; x < q; ++x) {
+              const float* from = grad + x * columns + ii * l.row_depth;
+              for (int64_t j = 0; j < d.s; ++j) {
+                const int64_t ix = x * d.stride_w - d.pad_left + j * d.dilation_w;
+                if (ix < 0 || ix >= d.w) continue;
+                float* o = in_row + ix * d.c;
+                const float* v = from + j * cg;
+                for (int64_t ci = 0; ci < cg; ++ci) o[ci] += v[ci];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Fold: the window gradients accumulated in a dL of L's shape, then
+  // folded into dsrc (threads split a (group, image)'s rows of L).
+  void fold_data(const float* ddst, const float* weights, float* dl, float* dsrc) const {
     const Conv2dDesc& d = desc();
     const detail::MecLowering& l = lowering_;
     const int64_t p = d.p(), q = d.q(), kg = d.k / d.groups, cg = d.c / d.groups;
@@ -151,6 +212,13 @@ class MecBackwardPlan : public BackwardPlan {
 
   const int64_t lowered_floats_;  // |L|
   const bool pointwise_;          // 1x1, stride 1, no padding: GEMMs over src itself
+  // Backward data: scatter into dsrc when every thread has a (group, image)
+  // of its own, else fold through dL, whose rows threads can share. At
+  // batch 1 on one thread and at batch 8 on two, scatter takes 0.96-1.0x
+  // fold's time (no dL to zero and fold) in less workspace; at batch 1 on
+  // two threads it runs on one of them (1.1-1.5x fold's time;
+  // docs/training.md).
+  const bool scatter_;
   const MecLowerer lowerer_;
   const detail::MecLowering lowering_;
 };
@@ -168,6 +236,10 @@ Status create_mec_backward(const Conv2dDesc& d, Pass pass, Algorithm, const Cont
                 "MEC workspace n*q*(h+pad_top+pad_bottom)*s*c overflows 64-bit bytes");
   }
   const detail::MecLowering l = detail::mec_lowering(d, hp);
+  int64_t buffers;  // the scatter's (q x r*s*cg per thread; bytes)
+  if (!checked_product({int64_t(context.threads()), d.q(), l.window_depth, 4}, &buffers)) {
+    return fail(Status::kInvalidArgument, "MEC backward buffers overflow 64-bit bytes");
+  }
   const int64_t kg = d.k / d.groups;
   if (!gemm_fits(d.q(), l.window_depth, kg, d.k, l.ld, l.ld) ||
       !gemm_fits(l.window_depth, kg, d.q(), l.ld, d.k, d.k)) {
