@@ -20,6 +20,15 @@
 namespace mec {
 namespace cpu {
 
+// Along one axis: the output position whose tap `tap` reads input position
+// `in` (out * stride - pad + tap * dilation == in), or -1 when none of the
+// `outputs` does. The gathers of the data gradient ask it per tap.
+inline int64_t output_reading(int64_t in, int64_t tap, int64_t pad, int64_t stride,
+                              int64_t dilation, int64_t outputs) {
+  const int64_t t = in + pad - tap * dilation;
+  return t < 0 || t % stride != 0 || t / stride >= outputs ? -1 : t / stride;
+}
+
 // The transposed weights of group g, kg x (r*s*cg), as the right operand of
 // dwindows = ddst * W^T (weight_operand() gives W, (r*s*cg) x kg).
 inline WeightOperand transposed_weights(const Conv2dDesc& d, const float* prepared, int64_t g) {

@@ -42,14 +42,13 @@ class Im2colBackwardPlan : public BackwardPlan {
         float* out = dsrc + (n * d.h + iy) * d.w * d.c;
         std::fill(out, out + d.w * d.c, 0.0f);
         for (int64_t i = 0; i < d.r; ++i) {
-          const int64_t ty = iy + d.pad_top - i * d.dilation_h;
-          if (ty < 0 || ty % d.stride_h != 0 || ty / d.stride_h >= p) continue;
-          const int64_t y = ty / d.stride_h;
+          const int64_t y = output_reading(iy, i, d.pad_top, d.stride_h, d.dilation_h, p);
+          if (y < 0) continue;
           for (int64_t ix = 0; ix < d.w; ++ix) {
             for (int64_t j = 0; j < d.s; ++j) {
-              const int64_t tx = ix + d.pad_left - j * d.dilation_w;
-              if (tx < 0 || tx % d.stride_w != 0 || tx / d.stride_w >= q) continue;
-              const int64_t pixel = (n * p + y) * q + tx / d.stride_w;
+              const int64_t x = output_reading(ix, j, d.pad_left, d.stride_w, d.dilation_w, q);
+              if (x < 0) continue;
+              const int64_t pixel = (n * p + y) * q + x;
               for (int64_t g = 0; g < d.groups; ++g) {
                 const float* col = columns + (g * rows + pixel) * depth + (i * d.s + j) * cg;
                 float* o = out + ix * d.c + g * cg;

@@ -167,9 +167,8 @@ class MecBackwardPlan : public BackwardPlan {
         const int64_t row = (iy + d.pad_top) * l.row_depth;
         for (int64_t ix = 0; ix < d.w; ++ix) {
           for (int64_t j = 0; j < d.s; ++j) {
-            const int64_t tx = ix + d.pad_left - j * d.dilation_w;
-            if (tx < 0 || tx % d.stride_w != 0 || tx / d.stride_w >= q) continue;
-            const int64_t x = tx / d.stride_w;
+            const int64_t x = output_reading(ix, j, d.pad_left, d.stride_w, d.dilation_w, q);
+            if (x < 0) continue;
             for (int64_t g = 0; g < d.groups; ++g) {
               const float* in = dl + l.window(g, n, x, 0) + row + j * cg;
               float* o = out + ix * d.c + g * cg;
