@@ -25,22 +25,8 @@ def pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
-def taps(x_shape, w_shape, stride, padding, dilation):
-    """Yields (i, j, row slice, column slice) of the padded input per tap."""
-    sh, sw = pair(stride)
-    dh, dw = pair(dilation)
-    pt, pb, pl, pr = pad_of(padding, w_shape, (dh, dw))
-    hp, wp = x_shape[2] + pt + pb, x_shape[3] + pl + pr
-    p = (hp - dh * (w_shape[2] - 1) - 1) // sh + 1
-    q = (wp - dw * (w_shape[3] - 1) - 1) // sw + 1
-    for i in range(w_shape[2]):
-        for j in range(w_shape[3]):
-            yield i, j, slice(i * dh, i * dh + (p - 1) * sh + 1, sh), \
-                slice(j * dw, j * dw + (q - 1) * sw + 1, sw)
-    return
-
-
 def geometry(x_shape, w_shape, stride, padding, dilation):
+    """((pt, pb, pl, pr), p, q): the padding and the output size."""
     sh, sw = pair(stride)
     dh, dw = pair(dilation)
     pt, pb, pl, pr = pad_of(padding, w_shape, (dh, dw))
@@ -48,6 +34,17 @@ def geometry(x_shape, w_shape, stride, padding, dilation):
     p = (hp - dh * (w_shape[2] - 1) - 1) // sh + 1
     q = (wp - dw * (w_shape[3] - 1) - 1) // sw + 1
     return (pt, pb, pl, pr), p, q
+
+
+def taps(x_shape, w_shape, stride, padding, dilation):
+    """Yields (i, j, row slice, column slice) of the padded input per tap."""
+    sh, sw = pair(stride)
+    dh, dw = pair(dilation)
+    _, p, q = geometry(x_shape, w_shape, stride, padding, dilation)
+    for i in range(w_shape[2]):
+        for j in range(w_shape[3]):
+            yield i, j, slice(i * dh, i * dh + (p - 1) * sh + 1, sh), \
+                slice(j * dw, j * dw + (q - 1) * sw + 1, sw)
 
 
 def reference(x, w, b, dy, stride, padding, dilation, groups):
