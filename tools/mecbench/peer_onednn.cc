@@ -52,6 +52,22 @@ OnednnLayer onednn_layer(const mec::Conv2dDesc& d) {
   return l;
 }
 
+std::string onednn_execute(const char* what, const dnnl::primitive& primitive, dnnl::stream& stream,
+                           const std::unordered_map<int, dnnl::memory>& args) {
+  try {
+    primitive.execute(stream, args);
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    return std::string(what) + ": " + e.what();
+  }
+  return "";
+}
+
+void record_onednn_error(const dnnl::error& e, Record* r) {
+  r->status = e.status == dnnl_unimplemented ? "unsupported" : "error";
+  r->note = std::string("oneDNN: ") + e.what();
+}
+
 std::string onednn_thread_error(const Options& options) {
   return omp_get_max_threads() == options.threads ? "" : "OpenMP thread count is not --threads";
 }
@@ -106,18 +122,11 @@ Runner prepare_onednn(const Problem& p, const Options& options) {
     }
     state->conv = dnnl::convolution_forward(pd);
     runner.dst = state->dst.floats();
-    runner.run = [state]() -> std::string {
-      try {
-        state->conv.execute(state->stream, state->args);
-        state->stream.wait();
-      } catch (const dnnl::error& e) {
-        return std::string("oneDNN: ") + e.what();
-      }
-      return "";
+    runner.run = [state]() {
+      return onednn_execute("oneDNN", state->conv, state->stream, state->args);
     };
   } catch (const dnnl::error& e) {
-    r.status = e.status == dnnl_unimplemented ? "unsupported" : "error";
-    r.note = std::string("oneDNN: ") + e.what();
+    record_onednn_error(e, &r);
   }
   return runner;
 }

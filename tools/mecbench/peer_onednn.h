@@ -6,6 +6,8 @@
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+#include <unordered_map>
 
 #include "bench.h"
 
@@ -22,5 +24,13 @@ OnednnLayer onednn_layer(const mec::Conv2dDesc& d);
 
 // "" when OpenMP (Debian's libdnnl runtime) runs --threads threads, else why not.
 std::string onednn_thread_error(const Options& options);
+
+// Executes `primitive` on `args` and waits for `stream`: "" or "`what`: "
+// and oneDNN's message (a runner's run() or unpack()).
+std::string onednn_execute(const char* what, const dnnl::primitive& primitive, dnnl::stream& stream,
+                           const std::unordered_map<int, dnnl::memory>& args);
+
+// A oneDNN error while preparing a peer: its record's status and note.
+void record_onednn_error(const dnnl::error& e, Record* r);
 
 }  // namespace mecbench

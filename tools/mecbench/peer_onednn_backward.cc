@@ -23,7 +23,8 @@ struct OnednnBackwardState {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
   dnnl::primitive primitive;
-  dnnl::memory weights;                      // backward data: in the primitive's layout
+  dnnl::reorder unpack;  // backward weights: oneDNN's dweights layout to HWIO, when they differ
+  dnnl::memory weights;  // backward data: in the primitive's layout
   dnnl::memory diff_weights, user_dweights;  // backward weights: the primitive's, ours (HWIO)
   std::unordered_map<int, dnnl::memory> args;
   AlignedBuffer scratch, out, dbias;
@@ -90,15 +91,11 @@ Runner prepare_onednn_backward(const Problem& p, const Options& options) {
       } else {
         state->diff_weights = memory(pd.diff_weights_desc(), engine);
         r.note = "dweights in oneDNN's layout, reordered to HWIO for the check (untimed)";
-        runner.unpack = [state]() -> std::string {
-          try {
-            dnnl::reorder(state->diff_weights, state->user_dweights)
-                .execute(state->stream, state->diff_weights, state->user_dweights);
-            state->stream.wait();
-          } catch (const dnnl::error& e) {
-            return std::string("oneDNN reorder of dweights: ") + e.what();
-          }
-          return "";
+        state->unpack = dnnl::reorder(state->diff_weights, state->user_dweights);
+        runner.unpack = [state]() {
+          return onednn_execute(
+              "oneDNN reorder of dweights", state->unpack, state->stream,
+              {{DNNL_ARG_FROM, state->diff_weights}, {DNNL_ARG_TO, state->user_dweights}});
         };
       }
       state->args = {{DNNL_ARG_SRC, memory(l.src, engine, const_cast<float*>(p.src.data()))},
@@ -119,18 +116,11 @@ Runner prepare_onednn_backward(const Problem& p, const Options& options) {
       state->args[DNNL_ARG_SCRATCHPAD] = memory(scratch_md, engine, state->scratch.data());
     }
     runner.dst = state->out.floats();
-    runner.run = [state]() -> std::string {
-      try {
-        state->primitive.execute(state->stream, state->args);
-        state->stream.wait();
-      } catch (const dnnl::error& e) {
-        return std::string("oneDNN: ") + e.what();
-      }
-      return "";
+    runner.run = [state]() {
+      return onednn_execute("oneDNN", state->primitive, state->stream, state->args);
     };
   } catch (const dnnl::error& e) {
-    r.status = e.status == dnnl_unimplemented ? "unsupported" : "error";
-    r.note = std::string("oneDNN: ") + e.what();
+    record_onednn_error(e, &r);
     runner.unpack = nullptr;
     runner.dbias = nullptr;
   }
