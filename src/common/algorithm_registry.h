@@ -37,20 +37,23 @@ using PlanFactory = Status (*)(const Conv2dDesc& desc, Algorithm algorithm, cons
 using BackwardFactory = Status (*)(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
                                    const Context& context, std::unique_ptr<PlanImpl>* impl);
 
-// X(value, name, passes, cpu factory, cuda factory, cpu backward factory);
-// `nullptr` where a device lacks the algorithm or its backward passes
-// (CUDA has none yet: Conv2dPlan::create answers kUnsupported).
-#define MEC_ALGORITHM_ROWS(X)                                                            \
-  X(kAuto, "auto", kAllPasses, create_auto, create_auto, create_auto_backward)           \
-  X(kDirect, "direct", kAllPasses, create_direct, create_direct, create_direct_backward) \
-  X(kIm2col, "im2col", kAllPasses, create_im2col, create_im2col, create_im2col_backward) \
-  X(kMec, "mec", kAllPasses, create_mec, create_mec, create_mec_backward)                \
-  X(kMecA, "mec_a", kAllPasses, create_mec, create_mec, create_mec_backward)             \
-  X(kMecB, "mec_b", kAllPasses, create_mec, create_mec, create_mec_backward)             \
-  X(kFft, "fft", kForwardPass, create_fft, create_fft, nullptr)                          \
-  X(kWinograd, "winograd", kForwardPass, create_winograd, create_winograd, nullptr)      \
-  X(kWinogradF2, "winograd_f2", kForwardPass, create_winograd, create_winograd, nullptr) \
-  X(kWinogradF4, "winograd_f4", kForwardPass, create_winograd, create_winograd, nullptr)
+// X(value, name, passes, cpu factory, cuda factory, cpu backward factory,
+//   cuda backward factory); `nullptr` where a device lacks the algorithm or
+// its backward passes (Conv2dPlan::create answers kUnsupported).
+#define MEC_ALGORITHM_ROWS(X)                                                                     \
+  X(kAuto, "auto", kAllPasses, create_auto, create_auto, create_auto_backward,                    \
+    create_auto_backward)                                                                         \
+  X(kDirect, "direct", kAllPasses, create_direct, create_direct, create_direct_backward,          \
+    create_direct_backward)                                                                       \
+  X(kIm2col, "im2col", kAllPasses, create_im2col, create_im2col, create_im2col_backward,          \
+    create_im2col_backward)                                                                       \
+  X(kMec, "mec", kAllPasses, create_mec, create_mec, create_mec_backward, create_mec_backward)    \
+  X(kMecA, "mec_a", kAllPasses, create_mec, create_mec, create_mec_backward, create_mec_backward) \
+  X(kMecB, "mec_b", kAllPasses, create_mec, create_mec, create_mec_backward, create_mec_backward) \
+  X(kFft, "fft", kForwardPass, create_fft, create_fft, nullptr, nullptr)                          \
+  X(kWinograd, "winograd", kForwardPass, create_winograd, create_winograd, nullptr, nullptr)      \
+  X(kWinogradF2, "winograd_f2", kForwardPass, create_winograd, create_winograd, nullptr, nullptr) \
+  X(kWinogradF4, "winograd_f4", kForwardPass, create_winograd, create_winograd, nullptr, nullptr)
 
 struct AlgorithmRow {
   Algorithm algorithm;
@@ -58,7 +61,7 @@ struct AlgorithmRow {
   unsigned passes;
 };
 
-#define MEC_ALGORITHM_ROW(value, name, passes, cpu, cuda, cpu_backward) \
+#define MEC_ALGORITHM_ROW(value, name, passes, cpu, cuda, cpu_backward, cuda_backward) \
   {Algorithm::value, name, passes},
 inline constexpr AlgorithmRow kAlgorithms[] = {MEC_ALGORITHM_ROWS(MEC_ALGORITHM_ROW)};
 #undef MEC_ALGORITHM_ROW

@@ -85,7 +85,7 @@ Loaded load() {
 class BackendPlan final : public PlanImpl {
  public:
   explicit BackendPlan(std::unique_ptr<PlanImpl> inner)
-      : PlanImpl(inner->desc(), inner->algorithm()), inner_(std::move(inner)) {
+      : PlanImpl(inner->desc(), inner->algorithm(), inner->pass()), inner_(std::move(inner)) {
     set_variant(inner_->variant());
   }
   size_t workspace_bytes() const override { return inner_->workspace_bytes(); }
@@ -119,12 +119,12 @@ Status relay_backend_error(Status status) {
   return backend != nullptr ? fail(status, "%s", backend->last_error()) : status;
 }
 
-Status create_backend_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
-                           std::unique_ptr<PlanImpl>* impl) {
+Status create_backend_plan(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                           const Context& context, std::unique_ptr<PlanImpl>* impl) {
   const CudaBackend* backend = cuda_backend();
   if (backend == nullptr) return Status::kUnsupported;
   std::unique_ptr<PlanImpl> inner;
-  MEC_TRY(relay_backend_error(backend->create_plan(desc, algorithm, context, &inner)));
+  MEC_TRY(relay_backend_error(backend->create_plan(desc, pass, algorithm, context, &inner)));
   impl->reset(new BackendPlan(std::move(inner)));
   return Status::kSuccess;
 }

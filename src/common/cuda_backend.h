@@ -25,7 +25,7 @@ namespace detail {
 
 // Raised whenever a member is added, removed or changes meaning, or a type
 // that crosses the seam (PlanImpl) changes its layout.
-constexpr int kCudaBackendRevision = 3;
+constexpr int kCudaBackendRevision = 4;
 
 struct CudaBackend {
   int revision;           // kCudaBackendRevision of the backend's build
@@ -35,9 +35,9 @@ struct CudaBackend {
   // (stream, cuBLAS handle and its workspace). kUnsupported when no GPU or
   // driver is usable, with the reason.
   Status (*open_device)(void* stream, int device, std::shared_ptr<CudaResources>* resources);
-  // The CUDA algorithms' factory (src/cuda/cuda_plans.h).
-  Status (*create_plan)(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
-                        std::unique_ptr<PlanImpl>* impl);
+  // The CUDA algorithms' factory for every pass (src/cuda/cuda_plans.h).
+  Status (*create_plan)(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                        const Context& context, std::unique_ptr<PlanImpl>* impl);
   // common/device_memory.h on the device.
   Status (*device_allocate)(const Context& context, size_t bytes, void** ptr);
   Status (*device_release)(const Context& context, void* ptr);
@@ -51,8 +51,8 @@ const CudaBackend* cuda_backend();
 
 // A CUDA plan from the backend, wrapped so that its failures in run() and
 // set_weights() reach libmec's last_error().
-Status create_backend_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
-                           std::unique_ptr<PlanImpl>* impl);
+Status create_backend_plan(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                           const Context& context, std::unique_ptr<PlanImpl>* impl);
 
 // Records the backend's message for `status` in libmec's last_error() and
 // returns `status` (kSuccess passes through untouched).

@@ -47,10 +47,7 @@ Status Conv2dPlan::create(const Conv2dDesc& desc, Pass pass, Algorithm algorithm
       st = cpu::create_plan(desc, pass, algorithm, context, &impl);
       break;
     case Device::kCuda:
-      if (pass != Pass::kForward) {
-        return fail(Status::kUnsupported, "the %s pass is not available on CUDA", pass_name(pass));
-      }
-      st = detail::create_backend_plan(desc, algorithm, context, &impl);
+      st = detail::create_backend_plan(desc, pass, algorithm, context, &impl);
       break;
     default:
       return fail(Status::kUnsupported, "device not supported by this build");

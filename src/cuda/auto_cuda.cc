@@ -6,7 +6,11 @@
 // one with the smallest workspace (docs/cuda.md) - then Winograd (3x3,
 // stride 1), im2col, FFT and direct, which needs no workspace. Within a
 // workspace limit the first that fits is taken. AutoMode::kMeasure times
-// every candidate that fits on the context's stream instead.
+// every candidate that fits on the context's stream instead. The backward
+// passes rank MEC, im2col and direct the same way, except that MEC's and
+// im2col's products over many small groups (depthwise) rank behind direct's
+// one kernel: an order by launches, not a fitted model either.
+#include <algorithm>
 #include <limits>
 
 #include "common/auto_select.h"
@@ -40,12 +44,24 @@ double predict(const Conv2dDesc& d, const detail::AutoCandidate& candidate, cons
   }
 }
 
+// Backward passes: the forward order, direct first where the lowered
+// methods would issue a product per group of a few channels.
+double predict_backward(const Conv2dDesc& d, const detail::AutoCandidate& candidate,
+                        const Context& context) {
+  const double seconds = predict(d, candidate, context);
+  const bool many_small_groups = d.groups > 8 && d.c / d.groups < 8;
+  return many_small_groups && candidate.algorithm != Algorithm::kDirect ? 16.0 * seconds : seconds;
+}
+
 // The fastest of three runs after a warm-up, timed by CUDA events on the
-// context's stream, on device buffers allocated and freed here.
+// context's stream, on device buffers allocated and freed here: three
+// tensors as large as the largest of the pass (src, weights, dst), bound to
+// the run slots of the plan's pass (PlanImpl::run).
 Status measure(const detail::PlanImpl& plan, const Context& context, double give_up,
                double* seconds) {
   const Conv2dDesc& d = plan.desc();
-  const size_t floats = size_t(d.src_elems() + d.weight_elems() + d.dst_elems());
+  const size_t largest = size_t(std::max({d.src_elems(), d.weight_elems(), d.dst_elems()}));
+  const size_t floats = 3 * largest;
   const size_t bytes = floats * sizeof(float) + plan.workspace_bytes() + 256;
   const cudaStream_t stream = context.cuda_resources()->stream;
   char* memory = nullptr;
@@ -54,9 +70,11 @@ Status measure(const detail::PlanImpl& plan, const Context& context, double give
     return fail(Status::kOutOfMemory, "auto: cannot allocate %zu device bytes to time %s", bytes,
                 plan.variant().c_str());
   }
-  float* src = reinterpret_cast<float*>(memory);
-  float* weights = src + d.src_elems();
-  float* dst = weights + d.weight_elems();
+  float* in = reinterpret_cast<float*>(memory);  // src, or ddst for backward data
+  float* second = in + largest;                  // weights, or ddst for backward weights
+  float* out = second + largest;
+  const bool reads_weights = plan.pass() != Pass::kBackwardWeights;
+  const float* second_slot = reads_weights && plan.has_packed_weights() ? nullptr : second;
   char* workspace = memory + (floats * sizeof(float) + 255) / 256 * 256;
   cudaEvent_t start = nullptr, stop = nullptr;
   Status st = cuda_check(cudaMemsetAsync(memory, 0, bytes, stream), "cudaMemsetAsync");
@@ -66,7 +84,7 @@ Status measure(const detail::PlanImpl& plan, const Context& context, double give
   for (int i = 0; i < 4 && st == Status::kSuccess; ++i) {
     st = cuda_check(cudaEventRecord(start, stream), "cudaEventRecord");
     if (st == Status::kSuccess) {
-      st = plan.run(src, plan.has_packed_weights() ? nullptr : weights, nullptr, dst, workspace);
+      st = plan.run(in, second_slot, nullptr, out, workspace);
     }
     if (st == Status::kSuccess) st = cuda_check(cudaEventRecord(stop, stream), "cudaEventRecord");
     if (st == Status::kSuccess) st = cuda_check(cudaEventSynchronize(stop), "cudaEventSynchronize");
@@ -87,13 +105,20 @@ Status measure(const detail::PlanImpl& plan, const Context& context, double give
   return st;
 }
 
-// The forward dispatch in the selection's signature.
-Status create_forward(const Conv2dDesc& desc, Pass, Algorithm algorithm, const Context& context,
-                      std::unique_ptr<detail::PlanImpl>* impl) {
-  return create_plan(desc, algorithm, context, impl);
-}
-
 }  // namespace
+
+Status create_auto_backward(const Conv2dDesc& desc, Pass pass, Algorithm, const Context& context,
+                            std::unique_ptr<detail::PlanImpl>* impl) {
+  const detail::AutoDevice device = {
+      "CUDA",
+      {{Algorithm::kMec, 0}, {Algorithm::kIm2col, 0}, {Algorithm::kDirect, 0}},
+      pass,
+      create_any_plan,
+      predict_backward,
+      std::numeric_limits<double>::infinity(),
+      measure};
+  return detail::create_auto(desc, context, device, impl);
+}
 
 Status create_auto(const Conv2dDesc& desc, Algorithm, const Context& context,
                    std::unique_ptr<detail::PlanImpl>* impl) {
@@ -104,7 +129,7 @@ Status create_auto(const Conv2dDesc& desc, Algorithm, const Context& context,
                                              {Algorithm::kFft, 0},
                                              {Algorithm::kDirect, 0}},
                                             Pass::kForward,
-                                            create_forward,
+                                            create_any_plan,
                                             predict,
                                             // an order, not a model: time all that fit
                                             std::numeric_limits<double>::infinity(),

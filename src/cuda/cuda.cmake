@@ -44,6 +44,8 @@ add_library(mec_cuda SHARED
   src/common/version.cc
   src/cpu/fft_tiling.cc
   src/cuda/auto_cuda.cc
+  src/cuda/backward.cc
+  src/cuda/backward_kernels.cu
   src/cuda/cuda_context.cc
   src/cuda/cuda_plans.cc
   src/cuda/device_memory.cc
@@ -53,6 +55,7 @@ add_library(mec_cuda SHARED
   src/cuda/im2col.cc
   src/cuda/kernels.cu
   src/cuda/mec.cc
+  src/cuda/mec_backward.cc
   src/cuda/mec_gemm.cu
   src/cuda/mec_gemm_policy.cc
   src/cuda/mec_policy.cc

@@ -88,7 +88,7 @@ mec_cuda_backend() {
                                                    mec::version(),
                                                    cuda::kCudaMecThreshold,
                                                    cuda::open_device,
-                                                   cuda::create_plan,
+                                                   cuda::create_any_plan,
                                                    cuda::device_allocate,
                                                    cuda::device_release,
                                                    mec::last_error};

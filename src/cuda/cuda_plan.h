@@ -26,7 +26,8 @@ struct DeviceWeights {
 
 class CudaPlan : public detail::PlanImpl {
  public:
-  CudaPlan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context);
+  CudaPlan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
+           Pass pass = Pass::kForward);
   ~CudaPlan() override;
 
   Status store_weights(const float* weights) override;

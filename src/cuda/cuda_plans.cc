@@ -10,8 +10,8 @@
 namespace mec {
 namespace cuda {
 
-CudaPlan::CudaPlan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context)
-    : PlanImpl(desc, algorithm),
+CudaPlan::CudaPlan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context, Pass pass)
+    : PlanImpl(desc, algorithm, pass),
       resources_(context.cuda_resources()),
       tf32_(context.allow_tf32()),
       geom_(geometry(desc)) {}
@@ -75,13 +75,25 @@ Status CudaPlan::run(const float* src, const float* weights, const float* bias, 
 
 Status create_plan(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                    std::unique_ptr<detail::PlanImpl>* impl) {
+  return create_any_plan(desc, Pass::kForward, algorithm, context, impl);
+}
+
+Status create_any_plan(const Conv2dDesc& desc, Pass pass, Algorithm algorithm,
+                       const Context& context, std::unique_ptr<detail::PlanImpl>* impl) {
   if (!context.cuda_resources()) {
     return fail(Status::kInvalidArgument, "CUDA context has no resources: use Context::cuda()");
   }
-#define MEC_CUDA_FACTORY(value, name, passes, cpu, cuda, cpu_backward) cuda,
-  static constexpr detail::PlanFactory kFactories[] = {MEC_ALGORITHM_ROWS(MEC_CUDA_FACTORY)};
+  if (pass == Pass::kForward) {
+#define MEC_CUDA_FACTORY(value, name, passes, cpu, cuda, cpu_backward, cuda_backward) cuda,
+    static constexpr detail::PlanFactory kFactories[] = {MEC_ALGORITHM_ROWS(MEC_CUDA_FACTORY)};
 #undef MEC_CUDA_FACTORY
-  return detail::create_from(kFactories, "CUDA", desc, algorithm, context, impl);
+    return detail::create_from(kFactories, "CUDA", desc, algorithm, context, impl);
+  }
+#define MEC_CUDA_BACKWARD(value, name, passes, cpu, cuda, cpu_backward, cuda_backward) \
+  cuda_backward,
+  static constexpr detail::BackwardFactory kBackward[] = {MEC_ALGORITHM_ROWS(MEC_CUDA_BACKWARD)};
+#undef MEC_CUDA_BACKWARD
+  return detail::create_backward_from(kBackward, "CUDA", desc, pass, algorithm, context, impl);
 }
 
 }  // namespace cuda

@@ -54,5 +54,23 @@ Status gemm_batched(cublasHandle_t handle, bool tf32, const GemmShape& s, const 
       "cublasGemmBatchedEx");
 }
 
+bool gemm_fits(const RowMajorGemm& g) {
+  for (int64_t v : {g.m, g.n, g.k, g.a.ld, g.b.ld, g.ldc, g.batch}) {
+    if (v > INT_MAX) return false;
+  }
+  return true;
+}
+
+Status gemm_row_major(cublasHandle_t handle, bool tf32, const RowMajorGemm& g) {
+  const float alpha = 1.0f;
+  return cublas_check(cublasGemmStridedBatchedEx(
+                          handle, g.b.transposed ? CUBLAS_OP_T : CUBLAS_OP_N,
+                          g.a.transposed ? CUBLAS_OP_T : CUBLAS_OP_N, int(g.n), int(g.m), int(g.k),
+                          &alpha, g.b.data, CUDA_R_32F, int(g.b.ld), g.b.stride, g.a.data,
+                          CUDA_R_32F, int(g.a.ld), g.a.stride, &g.beta, g.c, CUDA_R_32F, int(g.ldc),
+                          g.stride_c, int(g.batch), compute_type(tf32), CUBLAS_GEMM_DEFAULT),
+                      "cublasGemmStridedBatchedEx");
+}
+
 }  // namespace cuda
 }  // namespace mec

@@ -42,5 +42,26 @@ Status gemm_strided_batched(cublasHandle_t handle, bool tf32, const GemmShape& s
 Status gemm_batched(cublasHandle_t handle, bool tf32, const GemmShape& shape, const float* const* w,
                     const float* const* a, float beta, float* const* c, int64_t batch);
 
+// The general product, for the backward passes, in row-major terms:
+// batch products c = op(a) * op(b) + beta * c, where op(x) is x or, for a
+// transposed operand, its transpose (a is stored m x k, or k x m when
+// transposed; b k x n, or n x k), each operand advancing by its stride per
+// product. Issued as the column-major c^T = op(b)^T * op(a)^T.
+struct GemmOperand {
+  const float* data;
+  int64_t ld, stride;
+  bool transposed;
+};
+struct RowMajorGemm {
+  int64_t m, n, k;
+  GemmOperand a, b;
+  float* c;
+  int64_t ldc, stride_c;
+  float beta;
+  int64_t batch;
+};
+bool gemm_fits(const RowMajorGemm& gemm);
+Status gemm_row_major(cublasHandle_t handle, bool tf32, const RowMajorGemm& gemm);
+
 }  // namespace cuda
 }  // namespace mec

@@ -107,18 +107,19 @@ struct Problem {
   // "reference", "reference_sampled", "reference_image0", "direct" or "none"
   std::string checked_against;
   // cuda: the device copies (bias is empty there: cuDNN's forward has none,
-  // so neither side adds one), and truth covers image 0 only.
+  // so neither side adds one); truth covers image 0 of dst and dsrc only.
   std::shared_ptr<const DeviceInputs> device;
 };
 
-// Fills the inputs (all cores for what follows). On cuda it also computes
-// the forward truth; on the cpu make_truth() does, per pass. Returns false
+// Fills the inputs (all cores for what follows; on cuda also their device
+// copies); make_truth() computes each pass's truth. Returns false
 // with *error when the truth cannot be computed; throws std::bad_alloc when
 // the inputs or the truth cannot be allocated.
 bool make_problem(const mec::NamedShape& layer, const Options& options, Problem* problem,
                   std::string* error);
-// Sets problem->pass and computes that pass's truth per --check (cpu; all
-// cores). Errors as make_problem().
+// Sets problem->pass and computes that pass's truth per --check (all
+// cores; on cuda image 0 of dst and dsrc, see problem.cc). Errors as
+// make_problem().
 bool make_truth(mec::Pass pass, const Options& options, Problem* problem, std::string* error);
 
 // Elements of the current pass's output: dst (fwd), dsrc (bwd_data) or
@@ -171,8 +172,9 @@ const char* usage();
 // untimed) runs after the checked run and puts an output kept in a
 // library's own layout into dst for the check.
 //
-// cuda: dst is a device pointer; fetch0() copies the output's image 0 to
-// the host in NHWC; acquire()/release() (optional) hold big per-runner
+// cuda: dst is a device pointer; fetch0() copies the checked part of the
+// output (checked_elems(): image 0 of dst or dsrc in NHWC, or dweights in
+// HWIO) to the host; acquire()/release() (optional) hold big per-runner
 // memory (cuDNN's workspaces) only while that runner is timed.
 struct Runner {
   Record record;

@@ -1,7 +1,8 @@
 // mecbench --device cuda: our CUDA plans as runners, the problem's inputs
 // on the GPU, and the CUDA-event timing loop shared by ours and cuDNN.
-// Timing: per runner, dst poisoned with NaN, one checked run (image 0
-// against the double reference), `warmup` more runs, then `reps` runs
+// Timing: per runner, its output poisoned with NaN, one checked run (image
+// 0 of dst or dsrc, or the whole weight gradient, against the double
+// reference), `warmup` more runs, then `reps` runs
 // enqueued back to back on one stream with a CUDA event between
 // consecutive runs; median and min of the intervals. The stream waits
 // behind a gate (a host function) until all of them are enqueued, so the
@@ -28,6 +29,18 @@ namespace mecbench {
 DeviceInputs::~DeviceInputs() {
   cudaFree(src);
   cudaFree(weights);
+  cudaFree(ddst);
+}
+
+int64_t checked_elems(const Problem& p) {
+  switch (p.pass) {
+    case mec::Pass::kBackwardData:
+      return p.desc.h * p.desc.w * p.desc.c;
+    case mec::Pass::kBackwardWeights:
+      return p.desc.weight_elems();
+    default:
+      return p.desc.p() * p.desc.q() * p.desc.k;
+  }
 }
 
 cudaStream_t bench_stream() {
@@ -58,6 +71,12 @@ bool upload_problem(Problem* p, std::string* error) {
     err = cuda_error(
         cudaMemcpy(in->weights, p->weights.data(), p->weights.size() * 4, cudaMemcpyHostToDevice),
         "copy");
+  if (err.empty() && !p->ddst.empty()) {
+    err = cuda_error(cudaMalloc(&in->ddst, p->ddst.size() * 4), "cudaMalloc ddst");
+    if (err.empty())
+      err = cuda_error(
+          cudaMemcpy(in->ddst, p->ddst.data(), p->ddst.size() * 4, cudaMemcpyHostToDevice), "copy");
+  }
   if (!err.empty()) {
     *error = p->layer + ": " + err;
     return false;
@@ -71,11 +90,13 @@ namespace {
 struct OursState {
   std::unique_ptr<mec::Conv2dPlan> plan;
   void* workspace = nullptr;
-  float* dst = nullptr;
+  float* dst = nullptr;    // the pass's output
+  float* dbias = nullptr;  // bwd_weights
   ~OursState() {
     plan.reset();
     cudaFree(workspace);
     cudaFree(dst);
+    cudaFree(dbias);
   }
 };
 
@@ -96,17 +117,20 @@ Runner prepare_ours_cuda(const Problem& p, const std::string& algo, const Option
   ctx.set_allow_tf32(options.math == "tf32");
   if (options.threshold >= 0) ctx.set_mec_threshold(options.threshold);
   set_plan_options(options, &ctx);
-  if (!create_plan(p.desc, algo, ctx, options, &state->plan, &r)) return runner;
+  if (!create_plan(p.desc, algo, ctx, options, &state->plan, &r, p.pass)) return runner;
   mec::Conv2dPlan& plan = *state->plan;
   r.variant = plan.variant();
-  if (options.packed && plan.set_weights(p.device->weights) != mec::Status::kSuccess) {
+  const bool packed = options.packed && p.pass != mec::Pass::kBackwardWeights;
+  if (packed && plan.set_weights(p.device->weights) != mec::Status::kSuccess) {
     r.status = "error";
     r.note = std::string("set_weights: ") + mec::last_error();
     return runner;
   }
   r.workspace_bytes = int64_t(plan.workspace_bytes());
   r.persistent_bytes = int64_t(plan.persistent_bytes());
-  std::string err = cuda_error(cudaMalloc(&state->dst, p.desc.dst_elems() * 4), "cudaMalloc dst");
+  std::string err = cuda_error(cudaMalloc(&state->dst, output_elems(p) * 4), "cudaMalloc output");
+  if (err.empty() && p.pass == mec::Pass::kBackwardWeights)
+    err = cuda_error(cudaMalloc(&state->dbias, p.desc.k * 4), "cudaMalloc dbias");
   if (err.empty() && r.workspace_bytes > 0)
     err = cuda_error(cudaMalloc(&state->workspace, r.workspace_bytes), "cudaMalloc workspace");
   if (!err.empty()) {
@@ -114,19 +138,31 @@ Runner prepare_ours_cuda(const Problem& p, const std::string& algo, const Option
     r.note = err;
     return runner;
   }
-  const float* weights = options.packed ? nullptr : p.device->weights;
-  const float* src = p.device->src;
+  const float* weights = packed ? nullptr : p.device->weights;
+  const float *src = p.device->src, *ddst = p.device->ddst;
   const size_t ws = size_t(r.workspace_bytes);
+  const mec::Pass pass = p.pass;
   runner.dst = state->dst;
-  runner.run = [state, src, weights, ws]() -> std::string {
-    const mec::Status s = state->plan->run(src, weights, nullptr, state->dst, state->workspace, ws);
+  runner.run = [state, src, weights, ddst, ws, pass]() -> std::string {
+    mec::Conv2dPlan& plan = *state->plan;
+    mec::Status s;
+    switch (pass) {
+      case mec::Pass::kBackwardData:
+        s = plan.run_backward_data(ddst, weights, state->dst, state->workspace, ws);
+        break;
+      case mec::Pass::kBackwardWeights:
+        s = plan.run_backward_weights(src, ddst, state->dst, state->dbias, state->workspace, ws);
+        break;
+      default:
+        s = plan.run(src, weights, nullptr, state->dst, state->workspace, ws);
+    }
     if (s == mec::Status::kSuccess) return "";
     return std::string(mec::status_string(s)) + ": " + mec::last_error();
   };
-  const size_t image = size_t(p.desc.p() * p.desc.q() * p.desc.k);
-  runner.fetch0 = [state, image](float* host) {
-    return cuda_error(cudaMemcpy(host, state->dst, image * 4, cudaMemcpyDeviceToHost),
-                      "copy dst to host");
+  const size_t checked = size_t(checked_elems(p));
+  runner.fetch0 = [state, checked](float* host) {
+    return cuda_error(cudaMemcpy(host, state->dst, checked * 4, cudaMemcpyDeviceToHost),
+                      "copy the output to the host");
   };
   return runner;
 }
@@ -177,8 +213,7 @@ bool timed_runs(Runner& runner, const std::vector<cudaEvent_t>& events, int reps
 
 void time_layer_cuda(const Problem& p, const Options& options, std::vector<Runner>* runners) {
   const cudaStream_t stream = bench_stream();
-  const int64_t image = p.desc.p() * p.desc.q() * p.desc.k;
-  std::vector<float> host(image);
+  std::vector<float> host(checked_elems(p));
   std::vector<cudaEvent_t> events(options.reps + 1);
   for (cudaEvent_t& e : events) cudaEventCreate(&e);
   for (Runner& runner : *runners) {
@@ -194,8 +229,8 @@ void time_layer_cuda(const Problem& p, const Options& options, std::vector<Runne
       fail(err);
       continue;
     }
-    err = cuda_error(cudaMemsetAsync(runner.dst, 0xFF, size_t(p.desc.dst_elems()) * 4, stream),
-                     "poisoning dst");
+    err = cuda_error(cudaMemsetAsync(runner.dst, 0xFF, size_t(output_elems(p)) * 4, stream),
+                     "poisoning the output");
     if (err.empty()) err = runner.run();
     if (err.empty()) err = cuda_error(cudaStreamSynchronize(stream), "checked run");
     if (err.empty()) err = runner.fetch0(host.data());

@@ -9,13 +9,18 @@
 
 namespace mecbench {
 
-// src (NHWC) and weights (HWIO) on device 0; freed with the last Problem
-// copy holding them.
+// src (NHWC), weights (HWIO) and, when a backward pass runs, ddst (NHWC) on
+// device 0; freed with the last Problem copy holding them.
 struct DeviceInputs {
   float* src = nullptr;
   float* weights = nullptr;
+  float* ddst = nullptr;
   ~DeviceInputs();
 };
+
+// Elements of the current pass's output that are checked (Problem::truth):
+// image 0 of dst or dsrc, or all of dweights.
+int64_t checked_elems(const Problem& problem);
 
 // The stream every CUDA runner enqueues on (created once, never destroyed).
 cudaStream_t bench_stream();

@@ -94,8 +94,7 @@ bool run_layer(size_t i, const mecbench::Options& options, std::vector<mecbench:
     return false;
   }
   for (const mec::Pass pass : options.passes) {
-    // cuda runs the forward pass only (parse_options), its truth made above.
-    if (options.device != "cuda" && !mecbench::make_truth(pass, options, &problem, error)) {
+    if (!mecbench::make_truth(pass, options, &problem, error)) {
       *error = layer.name + " " + mec::pass_name(pass) + ": " + *error;
       return false;
     }

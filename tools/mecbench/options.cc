@@ -388,11 +388,6 @@ int parse_options(int argc, char** argv, Options* options, std::string* error) {
     *error = "--math and --threshold are for --device cuda";
     return 2;
   }
-  if (options->device == "cuda" && options->passes.back() != mec::Pass::kForward) {
-    *error = "--pass: the backward passes run on --device cpu only (libmec's CUDA backend and " +
-             std::string("mecbench's cuDNN peer have the forward pass only)");
-    return 2;
-  }
   if (options->mec_band_rows > 0 && options->device != "cpu") {
     *error = "--mec-bands is for --device cpu";
     return 2;

@@ -1,7 +1,7 @@
 // Which peers this build of mecbench has, and dispatch to them. Each peer
 // lives in its own file, compiled only when CMake found its library
-// (MEC_HAVE_ONEDNN, MEC_HAVE_XNNPACK, MEC_HAVE_CUDNN). Only oneDNN has the
-// backward passes; the others are recorded "unsupported" for them.
+// (MEC_HAVE_ONEDNN, MEC_HAVE_XNNPACK, MEC_HAVE_CUDNN). oneDNN and cuDNN have
+// the backward passes; XNNPACK is recorded "unsupported" for them.
 #include "bench.h"
 
 namespace mecbench {
@@ -32,7 +32,7 @@ bool peer_available(const std::string& peer) {
 }
 
 bool peer_runs_pass(const std::string& peer, mec::Pass pass) {
-  return pass == mec::Pass::kForward || peer == "onednn";
+  return pass == mec::Pass::kForward || peer == "onednn" || peer == "cudnn";
 }
 
 std::vector<Runner> prepare_peer(const Problem& problem, const std::string& peer,

@@ -5,7 +5,8 @@
 // float algorithm, whose summation order may be the one under test. The
 // backward passes are checked against their double references
 // (reference_backward.h) on the whole output, or not at all above
-// kRefFlopLimit: they have no sampled reference.
+// kRefFlopLimit: they have no sampled reference. On cuda image 0 of dst and
+// dsrc is checked, and the whole weight gradient up to kRefFlopLimit.
 #include <omp.h>
 #include <unistd.h>
 
@@ -154,26 +155,36 @@ bool make_problem(const mec::NamedShape& layer, const Options& options, Problem*
     allocate("ddst", p->desc.dst_elems(), &p->ddst);
     fill_uniform(&rng, &p->ddst);
   }
-  if (!cuda) return true;  // make_truth() per pass
+  return !cuda || upload_problem(p, error);  // make_truth() per pass
+}
 
-  // cuda (the forward pass only): the double reference on image 0 (every
-  // image runs the same code; the unit tests check whole batches).
-  AllCores all_cores;
-  p->pass = mec::Pass::kForward;
-  p->truth.clear();
-  p->points.clear();
-  if (!upload_problem(p, error)) return false;
-  if (options.check == Check::kNone) {
-    p->checked_against = "none";
-    return true;
-  }
+namespace {
+
+// cuda: the double reference on image 0 of dst or dsrc (every image runs
+// the same code; the unit tests check whole batches), and on the whole
+// weight gradient (it sums over every image) up to kRefFlopLimit.
+void make_truth_cuda(mec::Pass pass, const Options& options, Problem* p) {
   mec::Conv2dDesc one = p->desc;
   one.n = 1;
-  allocate("the truth", one.dst_elems(), &p->truth);
-  mec::reference::conv2d(one, p->src.data(), p->weights.data(), nullptr, p->truth.data());
-  p->checked_against = "reference_image0";
-  return true;
+  if (options.check == Check::kNone) {
+    p->checked_against = "none";
+  } else if (pass == mec::Pass::kForward) {
+    p->checked_against = "reference_image0";
+    allocate("the truth", one.dst_elems(), &p->truth);
+    mec::reference::conv2d(one, p->src.data(), p->weights.data(), nullptr, p->truth.data());
+  } else if (pass == mec::Pass::kBackwardData) {
+    p->checked_against = "reference_image0";
+    allocate("the truth", one.src_elems(), &p->truth);
+    mec::reference::conv2d_backward_data(one, p->ddst.data(), p->weights.data(), p->truth.data());
+  } else if (p->desc.flops() <= kRefFlopLimit) {
+    p->checked_against = "reference";
+    truth_from_reference(p);
+  } else {
+    p->checked_against = "none";
+  }
 }
+
+}  // namespace
 
 bool make_truth(mec::Pass pass, const Options& options, Problem* p, std::string* error) {
   AllCores all_cores;
@@ -181,6 +192,10 @@ bool make_truth(mec::Pass pass, const Options& options, Problem* p, std::string*
   p->truth.clear();
   p->truth_bias.clear();
   p->points.clear();
+  if (options.device == "cuda") {
+    make_truth_cuda(pass, options, p);
+    return true;
+  }
   Check check = options.check;
   if (check == Check::kAuto)
     check = p->desc.flops() <= kRefFlopLimit ? Check::kRef : Check::kSampled;
