@@ -6,14 +6,19 @@
 // when C-contiguous. Every library error becomes a Python exception carrying
 // last_error(): ValueError (invalid argument), NotImplementedError
 // (unsupported), mec.WorkspaceError (over the workspace limit),
-// MemoryError, RuntimeError (backend).
+// MemoryError, RuntimeError (backend). AddressPlan serves mec.torch: a plan
+// over raw addresses (tensor.data_ptr()), so that one build serves every
+// torch version without compiling against torch's C++ API.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mec/mec.h"
@@ -264,6 +269,111 @@ class Plan {
   std::vector<unsigned char> workspace_;
 };
 
+// The context of a CUDA device and stream, made once per pair: its handles
+// are created by Context::cuda() and shared by the copies the plans keep.
+// Never destroyed, so that no CUDA handle is released after the driver
+// has shut down at exit.
+mec::Context cuda_context(int device, uintptr_t stream) {
+  static auto* contexts = new std::map<std::pair<int, uintptr_t>, mec::Context>();
+  const auto key = std::make_pair(device, stream);
+  auto it = contexts->find(key);
+  if (it != contexts->end()) return it->second;
+  mec::Context ctx;
+  check(mec::Context::cuda(&ctx, reinterpret_cast<void*>(stream), device));
+  return contexts->emplace(key, ctx).first->second;
+}
+
+// A plan of one pass over tensors the caller owns, addressed by integers
+// (mec.torch passes tensor.data_ptr()): src and dst NHWC, weights OIHW or
+// OHWI, the workspace the caller's. geometry: n c h w k r s, pads top
+// bottom left right, stride h w, dilation h w, groups. device "cpu" (threads
+// as Context::cpu) or "cuda" (device index and cudaStream_t as an integer).
+class AddressPlan {
+ public:
+  AddressPlan(const std::vector<int64_t>& g, const std::string& filter_layout,
+              const std::string& pass, const std::string& algo, int threads,
+              const py::object& workspace_limit, const std::string& auto_mode,
+              const std::string& device, int device_index, uintptr_t stream) {
+    if (g.size() != 16) throw py::value_error("geometry must have 16 values");
+    mec::Conv2dDesc& d = desc_;
+    d.n = g[0], d.c = g[1], d.h = g[2], d.w = g[3], d.k = g[4], d.r = g[5], d.s = g[6];
+    d.pad_top = g[7], d.pad_bottom = g[8], d.pad_left = g[9], d.pad_right = g[10];
+    d.stride_h = g[11], d.stride_w = g[12], d.dilation_h = g[13], d.dilation_w = g[14];
+    d.groups = g[15];
+    if (filter_layout == "OIHW") {
+      d.filter_layout = mec::FilterLayout::kOIHW;
+    } else if (filter_layout == "OHWI") {
+      d.filter_layout = mec::FilterLayout::kOHWI;
+    } else {
+      throw py::value_error("filter_layout must be 'OIHW' or 'OHWI'");
+    }
+    mec::Algorithm a;
+    if (!mec::parse_algorithm(algo.c_str(), &a)) {
+      throw py::value_error("unknown algorithm '" + algo + "'");
+    }
+    mec::Pass p;
+    if (!mec::parse_pass(pass.c_str(), &p)) {
+      throw py::value_error("pass must be 'fwd', 'bwd_data' or 'bwd_weights'");
+    }
+    if (auto_mode != "model" && auto_mode != "measure") {
+      throw py::value_error("auto_mode must be 'model' or 'measure'");
+    }
+    mec::Context ctx;
+    if (device == "cpu") {
+      ctx = mec::Context::cpu(threads);
+    } else if (device == "cuda") {
+      ctx = cuda_context(device_index, stream);
+    } else {
+      throw py::value_error("device must be 'cpu' or 'cuda'");
+    }
+    if (!workspace_limit.is_none()) ctx.set_workspace_limit(workspace_limit.cast<size_t>());
+    ctx.set_auto_mode(auto_mode == "measure" ? mec::AutoMode::kMeasure : mec::AutoMode::kModel);
+    check(mec::Conv2dPlan::create(d, p, a, ctx, &plan_));
+  }
+
+  size_t workspace_bytes() const { return plan_->workspace_bytes(); }
+  std::string algorithm() const { return mec::algorithm_name(plan_->algorithm()); }
+  std::string variant() const { return plan_->variant(); }
+  std::string pass() const { return mec::pass_name(plan_->pass()); }
+  int64_t p() const { return desc_.p(); }
+  int64_t q() const { return desc_.q(); }
+
+  // The passes; an address of 0 is a null pointer. The GIL is released
+  // while libmec runs, and taken back before an error is raised.
+  void forward(uintptr_t src, uintptr_t w, uintptr_t bias, uintptr_t dst, uintptr_t ws,
+               size_t bytes) const {
+    mec::Status st;
+    {
+      py::gil_scoped_release release;
+      st = plan_->run(f(src), f(w), f(bias), f(dst), f(ws), bytes);
+    }
+    check(st);
+  }
+  void backward_data(uintptr_t ddst, uintptr_t w, uintptr_t dsrc, uintptr_t ws,
+                     size_t bytes) const {
+    mec::Status st;
+    {
+      py::gil_scoped_release release;
+      st = plan_->run_backward_data(f(ddst), f(w), f(dsrc), f(ws), bytes);
+    }
+    check(st);
+  }
+  void backward_weights(uintptr_t src, uintptr_t ddst, uintptr_t dw, uintptr_t db, uintptr_t ws,
+                        size_t bytes) const {
+    mec::Status st;
+    {
+      py::gil_scoped_release release;
+      st = plan_->run_backward_weights(f(src), f(ddst), f(dw), f(db), f(ws), bytes);
+    }
+    check(st);
+  }
+
+ private:
+  static float* f(uintptr_t address) { return reinterpret_cast<float*>(address); }
+  mec::Conv2dDesc desc_;
+  std::unique_ptr<mec::Conv2dPlan> plan_;
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_mec, m) {
@@ -294,4 +404,20 @@ PYBIND11_MODULE(_mec, m) {
            py::arg("bias") = py::none())
       .def("backward_data", &Plan::backward_data, py::arg("grad_output"), py::arg("weight"))
       .def("backward_weights", &Plan::backward_weights, py::arg("input"), py::arg("grad_output"));
+  py::class_<AddressPlan>(m, "AddressPlan")
+      .def(py::init<const std::vector<int64_t>&, const std::string&, const std::string&,
+                    const std::string&, int, const py::object&, const std::string&,
+                    const std::string&, int, uintptr_t>(),
+           py::arg("geometry"), py::arg("filter_layout"), py::arg("pass_"), py::arg("algo"),
+           py::arg("threads"), py::arg("workspace_limit"), py::arg("auto_mode"), py::arg("device"),
+           py::arg("device_index") = 0, py::arg("stream") = 0)
+      .def_property_readonly("workspace_bytes", &AddressPlan::workspace_bytes)
+      .def_property_readonly("algorithm", &AddressPlan::algorithm)
+      .def_property_readonly("variant", &AddressPlan::variant)
+      .def_property_readonly("pass_", &AddressPlan::pass)
+      .def_property_readonly("p", &AddressPlan::p)
+      .def_property_readonly("q", &AddressPlan::q)
+      .def("forward", &AddressPlan::forward)
+      .def("backward_data", &AddressPlan::backward_data)
+      .def("backward_weights", &AddressPlan::backward_weights);
 }

@@ -39,6 +39,10 @@ set_target_properties(_mec PROPERTIES
   BUILD_RPATH ${CMAKE_LIBRARY_OUTPUT_DIRECTORY}
   # From PREFIX/lib/python3/dist-packages/mec to PREFIX/lib.
   INSTALL_RPATH "$ORIGIN/../../..")
-configure_file(python/mec/__init__.py ${PROJECT_BINARY_DIR}/python/mec/__init__.py COPYONLY)
+# The package's Python files: the NumPy API and mec.torch (its helpers too).
+set(MEC_PYTHON_FILES __init__.py torch.py _torch_core.py _torch_report.py)
+foreach(file ${MEC_PYTHON_FILES})
+  configure_file(python/mec/${file} ${PROJECT_BINARY_DIR}/python/mec/${file} COPYONLY)
+  install(FILES python/mec/${file} DESTINATION ${MEC_PYTHON_INSTALL_DIR}/mec)
+endforeach()
 install(TARGETS _mec LIBRARY DESTINATION ${MEC_PYTHON_INSTALL_DIR}/mec)
-install(FILES python/mec/__init__.py DESTINATION ${MEC_PYTHON_INSTALL_DIR}/mec)

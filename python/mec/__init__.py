@@ -10,7 +10,9 @@ algorithm names ("auto", "mec", "mec_a", "mec_b", "im2col", "direct", "fft",
 mec_a, mec_b, im2col, direct). workspace_limit (bytes) bounds the plan's
 workspace: "auto" picks the fastest algorithm that fits. Library errors
 raise ValueError, NotImplementedError, mec.WorkspaceError, MemoryError or
-RuntimeError with libmec's message. See docs/python.md.
+RuntimeError with libmec's message. PyTorch tensors, autograd and whole
+models: the submodule mec.torch (import mec.torch; needs torch, which this
+module does not import). See docs/python.md.
 """
 from ._mec import Plan as _Plan, Settings as _Settings, WorkspaceError, __version__
 
