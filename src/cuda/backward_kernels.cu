@@ -26,30 +26,48 @@ __device__ __forceinline__ float weight_at(const Geometry& g, const float* w, bo
   return ohwi ? w[ko * g.r * g.s * g.cg + tap] : w[tap * g.k + ko];
 }
 
+// Input pixel e of dsrc (NHWC): its image, row, column, group and channel
+// within the group.
+struct InputPixel {
+  int64_t n, iy, ix, grp, ci;
+  __device__ InputPixel(const Geometry& g, int64_t e) {
+    const int64_t c = e % g.c;
+    e /= g.c;
+    ix = e % g.w;
+    e /= g.w;
+    iy = e % g.h;
+    n = e / g.h;
+    grp = c / g.cg;
+    ci = c % g.cg;
+  }
+};
+
+// Calls f(i, j, y, x) for every tap (i, j) and output pixel (y, x) whose
+// window reads the input pixel, in the order of i, then j.
+template <typename F>
+__device__ __forceinline__ void for_each_reader(const Geometry& g, const InputPixel& px, F f) {
+  for (int64_t i = 0; i < g.r; ++i) {
+    const int64_t y = reader(px.iy, i, g.pad_top, g.stride_h, g.dilation_h, g.p);
+    if (y < 0) continue;
+    for (int64_t j = 0; j < g.s; ++j) {
+      const int64_t x = reader(px.ix, j, g.pad_left, g.stride_w, g.dilation_w, g.q);
+      if (x >= 0) f(i, j, y, x);
+    }
+  }
+}
+
 __global__ void direct_data_kernel(Geometry g, const float* __restrict__ ddst,
                                    const float* __restrict__ w, bool ohwi, float* __restrict__ dsrc,
                                    int64_t total) {
   MEC_GRID_LOOP(int64_t, e, total) {
-    int64_t t = e;
-    const int64_t c = t % g.c;
-    t /= g.c;
-    const int64_t ix = t % g.w;
-    t /= g.w;
-    const int64_t iy = t % g.h, n = t / g.h;
-    const int64_t grp = c / g.cg, ci = c % g.cg;
+    const InputPixel px(g, e);
     float sum = 0.0f;
-    for (int64_t i = 0; i < g.r; ++i) {
-      const int64_t y = reader(iy, i, g.pad_top, g.stride_h, g.dilation_h, g.p);
-      if (y < 0) continue;
-      for (int64_t j = 0; j < g.s; ++j) {
-        const int64_t x = reader(ix, j, g.pad_left, g.stride_w, g.dilation_w, g.q);
-        if (x < 0) continue;
-        const float* go = ddst + ((n * g.p + y) * g.q + x) * g.k + grp * g.kg;
-        for (int64_t ko = 0; ko < g.kg; ++ko) {
-          sum = fmaf(go[ko], weight_at(g, w, ohwi, i, j, ci, grp * g.kg + ko), sum);
-        }
+    for_each_reader(g, px, [&](int64_t i, int64_t j, int64_t y, int64_t x) {
+      const float* go = ddst + ((px.n * g.p + y) * g.q + x) * g.k + px.grp * g.kg;
+      for (int64_t ko = 0; ko < g.kg; ++ko) {
+        sum = fmaf(go[ko], weight_at(g, w, ohwi, i, j, px.ci, px.grp * g.kg + ko), sum);
       }
-    }
+    });
     dsrc[e] = sum;
   }
 }
@@ -82,24 +100,12 @@ __global__ void col2im_kernel(Geometry g, const float* __restrict__ columns,
                               float* __restrict__ dsrc, int64_t total) {
   const int64_t depth = g.r * g.s * g.cg;
   MEC_GRID_LOOP(int64_t, e, total) {
-    int64_t t = e;
-    const int64_t c = t % g.c;
-    t /= g.c;
-    const int64_t ix = t % g.w;
-    t /= g.w;
-    const int64_t iy = t % g.h, n = t / g.h;
-    const int64_t grp = c / g.cg, ci = c % g.cg;
+    const InputPixel px(g, e);
     float sum = 0.0f;
-    for (int64_t i = 0; i < g.r; ++i) {
-      const int64_t y = reader(iy, i, g.pad_top, g.stride_h, g.dilation_h, g.p);
-      if (y < 0) continue;
-      for (int64_t j = 0; j < g.s; ++j) {
-        const int64_t x = reader(ix, j, g.pad_left, g.stride_w, g.dilation_w, g.q);
-        if (x < 0) continue;
-        const int64_t row = ((grp * g.n + n) * g.p + y) * g.q + x;
-        sum += columns[row * depth + (i * g.s + j) * g.cg + ci];
-      }
-    }
+    for_each_reader(g, px, [&](int64_t i, int64_t j, int64_t y, int64_t x) {
+      const int64_t row = ((px.grp * g.n + px.n) * g.p + y) * g.q + x;
+      sum += columns[row * depth + (i * g.s + j) * g.cg + px.ci];
+    });
     dsrc[e] = sum;
   }
 }
@@ -108,17 +114,12 @@ __global__ void mec_fold_kernel(Geometry g, const float* __restrict__ dl, float*
                                 int64_t total) {
   const int64_t row_depth = g.s * g.cg, ld = g.hp * row_depth;
   MEC_GRID_LOOP(int64_t, e, total) {
-    int64_t t = e;
-    const int64_t c = t % g.c;
-    t /= g.c;
-    const int64_t ix = t % g.w;
-    t /= g.w;
-    const int64_t iy = t % g.h, n = t / g.h;
-    const int64_t grp = c / g.cg, ci = c % g.cg;
-    const float* rows = dl + (grp * g.n + n) * g.q * ld + (iy + g.pad_top) * row_depth + ci;
+    const InputPixel px(g, e);
+    const float* rows =
+        dl + (px.grp * g.n + px.n) * g.q * ld + (px.iy + g.pad_top) * row_depth + px.ci;
     float sum = 0.0f;
     for (int64_t j = 0; j < g.s; ++j) {
-      const int64_t x = reader(ix, j, g.pad_left, g.stride_w, g.dilation_w, g.q);
+      const int64_t x = reader(px.ix, j, g.pad_left, g.stride_w, g.dilation_w, g.q);
       if (x >= 0) sum += rows[x * ld + j * g.cg];
     }
     dsrc[e] = sum;

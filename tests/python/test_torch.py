@@ -113,26 +113,30 @@ def run_case(case, seed, fn=mt.conv2d):
     return got, ref, bound, (yn.detach(), xn.grad, wn.grad)
 
 
+def assert_close(test, case, got, ref, bound):
+    """Each of y, dx, dw, db within 8 eps sqrt(terms) of float64 F.conv2d,
+    scaled by its sum of absolute products."""
+    n, k, cg, r, s = case.x_shape[0], *case.w_shape
+    pq = ref[0].shape[2] * ref[0].shape[3]
+    # Sums of this many products: forward, data and weights gradients, bias.
+    lengths = (cg * r * s, k * r * s, n * pq, n * pq)
+    for name, out, want, scale, length in zip(("y", "dx", "dw", "db"), got, ref, bound, lengths):
+        if want is None:
+            test.assertIsNone(out)
+            continue
+        test.assertEqual(out.dtype, torch.float32, (name, case))
+        test.assertEqual(out.shape, want.shape, (name, case))
+        tol = 8 * EPS32 * length ** 0.5 * scale + 1e-30
+        err = (out.double() - want).abs()
+        test.assertTrue(bool((err <= tol).all()),
+                        f"{name} {case}: error {err.max().item():.3g}, "
+                        f"worst over tolerance {(err / tol).max().item():.3g}")
+
+
 class Values(unittest.TestCase):
     def check(self, case, seed, fn=mt.conv2d):
         got, ref, bound, native = run_case(case, seed, fn)
-        n, c, h, w = case.x_shape
-        k, cg, r, s = case.w_shape
-        # Sums of this many products: forward, data and weights gradients, bias.
-        lengths = (cg * r * s, k * r * s, n * ref[0].shape[2] * ref[0].shape[3],
-                   n * ref[0].shape[2] * ref[0].shape[3])
-        for name, out, want, scale, length in zip(("y", "dx", "dw", "db"), got, ref, bound,
-                                                  lengths):
-            if want is None:
-                self.assertIsNone(out)
-                continue
-            self.assertEqual(out.dtype, torch.float32, (name, case))
-            self.assertEqual(out.shape, want.shape, (name, case))
-            tol = 8 * EPS32 * length ** 0.5 * scale + 1e-30
-            err = (out.double() - want).abs()
-            self.assertTrue(bool((err <= tol).all()),
-                            f"{name} {case}: error {err.max().item():.3g}, "
-                            f"worst over tolerance {(err / tol).max().item():.3g}")
+        assert_close(self, case, got, ref, bound)
         # Memory layouts: y's and dx's as F.conv2d's; dw's the weight's
         # (torch's own depthwise kernels may differ there).
         for name, out, want in zip(("y", "dx"), got, native):

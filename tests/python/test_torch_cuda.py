@@ -20,7 +20,7 @@ if not torch.cuda.is_available():
     sys.exit(77)
 
 import mec.torch as mt
-from test_torch import CASES, CL, EPS32, random_case, reference, rel
+from test_torch import CASES, CL, assert_close, random_case, rel, run_case
 
 
 def on_gpu(x, w, b=None, **kw):
@@ -30,32 +30,8 @@ def on_gpu(x, w, b=None, **kw):
 
 class Values(unittest.TestCase):
     def check(self, case, seed):
-        g = torch.Generator().manual_seed(seed)
-        x = torch.rand(case.x_shape, generator=g) * 2 - 1
-        w = torch.rand(case.w_shape, generator=g) * 2 - 1
-        b = torch.rand(case.w_shape[0], generator=g) * 2 - 1 if case.bias else None
-        if case.cl:
-            x = x.contiguous(memory_format=CL)
-        if case.cl_weight:
-            w = w.contiguous(memory_format=CL)
-        xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()
-        bg = None if b is None else b.clone().requires_grad_()
-        y = on_gpu(xg, wg, bg, **case.kw)
-        gy = torch.rand(y.shape, generator=g) * 2 - 1
-        y.backward(gy)
-        ref, bound = reference(x, w, b, gy, **case.kw)
-        got = (y.detach(), xg.grad, wg.grad, None if b is None else bg.grad)
-        n, k, cg, r, s = case.x_shape[0], *case.w_shape
-        pq = ref[0].shape[2] * ref[0].shape[3]
-        for name, out, want, scale, length in zip(("y", "dx", "dw", "db"), got, ref, bound,
-                                                  (cg * r * s, k * r * s, n * pq, n * pq)):
-            if want is None:
-                continue
-            tol = 8 * EPS32 * length ** 0.5 * scale + 1e-30
-            err = (out.double() - want).abs()
-            self.assertTrue(bool((err <= tol).all()),
-                            f"{name} {case}: error {err.max().item():.3g}, "
-                            f"worst over tolerance {(err / tol).max().item():.3g}")
+        got, ref, bound, _ = run_case(case, seed, on_gpu)
+        assert_close(self, case, got, ref, bound)
 
     def test_chosen_and_random_cases(self):
         for i, case in enumerate(CASES):
