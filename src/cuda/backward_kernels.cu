@@ -135,15 +135,16 @@ __global__ void rows_outer_kernel(Geometry g, const float* __restrict__ ddst,
   }
 }
 
-constexpr int64_t kBiasChunk = 256;  // rows summed by one thread of the first stage
+constexpr int64_t kBiasChunk = 256;  // rows summed by one thread of the first stage, at least
 
 __global__ void bias_partial_kernel(const float* __restrict__ ddst, int64_t rows, int64_t k,
-                                    float* __restrict__ partials, int64_t total) {
+                                    int64_t chunk_rows, float* __restrict__ partials,
+                                    int64_t total) {
   MEC_GRID_LOOP(int64_t, e, total) {
     const int64_t ko = e % k, chunk = e / k;
-    const int64_t r1 = min(rows, (chunk + 1) * kBiasChunk);
+    const int64_t r1 = min(rows, (chunk + 1) * chunk_rows);
     float sum = 0.0f;
-    for (int64_t row = chunk * kBiasChunk; row < r1; ++row) sum += ddst[row * k + ko];
+    for (int64_t row = chunk * chunk_rows; row < r1; ++row) sum += ddst[row * k + ko];
     partials[e] = sum;
   }
 }
@@ -202,16 +203,14 @@ cudaError_t rows_outer(const Geometry& g, const float* ddst, float* out, cudaStr
   return cudaGetLastError();
 }
 
-int64_t bias_partial_floats(int64_t rows, int64_t k) {
-  return (rows + kBiasChunk - 1) / kBiasChunk * k;
-}
-
-cudaError_t bias_gradient(const float* ddst, int64_t rows, int64_t k, float* partials, float* dbias,
-                          cudaStream_t stream) {
-  const int64_t total = bias_partial_floats(rows, k);
-  bias_partial_kernel<<<grid_blocks(total), kGridThreads, 0, stream>>>(ddst, rows, k, partials,
-                                                                       total);
-  bias_sum_kernel<<<grid_blocks(k), kGridThreads, 0, stream>>>(partials, total / k, k, dbias);
+cudaError_t bias_gradient(const float* ddst, int64_t rows, int64_t k, float* partials,
+                          int64_t max_chunks, float* dbias, cudaStream_t stream) {
+  const int64_t wanted = (rows + kBiasChunk - 1) / kBiasChunk;
+  const int64_t chunks = max(int64_t(1), min(wanted, max_chunks));
+  const int64_t chunk_rows = (rows + chunks - 1) / chunks, total = chunks * k;
+  bias_partial_kernel<<<grid_blocks(total), kGridThreads, 0, stream>>>(ddst, rows, k, chunk_rows,
+                                                                       partials, total);
+  bias_sum_kernel<<<grid_blocks(k), kGridThreads, 0, stream>>>(partials, chunks, k, dbias);
   return cudaGetLastError();
 }
 

@@ -36,12 +36,12 @@ cudaError_t mec_fold(const Geometry& g, const float* dl, float* dsrc, cudaStream
 // output row are one matrix with a single row stride.
 cudaError_t rows_outer(const Geometry& g, const float* ddst, float* out, cudaStream_t stream);
 
-// dbias[c] = the sum of `rows` rows of k values: partial sums of row chunks
-// into `partials` (bias_partial_floats(rows, k) floats), then their sum, in
-// a fixed order.
-int64_t bias_partial_floats(int64_t rows, int64_t k);
-cudaError_t bias_gradient(const float* ddst, int64_t rows, int64_t k, float* partials, float* dbias,
-                          cudaStream_t stream);
+// dbias[c] = the sum of `rows` rows of k values: partial sums of at most
+// `max_chunks` chunks of rows into `partials` (max_chunks * k floats: the
+// weight gradient's own buffer, written afterwards, so no workspace), then
+// their sum, in a fixed order.
+cudaError_t bias_gradient(const float* ddst, int64_t rows, int64_t k, float* partials,
+                          int64_t max_chunks, float* dbias, cudaStream_t stream);
 
 // The weight gradient in the descriptor's layout (OHWI or OIHW) from HWIO.
 cudaError_t hwio_to_layout(const Geometry& g, FilterLayout layout, const float* hwio,

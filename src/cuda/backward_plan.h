@@ -2,9 +2,11 @@
 // share, like cpu/backward_common.h on the CPU: the run slots of each pass,
 // set_weights() for backward-data plans, the weight gradient's layout, the
 // bias gradient, and the workspace around the algorithm's own scratch:
-//   [scratch][OIHW weight repack]                  backward data
-//   [scratch][HWIO gradient][bias partial sums]    backward weights
+//   [scratch][OIHW weight repack]    backward data
+//   [scratch][HWIO gradient]         backward weights
 // (the HWIO gradient only for OHWI/OIHW, each region 256-byte aligned).
+// dbias's partial sums go into dweights before the weight gradient does, so
+// an algorithm without scratch (direct) needs no workspace at all.
 // Everything is enqueued on the context's stream; nothing allocates or
 // synchronises in run(). Every kernel and cuBLAS call sums in a fixed order,
 // so both gradients are the same bits on every run on one GPU model.
@@ -26,7 +28,7 @@ class CudaBackwardPlan : public CudaPlan {
   size_t workspace_bytes() const override {
     const int64_t scratch = align_bytes(scratch_floats() * 4);
     if (pass() == Pass::kBackwardData) return size_t(scratch + repack_floats() * 4);
-    return size_t(scratch + align_bytes(gradient_floats() * 4) + partial_floats() * 4);
+    return size_t(scratch + gradient_floats() * 4);
   }
 
   Status store_weights(const float* weights) override {
@@ -50,17 +52,16 @@ class CudaBackwardPlan : public CudaPlan {
       return backward_data(a, w, scratch, out);
     }
     const Conv2dDesc& d = desc();
+    if (bias_grad != nullptr) {  // first: its partial sums use dweights' memory
+      MEC_TRY(cuda_check(bias_gradient(b, d.n * d.p() * d.q(), d.k, out, d.weight_elems() / d.k,
+                                       const_cast<float*>(bias_grad), stream()),
+                         "bias gradient kernels"));
+    }
     float* hwio = gradient_floats() > 0 ? reinterpret_cast<float*>(extra) : out;
     MEC_TRY(backward_weights(a, b, scratch, hwio));
-    if (hwio != out) {
-      MEC_TRY(cuda_check(hwio_to_layout(geom(), d.filter_layout, hwio, out, stream()),
-                         "weight gradient layout kernel"));
-    }
-    if (bias_grad == nullptr) return Status::kSuccess;
-    float* partials = reinterpret_cast<float*>(extra + align_bytes(gradient_floats() * 4));
-    return cuda_check(bias_gradient(b, d.n * d.p() * d.q(), d.k, partials,
-                                    const_cast<float*>(bias_grad), stream()),
-                      "bias gradient kernels");
+    if (hwio == out) return Status::kSuccess;
+    return cuda_check(hwio_to_layout(geom(), d.filter_layout, hwio, out, stream()),
+                      "weight gradient layout kernel");
   }
 
   // The algorithm's own workspace in floats.
@@ -84,9 +85,6 @@ class CudaBackwardPlan : public CudaPlan {
  private:
   int64_t gradient_floats() const {
     return desc().filter_layout == FilterLayout::kHWIO ? 0 : desc().weight_elems();
-  }
-  int64_t partial_floats() const {
-    return bias_partial_floats(desc().n * desc().p() * desc().q(), desc().k);
   }
 };
 
