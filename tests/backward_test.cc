@@ -129,6 +129,24 @@ TEST(Backward, PaperLayersAtBatch1) {
   }
 }
 
+TEST(Backward, MecFastEngineForms) {
+  // MEC's fast-engine forms (src/cpu/mec_backward_fast.h) on 1 to 3
+  // threads: runs of images and bands of input rows (data; more threads
+  // than images, blocks spanning images), images or taps outer (weights;
+  // |W| small or large next to an image's L), pointwise layers with fewer
+  // output than input channels (ddst transposed), grouped and strided.
+  const char* shapes[] = {"n8h12w10c16k24r3s3p1", "n3h9w9c64k16r3s3u2", "n1h23w19c8k12r5s3pt2pb1u2",
+                          "n5h6w6c96k80r3s3",     "n4h7w9c48k20r1s1",   "n1h8w8c40k24r1s1g2",
+                          "n2h10w10c6k4r3s3p2d2", "n3h11w7c12k8r1s1u2", "n1h30w4c4k4r7s1p3",
+                          "n1h9w11c40k12r1s1",    "n1h40w3c2k3r25s1p2"};
+  for (const char* text : shapes) {
+    Conv2dDesc d;
+    std::string error;
+    ASSERT_TRUE(parse_shape(text, &d, &error)) << error;
+    for (int threads : {1, 2, 3}) check_backward(d, Algorithm::kMec, threads, threads != 2, 11);
+  }
+}
+
 TEST(Backward, ApiErrors) {
   Conv2dDesc d;
   d.h = d.w = 6;

@@ -41,15 +41,21 @@ inline WeightOperand from_column(const WeightOperand& op, int64_t c0) {
   return {op.transposed ? op.data + c0 * op.ld : op.data + c0, op.ld, op.transposed};
 }
 
-// dbias[ko] = the sum of ddst over every image and output pixel.
+// dbias[ko] = the sum of ddst over every image and output pixel, in pixel
+// order. Each thread sums a block of up to 256 channels, reading each
+// pixel's part of them in one run: a block of 16 touches one line per
+// pixel, a page apart where k >= 1024 (as 16-channel blocks it takes 5% of
+// MEC's weight gradient on ResNet-50's res4a_3).
 inline void bias_gradient(const Conv2dDesc& d, const float* ddst, float* dbias, int threads) {
   const int64_t pixels = d.n * d.p() * d.q(), k = d.k;
+  const int64_t width = std::clamp<int64_t>((k + 16 * threads - 1) / (16 * threads) * 16, 16, 256);
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t c0 = 0; c0 < k; c0 += 16) {
-    const int64_t c1 = std::min(k, c0 + 16);
-    double sum[16] = {};
+  for (int64_t c0 = 0; c0 < k; c0 += width) {
+    const int64_t c1 = std::min(k, c0 + width);
+    double sum[256] = {};
     for (int64_t i = 0; i < pixels; ++i) {
-      for (int64_t c = c0; c < c1; ++c) sum[c - c0] += ddst[i * k + c];
+      const float* row = ddst + i * k;
+      for (int64_t c = c0; c < c1; ++c) sum[c - c0] += row[c];
     }
     for (int64_t c = c0; c < c1; ++c) dbias[c] = float(sum[c - c0]);
   }

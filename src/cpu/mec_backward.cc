@@ -1,5 +1,9 @@
 // MEC's backward passes through its lowered matrix L (common/mec_lowering.h),
 // with at most |L| floats of workspace where im2col's need its column matrix.
+// Under the fast engine (GemmEngine::kFast, the default) both passes run on
+// its micro-kernels with GEMMs that span output rows and images
+// (mec_backward_fast.h: variants mec_b/fast/ISA/...). Under kBlas (the
+// paper's setting) they run on CBLAS, one GEMM per output row:
 //   data:    the gradient of every window of L is ddst's row segment times
 //            W^T: per (group, image) the GEMMs of its output rows y, q rows
 //            each (Solution B's shape). Scatter (when every thread has a
@@ -14,15 +18,15 @@
 //            between threads, each summing windows^T * ddst over every
 //            (image, output row) in order: deterministic for any thread
 //            count, no partial sums to reduce.
-// Pointwise layers (1x1, stride 1, no padding) skip L: their windows are
-// src's pixels (variant mec_b/blas/pointwise). Both passes run on CBLAS
-// GEMMs whatever the context's engine.
+// Pointwise layers (1x1, stride 1, no padding) skip L under kBlas: their
+// windows are src's pixels (variant mec_b/blas/pointwise).
 #include "common/checked.h"
 #include "common/mec_lowering.h"
 #include "common/status_detail.h"
 #include "cpu/backward_common.h"
 #include "cpu/cpu_plans.h"
 #include "cpu/gemm_fast.h"
+#include "cpu/mec_backward_fast.h"
 #include "cpu/mec_lower.h"
 #include "cpu/parallel.h"
 
@@ -37,22 +41,82 @@ constexpr int64_t kChunkFloats = 32768;
 class MecBackwardPlan : public BackwardPlan {
  public:
   MecBackwardPlan(const Conv2dDesc& desc, Pass pass, int threads, int64_t lowered_floats,
-                  const KernelSet& kernels, bool pointwise)
+                  const KernelSet& kernels, bool pointwise, bool fast)
       : BackwardPlan(desc, Algorithm::kMecB, pass, threads),
         lowered_floats_(lowered_floats),
-        pointwise_(pointwise),
+        pointwise_(pointwise && !fast),
         scatter_(pass == Pass::kBackwardData && !pointwise &&
                  desc.groups * desc.n >= int64_t(threads)),
+        fast_(fast),
+        kernels_(kernels),
+        fast_data_(desc, kernels, threads, lowered_floats),
+        fast_weights_(desc, kernels, threads),
         lowerer_(desc, kernels, threads),
         lowering_(detail::mec_lowering(desc, desc.h + desc.pad_top + desc.pad_bottom)) {
-    set_variant(pointwise                     ? "mec_b/blas/pointwise"
+    if (fast) {
+      const bool data = pass == Pass::kBackwardData;
+      set_variant(
+          detail::join_variant({"mec_b/fast", kernels.name,
+                                data ? fast_data_.form() : std::string(fast_weights_.form())}));
+      return;
+    }
+    set_variant(pointwise_                    ? "mec_b/blas/pointwise"
                 : scatter_                    ? "mec_b/blas/scatter"
                 : pass == Pass::kBackwardData ? "mec_b/blas/fold"
                                               : "mec_b/blas");
   }
 
+  // The fast data gradient reads W^T in panels: set_weights() packs them;
+  // raw OHWI weights are W^T already; raw HWIO and OIHW are packed per run
+  // into the workspace after the buffers (|W|, as the forward pass's and
+  // the CBLAS form's repack of OIHW).
+  size_t workspace_bytes() const override {
+    if (!fast_ || pass() != Pass::kBackwardData) return BackwardPlan::workspace_bytes();
+    return size_t(fast_data_.scratch_floats() + transposed_repack_floats()) * sizeof(float);
+  }
+  void pack_weights(const float* weights) override {
+    if (!fast_) return BackwardPlan::pack_weights(weights);
+    packed_.resize(desc().weight_elems());
+    pack_transposed_panels(desc(), weights, kernels_.nr, packed_.data(), 1);
+  }
+  Status run(const float* a, const float* b, const float* bias_grad, float* out,
+             void* workspace) const override {
+    if (!fast_) return BackwardPlan::run(a, b, bias_grad, out, workspace);
+    const Conv2dDesc& d = desc();
+    float* scratch = static_cast<float*>(workspace);
+    if (pass() == Pass::kBackwardWeights) {
+      // As BackwardPlan::run, with dbias computed inside the pass's parallel region.
+      float* hwio = d.filter_layout == FilterLayout::kHWIO ? out : scratch + scratch_floats();
+      // The dbias slot is an output of this pass.
+      fast_weights_.run(a, b, scratch, hwio, const_cast<float*>(bias_grad));
+      if (hwio != out) hwio_to_layout(d, hwio, out, threads());
+      return Status::kSuccess;
+    }
+    Panels wt;
+    if (b == nullptr) {
+      wt = transposed_panels(d, kernels_.nr, packed_weights());
+    } else if (d.filter_layout == FilterLayout::kOHWI) {
+      wt = ohwi_transposed_panels(d, kernels_.nr, b);
+    } else {
+      float* packed = scratch + fast_data_.scratch_floats();
+      pack_transposed_panels(d, b, kernels_.nr, packed, threads());
+      wt = transposed_panels(d, kernels_.nr, packed);
+    }
+    fast_data_.run(a, wt, scratch, out);
+    return Status::kSuccess;
+  }
+
  private:
+  int64_t transposed_repack_floats() const {
+    const bool in_place = has_packed_weights() || desc().filter_layout == FilterLayout::kOHWI;
+    return in_place ? 0 : desc().weight_elems();
+  }
+
   int64_t scratch_floats() const override {
+    if (fast_) {
+      return pass() == Pass::kBackwardData ? fast_data_.scratch_floats()
+                                           : fast_weights_.scratch_floats();
+    }
     if (pointwise_) return 0;
     if (!scatter_) return lowered_floats_;
     const int64_t columns = desc().dilation_h == 1 ? lowering_.window_depth : lowering_.row_depth;
@@ -218,6 +282,10 @@ class MecBackwardPlan : public BackwardPlan {
   // two threads it runs on one of them (1.1-1.5x fold's time;
   // docs/training.md).
   const bool scatter_;
+  const bool fast_;  // the fast engine's passes (mec_backward_fast.h), else CBLAS
+  const KernelSet& kernels_;
+  const FastBackwardData fast_data_;
+  const FastBackwardWeights fast_weights_;
   const MecLowerer lowerer_;
   const detail::MecLowering lowering_;
 };
@@ -240,8 +308,9 @@ Status create_mec_backward(const Conv2dDesc& d, Pass pass, Algorithm, const Cont
     return fail(Status::kInvalidArgument, "MEC backward buffers overflow 64-bit bytes");
   }
   const int64_t kg = d.k / d.groups;
-  if (!gemm_fits(d.q(), l.window_depth, kg, d.k, l.ld, l.ld) ||
-      !gemm_fits(l.window_depth, kg, d.q(), l.ld, d.k, d.k)) {
+  const bool fast = context.gemm_engine() == GemmEngine::kFast;
+  if (!fast && (!gemm_fits(d.q(), l.window_depth, kg, d.k, l.ld, l.ld) ||
+                !gemm_fits(l.window_depth, kg, d.q(), l.ld, d.k, d.k))) {
     return fail(Status::kUnsupported, "MEC GEMM dimensions exceed the BLAS 32-bit limit");
   }
   const int64_t cg = d.c / d.groups, pixels = d.n * d.h * d.w;
@@ -250,7 +319,7 @@ Status create_mec_backward(const Conv2dDesc& d, Pass pass, Algorithm, const Cont
                          d.pad_right == 0 && gemm_fits(pixels, cg, kg, d.k, d.k, d.c) &&
                          gemm_fits(cg, kg, pixels, d.c, d.k, d.k);
   impl->reset(new MecBackwardPlan(d, pass, context.threads(), lowered,
-                                  select_kernels(context.cpu_isa()), pointwise));
+                                  select_kernels(context.cpu_isa()), pointwise, fast));
   return Status::kSuccess;
 }
 
