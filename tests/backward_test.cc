@@ -14,10 +14,10 @@
 #include <random>
 #include <vector>
 
+#include "backward_truth.h"
 #include "common/shape_string.h"
 #include "conv_tester.h"
 #include "random_desc.h"
-#include "reference/reference_backward.h"
 
 namespace mec {
 namespace testing {
@@ -25,13 +25,6 @@ namespace {
 
 const Algorithm kBackwardAlgorithms[] = {Algorithm::kDirect, Algorithm::kIm2col, Algorithm::kMec,
                                          Algorithm::kMecA,   Algorithm::kMecB,   Algorithm::kAuto};
-
-std::vector<float> uniform(int64_t count, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(count));
-  for (float& x : v) x = u(rng);
-  return v;
-}
 
 // max |out - ref| / max |ref| (NaN or infinity in out: infinity).
 double rel_error(const std::vector<float>& out, const std::vector<double>& ref) {
@@ -41,13 +34,9 @@ double rel_error(const std::vector<float>& out, const std::vector<double>& ref) 
 // Checks both backward passes of `a` on d with `threads`; packed: the
 // backward-data plan gets set_weights().
 void check_backward(const Conv2dDesc& d, Algorithm a, int threads, bool packed, uint32_t seed) {
-  std::mt19937 rng(seed);
-  const std::vector<float> src = uniform(d.src_elems(), rng), w = uniform(d.weight_elems(), rng),
-                           ddst = uniform(d.dst_elems(), rng);
-  std::vector<double> dsrc_ref(size_t(d.src_elems())), dw_ref(size_t(d.weight_elems())),
-      db_ref(size_t(d.k));
-  reference::conv2d_backward_data(d, ddst.data(), w.data(), dsrc_ref.data());
-  reference::conv2d_backward_weights(d, src.data(), ddst.data(), dw_ref.data(), db_ref.data());
+  const BackwardTruth t = backward_truth(d, seed);
+  const std::vector<float>&src = t.src, &w = t.weights, &ddst = t.ddst;
+  const std::vector<double>&dsrc_ref = t.dsrc, &dw_ref = t.dweights, &db_ref = t.dbias;
   const double bound = tolerance(a);
   Context ctx = Context::cpu(threads);
   const float nan = std::numeric_limits<float>::quiet_NaN();

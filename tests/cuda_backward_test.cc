@@ -11,9 +11,9 @@
 #include <random>
 #include <vector>
 
+#include "backward_truth.h"
 #include "cuda_test_util.h"
 #include "random_desc.h"
-#include "reference/reference_backward.h"
 
 namespace mec {
 namespace testing {
@@ -21,13 +21,6 @@ namespace {
 
 const Algorithm kAlgorithms[] = {Algorithm::kDirect, Algorithm::kIm2col, Algorithm::kMec,
                                  Algorithm::kAuto};
-
-std::vector<float> uniform(int64_t count, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(count));
-  for (float& x : v) x = u(rng);
-  return v;
-}
 
 DeviceBuffer* upload(const std::vector<float>& host) {
   DeviceBuffer* buffer = new DeviceBuffer(host.size() * 4);
@@ -47,13 +40,9 @@ class CudaBackward : public CudaAlgorithms {
  protected:
   // Both passes of `a` on d against the references.
   void check(const Conv2dDesc& d, Algorithm a, bool packed, bool tf32, uint32_t seed) {
-    std::mt19937 rng(seed);
-    const std::vector<float> src = uniform(d.src_elems(), rng), w = uniform(d.weight_elems(), rng),
-                             ddst = uniform(d.dst_elems(), rng);
-    std::vector<double> dsrc_ref(size_t(d.src_elems())), dw_ref(size_t(d.weight_elems())),
-        db_ref(size_t(d.k));
-    reference::conv2d_backward_data(d, ddst.data(), w.data(), dsrc_ref.data());
-    reference::conv2d_backward_weights(d, src.data(), ddst.data(), dw_ref.data(), db_ref.data());
+    const BackwardTruth t = backward_truth(d, seed);
+    const std::vector<float>&src = t.src, &w = t.weights, &ddst = t.ddst;
+    const std::vector<double>&dsrc_ref = t.dsrc, &dw_ref = t.dweights, &db_ref = t.dbias;
     Context ctx;
     ASSERT_EQ(Context::cuda(&ctx, stream_, 0), Status::kSuccess) << last_error();
     ctx.set_allow_tf32(tf32);
