@@ -39,8 +39,10 @@ set_target_properties(_mec PROPERTIES
   BUILD_RPATH ${CMAKE_LIBRARY_OUTPUT_DIRECTORY}
   # From PREFIX/lib/python3/dist-packages/mec to PREFIX/lib.
   INSTALL_RPATH "$ORIGIN/../../..")
-# The package's Python files: the NumPy API and mec.torch (its helpers too).
-set(MEC_PYTHON_FILES __init__.py torch.py _torch_core.py _torch_report.py)
+# The package's Python files: the NumPy API, mec.torch (its helpers too) and
+# the whole-network benchmark mec.netbench.
+set(MEC_PYTHON_FILES __init__.py torch.py _torch_core.py _torch_report.py netbench.py
+    _netbench_measure.py)
 foreach(file ${MEC_PYTHON_FILES})
   configure_file(python/mec/${file} ${PROJECT_BINARY_DIR}/python/mec/${file} COPYONLY)
   install(FILES python/mec/${file} DESTINATION ${MEC_PYTHON_INSTALL_DIR}/mec)
