@@ -40,9 +40,9 @@ set_target_properties(_mec PROPERTIES
   # From PREFIX/lib/python3/dist-packages/mec to PREFIX/lib.
   INSTALL_RPATH "$ORIGIN/../../..")
 # The package's Python files: the NumPy API, mec.torch (its helpers too) and
-# the whole-network benchmark mec.netbench.
+# the benchmarks mec.netbench (whole networks) and mec.overhead (per call).
 set(MEC_PYTHON_FILES __init__.py torch.py _torch_core.py _torch_report.py netbench.py
-    _netbench_measure.py)
+    _netbench_measure.py overhead.py)
 foreach(file ${MEC_PYTHON_FILES})
   configure_file(python/mec/${file} ${PROJECT_BINARY_DIR}/python/mec/${file} COPYONLY)
   install(FILES python/mec/${file} DESTINATION ${MEC_PYTHON_INSTALL_DIR}/mec)
