@@ -24,10 +24,16 @@ import sys
 START = dict(gemm_rate=1.25e11, gemm_n0=18.56, gemm_k0=26.43, lowering=4.19e-11,
              lowering_per_column=1.52e-9, blas_rate=5.751e10, im2col_column=1.049e-9,
              direct_rate=3.717e10, direct_n0=21.83, direct_k0=11.14, direct_output=1.629e-20,
+             depthwise_rate=1.6e11, depthwise_output=2.5e-10,
              winograd_gemm=0.5015, winograd_m0=15.64, winograd_transform_f2=1.195e-20,
              winograd_transform_f4=6.29e-13, fft_rate=4.106e10, fft_io=1.288e-8,
              parallel=0.9529, winograd_parallel=0.476)
 EXPONENTS = ('parallel', 'winograd_parallel')  # kept at most 1
+# Direct's depthwise path was measured apart (auto_cpu.cc): the calibration
+# data's direct timings of depthwise layers predate it, so these constants
+# are not fitted to them, and the depthwise layers' direct records are left
+# out of the fit until the calibration data is retaken.
+FIXED = ('depthwise_rate', 'depthwise_output')
 
 
 def shape_of(text, batch):
@@ -61,6 +67,8 @@ def predict(algo, d, threads, m):
     elif algo == 'im2col':
         rate = m['blas_rate'] * fall_off(kg, m['gemm_n0']) * fall_off(r * s * cg, m['gemm_k0'])
         t = macs / rate + n * p * q * r * s * c * m['im2col_column']
+    elif algo == 'direct' and c == g and k == g:  # the depthwise path
+        t = macs / m['depthwise_rate'] + n * p * q * k * m['depthwise_output']
     elif algo == 'direct':
         rate = m['direct_rate'] * fall_off(kg, m['direct_n0']) * fall_off(r * s * cg, m['direct_k0'])
         t = macs / rate + n * p * q * k * m['direct_output']
@@ -88,6 +96,10 @@ def load(paths):
             algo = 'mec' if rec['algo'] in ('mec', 'mec_a', 'mec_b') else rec['algo']
             if algo == 'auto' or algo == 'winograd':
                 continue
+            d = shape_of(rec['shape'], rec['batch'])
+            if algo == 'direct' and d['c'] == d['g'] and d['k'] == d['g'] and \
+                    'depthwise' not in rec.get('variant', ''):
+                continue  # the old direct on a depthwise layer (FIXED above)
             key = (rec['layer'], rec['shape'], rec['batch'], rec['threads'], algo)
             if key not in best or rec['min_ms'] < best[key]:
                 best[key] = rec['min_ms']
@@ -121,6 +133,8 @@ def main(paths):
     current = loss(layers, m)
     for _ in range(10):
         for key in list(m):
+            if key in FIXED:
+                continue
             for factor in (0.5, 0.7, 0.85, 1.18, 1.4, 2.0):
                 trial = dict(m)
                 trial[key] *= factor

@@ -19,6 +19,10 @@ Status create_auto(const Conv2dDesc& desc, Algorithm algorithm, const Context& c
                    std::unique_ptr<detail::PlanImpl>* impl);
 Status create_direct(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl);
+// Depthwise (c == k == groups): direct's vector-over-channels path
+// (depthwise.cc), which create_direct() takes for such descriptors.
+bool is_depthwise(const Conv2dDesc& desc);
+std::unique_ptr<detail::PlanImpl> create_depthwise(const Conv2dDesc& desc, int threads);
 Status create_im2col(const Conv2dDesc& desc, Algorithm algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl);
 // algorithm is kMec, kMecA or kMecB.

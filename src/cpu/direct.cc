@@ -18,7 +18,9 @@
 // OHWI and OIHW weights passed to run() are read in place with strided
 // loads (slower: there is no workspace to repack into).
 // The loops are compiled for AVX-512, AVX2 and baseline x86-64 and picked at
-// load time (multiversion.h). OpenMP over tasks.
+// load time (multiversion.h). OpenMP over tasks. Depthwise descriptors
+// (c == k == groups) take depthwise.cc's path instead, vectorised over the
+// channels; a channel multiplier > 1 stays here.
 #include <algorithm>
 
 #include "common/status_detail.h"
@@ -292,6 +294,10 @@ class DirectPlan : public detail::PlanImpl {
 
 Status create_direct(const Conv2dDesc& desc, Algorithm, const Context& context,
                      std::unique_ptr<detail::PlanImpl>* impl) {
+  if (is_depthwise(desc)) {  // one channel per group: depthwise.cc's vector path
+    *impl = create_depthwise(desc, context.threads());
+    return Status::kSuccess;
+  }
   impl->reset(new DirectPlan(desc, context.threads()));
   return Status::kSuccess;
 }
