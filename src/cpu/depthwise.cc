@@ -60,13 +60,9 @@ struct TaskWeights {
   int64_t tap, ch_step;
 };
 
-// Output pixels [x0, x0 + XB) of row y of image n, channels [c0, c0 + 16 NV).
+// A block's accumulators start at the bias of its channels (or zero)...
 template <int XB, int NV>
-MEC_INLINE void vector_block(const Args& a, const TaskWeights& tw, int64_t n, int64_t y, int64_t c0,
-                             int64_t x0) {
-  const Conv2dDesc& d = *a.d;
-  const int64_t c = d.c;
-  V16 acc[XB][NV];
+MEC_INLINE void start_block(const Args& a, int64_t c0, V16 (&acc)[XB][NV]) {
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     V16 b = {};
@@ -74,6 +70,29 @@ MEC_INLINE void vector_block(const Args& a, const TaskWeights& tw, int64_t n, in
 #pragma GCC unroll 16
     for (int x = 0; x < XB; ++x) acc[x][v] = b;
   }
+}
+
+// ... and end as output pixels [x0, x0 + XB) of row y of image n.
+template <int XB, int NV>
+MEC_INLINE void store_block(const Args& a, int64_t n, int64_t y, int64_t c0, int64_t x0,
+                            const V16 (&acc)[XB][NV]) {
+  const int64_t c = a.d->c;
+#pragma GCC unroll 16
+  for (int x = 0; x < XB; ++x) {
+    float* out = a.dst + ((n * a.p + y) * a.q + x0 + x) * c + c0;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) *reinterpret_cast<V16u*>(out + 16 * v) = acc[x][v];
+  }
+}
+
+// Output pixels [x0, x0 + XB) of row y of image n, channels [c0, c0 + 16 NV).
+template <int XB, int NV>
+MEC_INLINE void vector_block(const Args& a, const TaskWeights& tw, int64_t n, int64_t y, int64_t c0,
+                             int64_t x0) {
+  const Conv2dDesc& d = *a.d;
+  const int64_t c = d.c;
+  V16 acc[XB][NV];
+  start_block<XB, NV>(a, c0, acc);
   const int64_t step = d.stride_w * c;
   for (int64_t i = 0; i < d.r; ++i) {
     const int64_t iy = y * d.stride_h + i * d.dilation_h - d.pad_top;
@@ -108,12 +127,7 @@ MEC_INLINE void vector_block(const Args& a, const TaskWeights& tw, int64_t n, in
       }
     }
   }
-#pragma GCC unroll 16
-  for (int x = 0; x < XB; ++x) {
-    float* out = a.dst + ((n * a.p + y) * a.q + x0 + x) * c + c0;
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) *reinterpret_cast<V16u*>(out + 16 * v) = acc[x][v];
-  }
+  store_block<XB, NV>(a, n, y, c0, x0, acc);
 }
 
 // Pixels [x0, q) of row y: blocks of kXb, then one of the remainder.
@@ -166,13 +180,7 @@ MEC_INLINE void reuse_block(const Args& a, const TaskWeights& tw, int64_t n, int
   const Conv2dDesc& d = *a.d;
   const int64_t c = d.c;
   V16 acc[XB][NV];
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) {
-    V16 b = {};
-    if (a.bias) b = *reinterpret_cast<const V16u*>(a.bias + c0 + 16 * v);
-#pragma GCC unroll 16
-    for (int x = 0; x < XB; ++x) acc[x][v] = b;
-  }
+  start_block<XB, NV>(a, c0, acc);
   constexpr int kCols = (XB - 1) * SW + S;  // input columns the block reads
   const int64_t ix_first = x0 * SW - d.pad_left;
   const bool inside = ix_first >= 0 && ix_first + kCols <= d.w;
@@ -207,12 +215,7 @@ MEC_INLINE void reuse_block(const Args& a, const TaskWeights& tw, int64_t n, int
       reuse_column<XB, NV, S, SW>(u, iv, wv, acc);
     }
   }
-#pragma GCC unroll 16
-  for (int x = 0; x < XB; ++x) {
-    float* out = a.dst + ((n * a.p + y) * a.q + x0 + x) * c + c0;
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) *reinterpret_cast<V16u*>(out + 16 * v) = acc[x][v];
-  }
+  store_block<XB, NV>(a, n, y, c0, x0, acc);
 }
 
 // Row y of image n, channels [c0, c0 + 16 NV) in reuse blocks of XB pixels
